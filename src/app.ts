@@ -1,0 +1,89 @@
+import { Scalar } from "@scalar/hono-api-reference";
+import { HTTPException } from "hono/http-exception";
+import { requestId } from "hono/request-id";
+import { createDb } from "./db/client";
+import { accountsRouter } from "./features/accounts/accounts.routes";
+import { adminRouter } from "./features/admin/admin.routes";
+import { apiKeyAuth } from "./features/auth/auth.middleware";
+import { ConfigError } from "./lib/config";
+import { ApiError, type ErrorCode, errorBody } from "./lib/errors";
+import { newId } from "./lib/ids";
+import { createRouter } from "./lib/router";
+
+const HTTP_CODES: Record<number, ErrorCode> = {
+  400: "INVALID_PARAM",
+  401: "UNAUTHORIZED",
+  403: "FORBIDDEN",
+  404: "NOT_FOUND",
+  413: "INVALID_PARAM",
+  429: "RATE_LIMITED",
+};
+
+export function createApp() {
+  const app = createRouter();
+
+  app.use(
+    requestId({
+      headerName: "x-request-id",
+      generator: () => newId("req"),
+    }),
+  );
+  app.use(async (c, next) => {
+    c.set("db", createDb(c.env.DB));
+    await next();
+  });
+
+  app.get("/healthz", (c) => c.json({ ok: true }, 200));
+
+  app.use("/v1/accounts", apiKeyAuth);
+  app.use("/v1/accounts/*", apiKeyAuth);
+  app.route("/v1/accounts", accountsRouter);
+  app.route("/v1/admin", adminRouter);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+    type: "http",
+    scheme: "bearer",
+    description: "An API key: `swb_live_…` (or `swb_test_…` for sandbox workspaces)",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "admin", {
+    type: "http",
+    scheme: "bearer",
+    description: "The deployment's ADMIN_TOKEN",
+  });
+  app.doc31("/v1/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "Switchboard Accounts API",
+      version: "1.0.0",
+      description:
+        "Connect your users' social accounts, keep their tokens alive, and learn at once when one breaks.",
+    },
+  });
+  app.get("/docs", Scalar({ url: "/v1/openapi.json", pageTitle: "Switchboard API reference" }));
+
+  app.notFound((c) => c.json(errorBody(new ApiError("NOT_FOUND", "Route not found")), 404));
+
+  app.onError((err, c) => {
+    const id = c.var.requestId;
+    if (err instanceof ApiError) {
+      return c.json(errorBody(err), err.status, err.headers);
+    }
+    if (err instanceof HTTPException && err.status < 500) {
+      const code = HTTP_CODES[err.status] ?? "INVALID_PARAM";
+      return c.json(errorBody(new ApiError(code, err.message || "Bad request")), err.status);
+    }
+    // Only the error's class and message are logged: request bodies and headers may hold secrets.
+    console.error(
+      JSON.stringify({
+        level: "error",
+        requestId: id,
+        error: err.name,
+        message: err instanceof ConfigError ? err.message : err.message.slice(0, 300),
+        path: c.req.path,
+      }),
+    );
+    return c.json(errorBody(new ApiError("INTERNAL", "Internal error"), id), 500);
+  });
+
+  return app;
+}

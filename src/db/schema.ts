@@ -1,0 +1,135 @@
+import { sql } from "drizzle-orm";
+import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import type { AccountStatus, ConnectionType, Plan, Platform, Scope } from "../lib/domain";
+
+// Times are integer milliseconds since the epoch; ids are prefixed and time-sortable (lib/ids).
+
+export const workspaces = sqliteTable("workspaces", {
+  id: text("id").primaryKey(),
+  name: text("name").notNull(),
+  plan: text("plan").$type<Plan>().notNull().default("free"),
+  /** Overrides the plan's account limit; null means the plan's own. */
+  accountLimit: integer("account_limit"),
+  /** Null means every platform. */
+  allowedPlatforms: text("allowed_platforms", { mode: "json" }).$type<Platform[]>(),
+  allowedCallbackDomains: text("allowed_callback_domains", { mode: "json" })
+    .$type<string[]>()
+    .notNull()
+    .default(sql`'[]'`),
+  /** Sandbox workspaces get `swb_test_` keys. */
+  sandbox: integer("sandbox", { mode: "boolean" }).notNull().default(false),
+  createdAt: integer("created_at").notNull(),
+  updatedAt: integer("updated_at").notNull(),
+});
+
+export const users = sqliteTable(
+  "users",
+  {
+    id: text("id").primaryKey(),
+    workspaceId: text("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    email: text("email"),
+    ga4ClientId: text("ga4_client_id"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [index("users_workspace_idx").on(t.workspaceId)],
+);
+
+export const apiKeys = sqliteTable(
+  "api_keys",
+  {
+    id: text("id").primaryKey(),
+    workspaceId: text("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id, { onDelete: "cascade" }),
+    name: text("name").notNull(),
+    /** SHA-256 (hex) of the whole key; the key itself is never stored. */
+    keyHash: text("key_hash").notNull(),
+    prefix: text("prefix").notNull(),
+    lastFour: text("last_four").notNull(),
+    scopes: text("scopes", { mode: "json" }).$type<Scope[]>().notNull(),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at"),
+    revokedAt: integer("revoked_at"),
+  },
+  (t) => [uniqueIndex("api_keys_hash_uq").on(t.keyHash), index("api_keys_workspace_idx").on(t.workspaceId)],
+);
+
+export const accounts = sqliteTable(
+  "accounts",
+  {
+    id: text("id").primaryKey(),
+    workspaceId: text("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    platform: text("platform").$type<Platform>().notNull(),
+    platformUserId: text("platform_user_id").notNull(),
+    username: text("username"),
+    displayName: text("display_name"),
+    avatarUrl: text("avatar_url"),
+    accountType: text("account_type"),
+    status: text("status").$type<AccountStatus>().notNull().default("active"),
+    connectionType: text("connection_type").$type<ConnectionType>().notNull(),
+    name: text("name"),
+    metadata: text("metadata", { mode: "json" }).$type<Record<string, unknown>>(),
+    /** Scopes the platform granted, as it reported them. */
+    scopes: text("scopes", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
+
+    // Secrets: AES-256-GCM ciphertexts (lib/crypto), bound to this row and column.
+    accessTokenEnc: text("access_token_enc"),
+    refreshTokenEnc: text("refresh_token_enc"),
+    /** JSON of provider extras (page tokens, DPoP keys, app passwords), encrypted as one value. */
+    extrasEnc: text("extras_enc"),
+    /** Key version of every ciphertext on the row; the rewrap job selects on it. */
+    keyVersion: text("key_version"),
+
+    tokenExpiresAt: integer("token_expires_at"),
+    refreshTokenExpiresAt: integer("refresh_token_expires_at"),
+    /** When the current access token was issued (extend-in-place tokens need ≥ 24 h of age). */
+    tokenIssuedAt: integer("token_issued_at"),
+    lastRefreshedAt: integer("last_refreshed_at"),
+    refreshFailures: integer("refresh_failures").notNull().default(0),
+    /** When the cron should next try to refresh; null when there is nothing to refresh. */
+    nextRefreshAt: integer("next_refresh_at"),
+    /** One refresh at a time: the holder's lease id and when the lease lapses. */
+    refreshLeaseId: text("refresh_lease_id"),
+    refreshLeaseUntil: integer("refresh_lease_until"),
+    /** Set once `account.expiring` was sent for the current token. */
+    expiringNotifiedAt: integer("expiring_notified_at"),
+
+    lastErrorCode: text("last_error_code"),
+    lastErrorMessage: text("last_error_message"),
+    lastErrorAt: integer("last_error_at"),
+
+    selectedPageId: text("selected_page_id"),
+    selectedPageName: text("selected_page_name"),
+    needsPlaylistReauth: integer("needs_playlist_reauth", { mode: "boolean" }).notNull().default(false),
+    isSharedAccount: integer("is_shared_account", { mode: "boolean" }).notNull().default(false),
+
+    connectedAt: integer("connected_at").notNull(),
+    disconnectedAt: integer("disconnected_at"),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("accounts_workspace_platform_user_uq").on(t.workspaceId, t.platform, t.platformUserId),
+    // The list query: newest first by id within a workspace, optionally by status.
+    index("accounts_workspace_list_idx").on(t.workspaceId, t.id),
+    index("accounts_workspace_status_list_idx").on(t.workspaceId, t.status, t.id),
+    // Shared-account detection across workspaces.
+    index("accounts_platform_user_idx").on(t.platform, t.platformUserId),
+    // The cron's due scan and the rewrap job.
+    index("accounts_next_refresh_idx").on(t.nextRefreshAt),
+    index("accounts_key_version_idx").on(t.keyVersion),
+  ],
+);
+
+export type WorkspaceRow = typeof workspaces.$inferSelect;
+export type UserRow = typeof users.$inferSelect;
+export type ApiKeyRow = typeof apiKeys.$inferSelect;
+export type AccountRow = typeof accounts.$inferSelect;
+export type NewAccountRow = typeof accounts.$inferInsert;

@@ -1,0 +1,209 @@
+import { and, type Column, desc, eq, inArray, lt, ne, notInArray, or, type SQL, sql } from "drizzle-orm";
+import type { Db } from "../../db/client";
+import { type AccountRow, accounts, type NewAccountRow } from "../../db/schema";
+import type { SecretBox } from "../../lib/crypto";
+import type { AccountStatus, Platform } from "../../lib/domain";
+import { DAY } from "../../lib/time";
+import type { HealthLevel, StatusFilter } from "./accounts.schemas";
+
+export interface AccountFilter {
+  status?: StatusFilter;
+  platform?: Platform;
+  includeArchived?: boolean;
+  q?: string;
+  /** Only rows with an id below this one (keyset pagination, newest first). */
+  beforeId?: string;
+}
+
+const INACTIVE_EXCLUDES: AccountStatus[] = ["active", "disconnected"];
+const ERROR_STATUSES: AccountStatus[] = ["error", "expired"];
+
+function statusCondition(status: StatusFilter | undefined, includeArchived: boolean): SQL | undefined {
+  switch (status) {
+    case "active":
+      return eq(accounts.status, "active");
+    case "error":
+      return inArray(accounts.status, ERROR_STATUSES);
+    case "inactive":
+      return notInArray(accounts.status, INACTIVE_EXCLUDES);
+    case "disconnected":
+      return eq(accounts.status, "disconnected");
+    default:
+      return includeArchived ? undefined : ne(accounts.status, "disconnected");
+  }
+}
+
+const likeEscaped = (column: Column, pattern: string) => sql`${column} LIKE ${pattern} ESCAPE '\\'`;
+
+function filterConditions(workspaceId: string, filter: AccountFilter): SQL | undefined {
+  const conditions: (SQL | undefined)[] = [
+    eq(accounts.workspaceId, workspaceId),
+    statusCondition(filter.status, filter.includeArchived ?? false),
+    filter.platform ? eq(accounts.platform, filter.platform) : undefined,
+    filter.beforeId ? lt(accounts.id, filter.beforeId) : undefined,
+  ];
+  if (filter.q) {
+    const pattern = `%${filter.q.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
+    conditions.push(
+      or(
+        likeEscaped(accounts.username, pattern),
+        likeEscaped(accounts.displayName, pattern),
+        likeEscaped(accounts.name, pattern),
+      ),
+    );
+  }
+  return and(...conditions);
+}
+
+/** One page, newest first; asks for one row more than `limit` so the caller knows if more follow. */
+export function listAccounts(db: Db, workspaceId: string, filter: AccountFilter, limit: number) {
+  return db
+    .select()
+    .from(accounts)
+    .where(filterConditions(workspaceId, filter))
+    .orderBy(desc(accounts.id))
+    .limit(limit + 1);
+}
+
+export async function findAccount(db: Db, workspaceId: string, id: string): Promise<AccountRow | undefined> {
+  const [row] = await db
+    .select()
+    .from(accounts)
+    .where(and(eq(accounts.workspaceId, workspaceId), eq(accounts.id, id)))
+    .limit(1);
+  return row;
+}
+
+export async function updateAccount(
+  db: Db,
+  workspaceId: string,
+  id: string,
+  changes: { name?: string | null; metadata?: Record<string, unknown> | null },
+  now: number,
+): Promise<AccountRow | undefined> {
+  const [row] = await db
+    .update(accounts)
+    .set({ ...changes, updatedAt: now })
+    .where(and(eq(accounts.workspaceId, workspaceId), eq(accounts.id, id)))
+    .returning();
+  return row;
+}
+
+/** Archives the account: credentials wiped, nothing left to refresh, the row kept. */
+export async function disconnectAccount(
+  db: Db,
+  workspaceId: string,
+  id: string,
+  now: number,
+): Promise<AccountRow | undefined> {
+  const [row] = await db
+    .update(accounts)
+    .set({
+      status: "disconnected",
+      accessTokenEnc: null,
+      refreshTokenEnc: null,
+      extrasEnc: null,
+      keyVersion: null,
+      tokenExpiresAt: null,
+      refreshTokenExpiresAt: null,
+      tokenIssuedAt: null,
+      nextRefreshAt: null,
+      refreshLeaseId: null,
+      refreshLeaseUntil: null,
+      refreshFailures: 0,
+      disconnectedAt: sql`coalesce(${accounts.disconnectedAt}, ${now})`,
+      updatedAt: now,
+    })
+    .where(and(eq(accounts.workspaceId, workspaceId), eq(accounts.id, id)))
+    .returning();
+  return row;
+}
+
+/** How far ahead an expiry that nothing will refresh counts as a warning. */
+export const EXPIRY_WARNING_MS = 7 * DAY;
+
+/**
+ * The one definition of an account's health level, as SQL so the page and the workspace-wide
+ * summary agree: error when broken, warning when it needs attention soon, healthy otherwise.
+ */
+export function healthLevelSql(now: number): SQL<HealthLevel> {
+  const expired = sql`(${accounts.tokenExpiresAt} IS NOT NULL AND ${accounts.tokenExpiresAt} <= ${now})`;
+  const scheduled = sql`${accounts.nextRefreshAt} IS NOT NULL`;
+  return sql<HealthLevel>`CASE
+    WHEN ${accounts.status} IN ('error', 'expired', 'suspended') THEN 'error'
+    WHEN ${expired} AND NOT ${scheduled} THEN 'error'
+    WHEN ${expired} OR ${accounts.refreshFailures} > 0 OR ${accounts.needsPlaylistReauth} = 1 THEN 'warning'
+    WHEN NOT ${scheduled} AND ${accounts.tokenExpiresAt} IS NOT NULL
+      AND ${accounts.tokenExpiresAt} <= ${now + EXPIRY_WARNING_MS} THEN 'warning'
+    ELSE 'healthy' END`;
+}
+
+/** A health page and the workspace-wide summary, in one round trip. */
+export async function accountHealthPage(
+  db: Db,
+  workspaceId: string,
+  filter: Pick<AccountFilter, "platform" | "beforeId">,
+  limit: number,
+  now: number,
+) {
+  const level = healthLevelSql(now);
+  const [page, summary] = await db.batch([
+    db
+      .select({ account: accounts, health: level })
+      .from(accounts)
+      .where(filterConditions(workspaceId, filter))
+      .orderBy(desc(accounts.id))
+      .limit(limit + 1),
+    db
+      .select({ health: level, count: sql<number>`count(*)` })
+      .from(accounts)
+      .where(filterConditions(workspaceId, { platform: filter.platform }))
+      .groupBy(level),
+  ]);
+  return { page, summary };
+}
+
+export interface AccountSecrets {
+  accessToken: string | null;
+  refreshToken: string | null;
+  extras: Record<string, unknown> | null;
+}
+
+type SecretColumns = Pick<NewAccountRow, "accessTokenEnc" | "refreshTokenEnc" | "extrasEnc" | "keyVersion">;
+
+/** Encrypts every secret of an account under the current key, each bound to its row and column. */
+export async function sealAccountSecrets(
+  box: SecretBox,
+  accountId: string,
+  secrets: AccountSecrets,
+): Promise<SecretColumns> {
+  const seal = (value: string | null, field: string) =>
+    value === null ? null : box.encrypt(value, { table: "accounts", rowId: accountId, field });
+  const [accessTokenEnc, refreshTokenEnc, extrasEnc] = await Promise.all([
+    seal(secrets.accessToken, "access_token"),
+    seal(secrets.refreshToken, "refresh_token"),
+    seal(secrets.extras === null ? null : JSON.stringify(secrets.extras), "extras"),
+  ]);
+  const anySecret = accessTokenEnc ?? refreshTokenEnc ?? extrasEnc;
+  return { accessTokenEnc, refreshTokenEnc, extrasEnc, keyVersion: anySecret ? box.currentVersion : null };
+}
+
+export async function openAccountSecrets(
+  box: SecretBox,
+  row: Pick<AccountRow, "id" | "accessTokenEnc" | "refreshTokenEnc" | "extrasEnc">,
+): Promise<AccountSecrets> {
+  const open = (value: string | null, field: string) =>
+    value === null ? null : box.decrypt(value, { table: "accounts", rowId: row.id, field });
+  const [accessToken, refreshToken, extras] = await Promise.all([
+    open(row.accessTokenEnc, "access_token"),
+    open(row.refreshTokenEnc, "refresh_token"),
+    open(row.extrasEnc, "extras"),
+  ]);
+  return { accessToken, refreshToken, extras: extras === null ? null : JSON.parse(extras) };
+}
+
+/** Inserts an account; answers undefined when (workspace, platform, platform user id) exists. */
+export async function insertAccount(db: Db, row: NewAccountRow): Promise<AccountRow | undefined> {
+  const [inserted] = await db.insert(accounts).values(row).onConflictDoNothing().returning();
+  return inserted;
+}

@@ -1,0 +1,167 @@
+import { z } from "@hono/zod-openapi";
+import { ACCOUNT_STATUSES, CONNECTION_TYPES, PLATFORMS } from "../../lib/domain";
+
+/** Any-case enum from a query string, answered in lowercase. */
+const anyCase = <T extends readonly [string, ...string[]]>(values: T) =>
+  z
+    .string()
+    .transform((v) => v.toLowerCase())
+    .pipe(z.enum(values, { error: `Must be one of ${values.join(", ")} (any case)` }));
+
+export const PlatformSchema = z.enum(PLATFORMS).openapi("Platform");
+export const AccountStatusSchema = z.enum(ACCOUNT_STATUSES).openapi("AccountStatus");
+
+export const STATUS_FILTERS = ["active", "inactive", "error", "disconnected", "all"] as const;
+export type StatusFilter = (typeof STATUS_FILTERS)[number];
+
+const queryBoolean = z
+  .string()
+  .transform((v) => v.toLowerCase())
+  .pipe(z.enum(["true", "false"], { error: "Must be true or false" }))
+  .transform((v) => v === "true");
+
+const queryInt = (min: number, max: number, fallback: number) =>
+  z
+    .string()
+    .regex(/^\d{1,4}$/, `Must be an integer from ${min} to ${max}`)
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max))
+    .default(fallback)
+    .openapi({ type: "integer", minimum: min, maximum: max, default: fallback });
+
+export const ListAccountsQuerySchema = z.object({
+  status: anyCase(STATUS_FILTERS).optional().openapi({
+    description:
+      "ACTIVE, INACTIVE (every status but active and disconnected), ERROR (error and expired), DISCONNECTED, or all; any case",
+    example: "ACTIVE",
+  }),
+  platform: anyCase(PLATFORMS)
+    .optional()
+    .openapi({ description: "Platform slug, any case", example: "twitter" }),
+  includeArchived: queryBoolean
+    .optional()
+    .openapi({ type: "boolean", description: "Include disconnected (archived) accounts", default: false }),
+  q: z
+    .string()
+    .trim()
+    .min(1, "Must not be empty")
+    .max(100, "At most 100 characters")
+    .optional()
+    .openapi({ description: "Search on username, display name and name (case-insensitive)" }),
+  limit: queryInt(1, 100, 20),
+  cursor: z.string().max(200).optional().openapi({ description: "next_cursor of the previous page" }),
+});
+
+export const HealthQuerySchema = ListAccountsQuerySchema.pick({ platform: true, cursor: true }).extend({
+  limit: queryInt(1, 100, 50),
+});
+
+export const AccountIdParamsSchema = z.object({
+  id: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: "id", in: "path" }, example: "acc_01jdzq…" }),
+});
+
+export const AccountErrorSchema = z
+  .object({ code: z.string(), message: z.string(), at: z.string() })
+  .openapi("AccountError");
+
+export const AccountSchema = z
+  .object({
+    id: z.string().openapi({ example: "acc_01jdzq5m3k8r2t6v9w0x1y2z3a" }),
+    platform: PlatformSchema,
+    platformUserId: z.string(),
+    username: z.string().nullable(),
+    displayName: z.string().nullable(),
+    avatarUrl: z.string().nullable(),
+    accountType: z.string().nullable().openapi({ description: "personal, business, creator, page…" }),
+    status: AccountStatusSchema,
+    connectionType: z.enum(CONNECTION_TYPES),
+    name: z.string().nullable(),
+    metadata: z.record(z.string(), z.unknown()).nullable(),
+    permissions: z.array(z.string()).openapi({ description: "Scopes the platform granted" }),
+    tokenExpiresAt: z.string().nullable(),
+    lastRefreshedAt: z.string().nullable(),
+    needsPlaylistReauth: z.boolean(),
+    isSharedAccount: z.boolean(),
+    selectedPage: z.object({ id: z.string(), name: z.string().nullable() }).nullable(),
+    error: AccountErrorSchema.nullable(),
+    connectedAt: z.string(),
+    disconnectedAt: z.string().nullable(),
+    updatedAt: z.string(),
+  })
+  .openapi("Account");
+
+export const PaginationSchema = z.object({
+  has_more: z.boolean(),
+  next_cursor: z.string().nullable(),
+  limit: z.number().int(),
+});
+
+export const AccountListSchema = z
+  .object({ data: z.array(AccountSchema), pagination: PaginationSchema })
+  .openapi("AccountList");
+
+/** Metadata is a JSON object of at most this many bytes once serialised. */
+export const METADATA_MAX_BYTES = 8192;
+
+export const MetadataSchema = z
+  .record(z.string(), z.unknown(), { error: "Must be a JSON object" })
+  .refine((value) => new TextEncoder().encode(JSON.stringify(value)).byteLength <= METADATA_MAX_BYTES, {
+    message: `Must be at most ${METADATA_MAX_BYTES} bytes as JSON`,
+  });
+
+export const UpdateAccountBodySchema = z
+  .object({
+    name: z.string().trim().min(1).max(100).nullable().optional(),
+    metadata: MetadataSchema.nullable()
+      .optional()
+      .openapi({ description: "Replaces the whole object; null clears it" }),
+  })
+  .strict()
+  .refine((body) => body.name !== undefined || body.metadata !== undefined, {
+    message: "Provide name or metadata",
+  })
+  .openapi("UpdateAccount");
+
+export const SuccessSchema = z.object({ success: z.literal(true) }).openapi("Success");
+
+export const HealthLevelSchema = z.enum(["healthy", "warning", "error"]);
+
+export const AccountHealthSchema = z
+  .object({
+    accountId: z.string(),
+    platform: PlatformSchema,
+    platformUserId: z.string(),
+    username: z.string().nullable(),
+    status: AccountStatusSchema,
+    health: HealthLevelSchema,
+    tokenValid: z.boolean(),
+    tokenExpiresAt: z.string().nullable(),
+    lastRefreshedAt: z.string().nullable(),
+    permissions: z.array(z.string()),
+    needsReconnect: z.boolean(),
+    error: AccountErrorSchema.nullable(),
+    recommendations: z.array(z.string()),
+  })
+  .openapi("AccountHealth");
+
+export const HealthReportSchema = z
+  .object({
+    accounts: z.array(AccountHealthSchema),
+    summary: z.object({
+      total: z.number().int(),
+      healthy: z.number().int(),
+      warning: z.number().int(),
+      error: z.number().int(),
+    }),
+    pagination: PaginationSchema,
+  })
+  .openapi("HealthReport");
+
+export type Account = z.infer<typeof AccountSchema>;
+export type AccountHealth = z.infer<typeof AccountHealthSchema>;
+export type ListAccountsQuery = z.infer<typeof ListAccountsQuerySchema>;
+export type HealthLevel = z.infer<typeof HealthLevelSchema>;

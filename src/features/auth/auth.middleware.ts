@@ -1,0 +1,70 @@
+import { createMiddleware } from "hono/factory";
+import { sha256Hex } from "../../lib/crypto";
+import type { Scope } from "../../lib/domain";
+import { ApiError } from "../../lib/errors";
+import type { AppEnv, AuthContext } from "../../lib/router";
+import { findActiveKeyByHash } from "./auth.repository";
+
+/** How long an isolate trusts a key lookup: the upper bound on revocation delay. */
+export const KEY_CACHE_TTL_MS = 30_000;
+const KEY_CACHE_MAX = 10_000;
+const KEY_PATTERN = /^swb_(live|test)_[A-Za-z0-9_-]{20,128}$/;
+
+interface CachedKey {
+  auth: AuthContext;
+  keyExpiresAt: number | null;
+  cachedUntil: number;
+}
+
+const keyCache = new Map<string, CachedKey>();
+
+/** Drops a key from this isolate's cache (other isolates forget it within KEY_CACHE_TTL_MS). */
+export function forgetKey(keyId: string): void {
+  for (const [hash, entry] of keyCache) if (entry.auth.keyId === keyId) keyCache.delete(hash);
+}
+
+export async function authenticate(
+  db: AppEnv["Variables"]["db"],
+  header: string | undefined,
+  now: number,
+): Promise<AuthContext> {
+  const match = header?.match(/^Bearer\s+(\S+)$/i);
+  if (!match) throw new ApiError("UNAUTHORIZED", "Missing bearer API key");
+  const key = match[1] as string;
+  if (!KEY_PATTERN.test(key)) throw new ApiError("UNAUTHORIZED", "Invalid API key");
+
+  const hash = await sha256Hex(key);
+  let entry = keyCache.get(hash);
+  if (!entry || entry.cachedUntil <= now) {
+    keyCache.delete(hash);
+    const row = await findActiveKeyByHash(db, hash);
+    if (!row) throw new ApiError("UNAUTHORIZED", "Invalid API key");
+    entry = {
+      auth: { keyId: row.id, workspaceId: row.workspaceId, userId: row.userId, scopes: row.scopes },
+      keyExpiresAt: row.expiresAt,
+      cachedUntil: now + KEY_CACHE_TTL_MS,
+    };
+    if (keyCache.size >= KEY_CACHE_MAX) keyCache.delete(keyCache.keys().next().value as string);
+    keyCache.set(hash, entry);
+  }
+  if (entry.keyExpiresAt !== null && entry.keyExpiresAt <= now) {
+    throw new ApiError("UNAUTHORIZED", "API key has expired");
+  }
+  return entry.auth;
+}
+
+/** Authenticates the bearer key; routes then name the scope they need with `requireScope`. */
+export const apiKeyAuth = createMiddleware<AppEnv>(async (c, next) => {
+  c.set("auth", await authenticate(c.var.db, c.req.header("authorization"), Date.now()));
+  await next();
+});
+
+/** Default-deny: a key holds only the scopes it was issued with, and none implies another. */
+export function requireScope(scope: Scope) {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    if (!c.var.auth.scopes.includes(scope)) {
+      throw new ApiError("INSUFFICIENT_SCOPE", `This API key lacks the ${scope} scope`);
+    }
+    await next();
+  });
+}

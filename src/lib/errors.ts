@@ -1,0 +1,80 @@
+import { z } from "@hono/zod-openapi";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+/** The closed set of error codes, each with its one HTTP status. */
+export const ERROR_STATUS = {
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  INSUFFICIENT_SCOPE: 403,
+  NOT_FOUND: 404,
+  INVALID_PARAM: 400,
+  PLAN_LIMIT_EXCEEDED: 402,
+  PLATFORM_RESTRICTED: 403,
+  PLATFORM_NOT_CONFIGURED: 400,
+  REFRESH_FAILED: 409,
+  INVALID_PAGE_ID: 400,
+  RATE_LIMITED: 429,
+  PROVIDER_ERROR: 502,
+  GRAPH_API_ERROR: 502,
+  FEATURE_DISABLED: 503,
+  INTERNAL: 500,
+} as const satisfies Record<string, ContentfulStatusCode>;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+export const ERROR_CODES = Object.keys(ERROR_STATUS) as [ErrorCode, ...ErrorCode[]];
+
+export interface ErrorDetail {
+  field: string;
+  message: string;
+}
+
+/** A transport-neutral failure: services throw it, the app formats it. */
+export class ApiError extends Error {
+  readonly status: ContentfulStatusCode;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: ErrorDetail[],
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+    this.name = "ApiError";
+    this.status = ERROR_STATUS[code];
+  }
+}
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.enum(ERROR_CODES),
+      message: z.string(),
+      details: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+      requestId: z.string().optional(),
+    }),
+  })
+  .openapi("Error");
+
+export type ErrorBody = z.infer<typeof ErrorSchema>;
+
+export function errorBody(err: ApiError, requestId?: string): ErrorBody {
+  return {
+    error: {
+      code: err.code,
+      message: err.message,
+      ...(err.details?.length ? { details: err.details } : {}),
+      ...(requestId ? { requestId } : {}),
+    },
+  };
+}
+
+/** Turns zod issues into one message and per-field details that name the field. */
+export function validationError(issues: readonly z.core.$ZodIssue[], where: string): ApiError {
+  const details = issues.map((issue) => ({
+    field: issue.path.length ? issue.path.map(String).join(".") : where,
+    message: issue.message,
+  }));
+  const first = details[0];
+  const message = first ? `Invalid ${first.field}: ${first.message}` : "Invalid request";
+  return new ApiError("INVALID_PARAM", message, details);
+}
