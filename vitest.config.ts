@@ -4,6 +4,15 @@ import { defineConfig } from "vitest/config";
 
 const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
 
+// Test-only secrets. Two key versions: k2 encrypts, k1 still decrypts, so rotation is exercised.
+// Bindings win over a developer's .dev.vars; process.env satisfies wrangler's required-secrets check.
+const secrets = {
+  ADMIN_TOKEN: "test-admin-token",
+  TOKEN_ENCRYPTION_KEYS:
+    "k2:dGVzdC1rZXktdHdvLTMyLWJ5dGVzLWxvbmctISEhISE=,k1:dGVzdC1rZXktb25lLTMyLWJ5dGVzLWxvbmctISEhISE=",
+};
+Object.assign(process.env, secrets);
+
 export default defineConfig({
   plugins: [
     cloudflareTest({
@@ -12,10 +21,7 @@ export default defineConfig({
         bindings: {
           TEST_MIGRATIONS: migrations,
           ENVIRONMENT: "test",
-          ADMIN_TOKEN: "test-admin-token",
-          // Two key versions: k2 encrypts, k1 still decrypts (rotation is tested).
-          TOKEN_ENCRYPTION_KEYS:
-            "k2:dGVzdC1rZXktdHdvLTMyLWJ5dGVzLWxvbmctISEhISE=,k1:dGVzdC1rZXktb25lLTMyLWJ5dGVzLWxvbmctISEhISE=",
+          ...secrets,
         },
       },
     }),

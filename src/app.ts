@@ -70,7 +70,9 @@ export function createApp() {
     }
     if (err instanceof HTTPException && err.status < 500) {
       const code = HTTP_CODES[err.status] ?? "INVALID_PARAM";
-      return c.json(errorBody(new ApiError(code, err.message || "Bad request")), err.status);
+      const message = err.status === 415 ? "Content-Type must be application/json" : err.message || "Bad request";
+      const apiError = new ApiError(code, message);
+      return c.json(errorBody(apiError), apiError.status);
     }
     // Only the error's class and message are logged: request bodies and headers may hold secrets.
     console.error(

@@ -243,7 +243,7 @@ export const adminRouter = createRouter()
       updatedAt: now,
     });
     if (!row) {
-      throw new ApiError("INVALID_PARAM", "This workspace already holds that platform account", [
+      throw new ApiError("INVALID_PARAM", "platformUserId is already connected in this workspace", [
         { field: "platformUserId", message: "Already connected" },
       ]);
     }

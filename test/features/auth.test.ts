@@ -1,0 +1,174 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { authenticate, KEY_CACHE_TTL_MS } from "../../src/features/auth/auth.middleware";
+import { createDb } from "../../src/db/client";
+import { ApiError } from "../../src/lib/errors";
+import { admin, call, createWorkspace, insertAccount, issueKey } from "../helpers/api";
+
+describe("API keys", () => {
+  it.each([
+    ["no header", undefined],
+    ["not bearer", "Basic abc"],
+    ["malformed key", "Bearer hello"],
+    ["unknown key", `Bearer swb_live_${"A".repeat(43)}`],
+    ["admin token", "Bearer test-admin-token"],
+  ])("%s → 401", async (_name, header) => {
+    const res = await call("/v1/accounts", { headers: header ? { authorization: header } : {} });
+    expect(res.status).toBe(401);
+    expect(res.json.error.code).toBe("UNAUTHORIZED");
+  });
+
+  it("are shown once, stored only as SHA-256, and listed without the key", async () => {
+    const ws = await createWorkspace();
+    expect(ws.key).toMatch(/^swb_live_[A-Za-z0-9_-]{43}$/);
+    const rows = await env.DB.prepare("SELECT * FROM api_keys WHERE workspace_id = ?").bind(ws.id).all();
+    expect(JSON.stringify(rows.results)).not.toContain(ws.key.slice(9));
+    const listed = await admin(`/workspaces/${ws.id}/keys`);
+    expect(listed.json.data[0]).toMatchObject({ prefix: "swb_live_", lastFour: ws.key.slice(-4) });
+    expect(listed.text).not.toContain(ws.key.slice(9, 30));
+  });
+
+  it("sandbox workspaces get swb_test_ keys", async () => {
+    const ws = await createWorkspace({ sandbox: true });
+    expect(ws.key).toMatch(/^swb_test_/);
+    expect((await call("/v1/accounts", { key: ws.key })).status).toBe(200);
+  });
+
+  it("a revoked key stops working at once on the isolate that revoked it", async () => {
+    const ws = await createWorkspace();
+    expect((await call("/v1/accounts", { key: ws.key })).status).toBe(200);
+    const revoked = await admin(`/keys/${ws.keyId}`, { method: "DELETE" });
+    expect(revoked.status).toBe(200);
+    expect(revoked.json.apiKey.revokedAt).toBeTruthy();
+    expect((await call("/v1/accounts", { key: ws.key })).status).toBe(401);
+    // Idempotent, and keeps the first revocation time.
+    const again = await admin(`/keys/${ws.keyId}`, { method: "DELETE" });
+    expect(again.json.apiKey.revokedAt).toBe(revoked.json.apiKey.revokedAt);
+    expect((await admin("/keys/key_unknown", { method: "DELETE" })).status).toBe(404);
+  });
+
+  it("a key revoked elsewhere stops working within the cache bound", async () => {
+    const ws = await createWorkspace();
+    const db = createDb(env.DB);
+    const header = `Bearer ${ws.key}`;
+    const t0 = 1_900_000_000_000;
+    await authenticate(db, header, t0);
+    // Revoked behind this isolate's back, as another isolate would.
+    await env.DB.prepare("UPDATE api_keys SET revoked_at = ? WHERE id = ?").bind(t0, ws.keyId).run();
+    await expect(authenticate(db, header, t0 + KEY_CACHE_TTL_MS - 1)).resolves.toMatchObject({ keyId: ws.keyId });
+    await expect(authenticate(db, header, t0 + KEY_CACHE_TTL_MS)).rejects.toBeInstanceOf(ApiError);
+    expect(KEY_CACHE_TTL_MS).toBeLessThanOrEqual(30_000);
+  });
+
+  it("an expired key is refused", async () => {
+    const ws = await createWorkspace();
+    const expiresAt = new Date(Date.now() + 60_000).toISOString();
+    const res = await admin(`/workspaces/${ws.id}/keys`, {
+      method: "POST",
+      body: { name: "short", scopes: ["accounts:read"], expiresAt },
+    });
+    const header = `Bearer ${res.json.key}`;
+    const db = createDb(env.DB);
+    await expect(authenticate(db, header, Date.now())).resolves.toBeTruthy();
+    await expect(authenticate(db, header, Date.parse(expiresAt))).rejects.toThrow(/expired/);
+  });
+});
+
+describe("scopes are default-deny", () => {
+  it("each route needs its own scope, and write does not imply read", async () => {
+    const ws = await createWorkspace({ scopes: ["webhooks:read"] });
+    const account = await insertAccount(ws.id);
+    const writer = await issueKey(ws.id, ["accounts:write"]);
+    const reader = await issueKey(ws.id, ["accounts:read"]);
+
+    const reads = ["/v1/accounts", "/v1/accounts/health", `/v1/accounts/${account.id}`];
+    for (const path of reads) {
+      for (const key of [ws.key, writer.key]) {
+        const res = await call(path, { key });
+        expect(res.status, path).toBe(403);
+        expect(res.json.error).toEqual({ code: "INSUFFICIENT_SCOPE", message: "This API key lacks the accounts:read scope" });
+      }
+      expect((await call(path, { key: reader.key })).status).toBe(200);
+    }
+    const writes = [
+      { method: "PATCH", path: `/v1/accounts/${account.id}`, body: { name: "n" } },
+      { method: "DELETE", path: `/v1/accounts/${account.id}` },
+    ];
+    for (const { method, path, body } of writes) {
+      expect((await call(path, { method, body, key: reader.key })).status).toBe(403);
+      expect((await call(path, { method, body, key: writer.key })).status).toBe(200);
+    }
+  });
+});
+
+describe("workspace isolation", () => {
+  it("another workspace's account answers exactly like a missing one", async () => {
+    const a = await createWorkspace();
+    const b = await createWorkspace();
+    const theirs = await insertAccount(b.id, { name: "theirs" });
+    const missing = "acc_01m80hkfkympdk65m0kqm0xmm2";
+
+    const requests = [
+      { method: "GET" },
+      { method: "PATCH", body: { name: "mine now" } },
+      { method: "DELETE" },
+    ];
+    for (const request of requests) {
+      const cross = await call(`/v1/accounts/${theirs.id}`, { ...request, key: a.key });
+      const absent = await call(`/v1/accounts/${missing}`, { ...request, key: a.key });
+      expect(cross.status).toBe(404);
+      expect(cross.json).toEqual(absent.json);
+    }
+    const list = await call("/v1/accounts?includeArchived=true", { key: a.key });
+    expect(list.json.data).toEqual([]);
+    const health = await call("/v1/accounts/health", { key: a.key });
+    expect(health.json.summary.total).toBe(0);
+
+    const untouched = await call(`/v1/accounts/${theirs.id}`, { key: b.key });
+    expect(untouched.json).toMatchObject({ name: "theirs", status: "active" });
+  });
+});
+
+describe("admin API", () => {
+  it("requires the admin token", async () => {
+    for (const authorization of [undefined, "Bearer wrong", "Bearer test-admin-token-and-more"]) {
+      const res = await call("/v1/admin/workspaces", {
+        method: "POST",
+        body: { name: "x" },
+        headers: authorization ? { authorization } : {},
+      });
+      expect(res.status).toBe(401);
+    }
+  });
+
+  it("creates and updates workspaces with plans, limits, platforms and callback domains", async () => {
+    const created = await admin("/workspaces", {
+      method: "POST",
+      body: { name: "Acme", allowedCallbackDomains: ["App.Acme.com", "app.acme.com", "*.acme.dev", "localhost"] },
+    });
+    expect(created.status).toBe(201);
+    expect(created.json).toMatchObject({
+      name: "Acme",
+      plan: "free",
+      accountLimit: 5,
+      accountLimitOverride: null,
+      allowedPlatforms: null,
+      allowedCallbackDomains: ["app.acme.com", "*.acme.dev", "localhost"],
+      sandbox: false,
+    });
+    expect(created.json.ownerUserId).toMatch(/^usr_/);
+    const id = created.json.id;
+    const pro = await admin(`/workspaces/${id}`, { method: "PATCH", body: { plan: "pro" } });
+    expect(pro.json.accountLimit).toBe(50);
+    const custom = await admin(`/workspaces/${id}`, {
+      method: "PATCH",
+      body: { accountLimit: 7, allowedPlatforms: ["twitter", "linkedin"] },
+    });
+    expect(custom.json).toMatchObject({ plan: "pro", accountLimit: 7, accountLimitOverride: 7 });
+    const enterprise = await admin(`/workspaces/${id}`, { method: "PATCH", body: { plan: "enterprise", accountLimit: null } });
+    expect(enterprise.json.accountLimit).toBeNull();
+    expect((await admin(`/workspaces/${id}`)).json).toEqual(enterprise.json);
+    expect((await admin("/workspaces/ws_unknown")).status).toBe(404);
+    expect((await admin("/workspaces/ws_unknown", { method: "PATCH", body: { name: "n" } })).status).toBe(404);
+  });
+});
