@@ -70,7 +70,8 @@ export function createApp() {
     }
     if (err instanceof HTTPException && err.status < 500) {
       const code = HTTP_CODES[err.status] ?? "INVALID_PARAM";
-      const message = err.status === 415 ? "Content-Type must be application/json" : err.message || "Bad request";
+      const message =
+        err.status === 415 ? "Content-Type must be application/json" : err.message || "Bad request";
       const apiError = new ApiError(code, message);
       return c.json(errorBody(apiError), apiError.status);
     }

@@ -89,7 +89,9 @@ describe("GET /v1/accounts filters", () => {
 
   it("excludes disconnected accounts by default and includes them on request", async () => {
     expect(await ids("")).toEqual([...of("active", "expired", "error", "suspended"), linkedinId].sort());
-    expect(await ids("includeArchived=true")).toEqual([...of("active", "expired", "error", "suspended", "disconnected"), linkedinId].sort());
+    expect(await ids("includeArchived=true")).toEqual(
+      [...of("active", "expired", "error", "suspended", "disconnected"), linkedinId].sort(),
+    );
     expect(await ids("includeArchived=FALSE")).toEqual(await ids(""));
   });
 
@@ -149,7 +151,9 @@ describe("GET /v1/accounts filters", () => {
       isSharedAccount: false,
     });
     expect(Date.parse(res.json.connectedAt)).not.toBeNaN();
-    const row = await env.DB.prepare("SELECT access_token_enc FROM accounts WHERE id = ?").bind(linkedinId).first();
+    const row = await env.DB.prepare("SELECT access_token_enc FROM accounts WHERE id = ?")
+      .bind(linkedinId)
+      .first();
     expect(res.text).not.toContain(row?.access_token_enc as string);
     expect(res.text).not.toMatch(/secret|token_enc|Enc"/i);
   });

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { authenticate, KEY_CACHE_TTL_MS } from "../../src/features/auth/auth.middleware";
 import { createDb } from "../../src/db/client";
+import { authenticate, KEY_CACHE_TTL_MS } from "../../src/features/auth/auth.middleware";
 import { ApiError } from "../../src/lib/errors";
 import { admin, call, createWorkspace, insertAccount, issueKey } from "../helpers/api";
 
@@ -55,7 +55,9 @@ describe("API keys", () => {
     await authenticate(db, header, t0);
     // Revoked behind this isolate's back, as another isolate would.
     await env.DB.prepare("UPDATE api_keys SET revoked_at = ? WHERE id = ?").bind(t0, ws.keyId).run();
-    await expect(authenticate(db, header, t0 + KEY_CACHE_TTL_MS - 1)).resolves.toMatchObject({ keyId: ws.keyId });
+    await expect(authenticate(db, header, t0 + KEY_CACHE_TTL_MS - 1)).resolves.toMatchObject({
+      keyId: ws.keyId,
+    });
     await expect(authenticate(db, header, t0 + KEY_CACHE_TTL_MS)).rejects.toBeInstanceOf(ApiError);
     expect(KEY_CACHE_TTL_MS).toBeLessThanOrEqual(30_000);
   });
@@ -86,7 +88,10 @@ describe("scopes are default-deny", () => {
       for (const key of [ws.key, writer.key]) {
         const res = await call(path, { key });
         expect(res.status, path).toBe(403);
-        expect(res.json.error).toEqual({ code: "INSUFFICIENT_SCOPE", message: "This API key lacks the accounts:read scope" });
+        expect(res.json.error).toEqual({
+          code: "INSUFFICIENT_SCOPE",
+          message: "This API key lacks the accounts:read scope",
+        });
       }
       expect((await call(path, { key: reader.key })).status).toBe(200);
     }
@@ -144,7 +149,10 @@ describe("admin API", () => {
   it("creates and updates workspaces with plans, limits, platforms and callback domains", async () => {
     const created = await admin("/workspaces", {
       method: "POST",
-      body: { name: "Acme", allowedCallbackDomains: ["App.Acme.com", "app.acme.com", "*.acme.dev", "localhost"] },
+      body: {
+        name: "Acme",
+        allowedCallbackDomains: ["App.Acme.com", "app.acme.com", "*.acme.dev", "localhost"],
+      },
     });
     expect(created.status).toBe(201);
     expect(created.json).toMatchObject({
@@ -165,10 +173,15 @@ describe("admin API", () => {
       body: { accountLimit: 7, allowedPlatforms: ["twitter", "linkedin"] },
     });
     expect(custom.json).toMatchObject({ plan: "pro", accountLimit: 7, accountLimitOverride: 7 });
-    const enterprise = await admin(`/workspaces/${id}`, { method: "PATCH", body: { plan: "enterprise", accountLimit: null } });
+    const enterprise = await admin(`/workspaces/${id}`, {
+      method: "PATCH",
+      body: { plan: "enterprise", accountLimit: null },
+    });
     expect(enterprise.json.accountLimit).toBeNull();
     expect((await admin(`/workspaces/${id}`)).json).toEqual(enterprise.json);
     expect((await admin("/workspaces/ws_unknown")).status).toBe(404);
-    expect((await admin("/workspaces/ws_unknown", { method: "PATCH", body: { name: "n" } })).status).toBe(404);
+    expect((await admin("/workspaces/ws_unknown", { method: "PATCH", body: { name: "n" } })).status).toBe(
+      404,
+    );
   });
 });

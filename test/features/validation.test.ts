@@ -71,7 +71,9 @@ describe("PATCH /v1/accounts/:id rejects bad bodies with 400", () => {
 
   it("non-JSON, wrong content type or no body", async () => {
     expectInvalid(await patch({ rawBody: "{not json", headers: { "content-type": "application/json" } }));
-    expectInvalid(await patch({ rawBody: "name=x", headers: { "content-type": "application/x-www-form-urlencoded" } }));
+    expectInvalid(
+      await patch({ rawBody: "name=x", headers: { "content-type": "application/x-www-form-urlencoded" } }),
+    );
     expectInvalid(await patch({}));
   });
 
@@ -86,13 +88,15 @@ describe("PATCH /v1/accounts/:id rejects bad bodies with 400", () => {
     [{}, "body"],
     [[], "body"],
     [null, "body"],
-  ])("%j", async (body) => {
-    expectInvalid(await patch({ body }));
+  ])("%j", async (body, field) => {
+    expectInvalid(await patch({ body }), field === "body" ? undefined : field);
   });
 
   it("oversized metadata, and leaves the row untouched", async () => {
     const before = await call(`/v1/accounts/${accountId}`, { key: ws.key });
-    const res = await patch({ body: { name: "changed", metadata: { blob: "x".repeat(METADATA_MAX_BYTES) } } });
+    const res = await patch({
+      body: { name: "changed", metadata: { blob: "x".repeat(METADATA_MAX_BYTES) } },
+    });
     expectInvalid(res, "metadata");
     const after = await call(`/v1/accounts/${accountId}`, { key: ws.key });
     expect(after.json).toEqual(before.json);
@@ -113,9 +117,15 @@ describe("admin API rejects bad bodies with 400", () => {
   });
 
   it("keys need at least one known scope and a future expiry", async () => {
-    expectInvalid(await admin(`/workspaces/${ws.id}/keys`, { method: "POST", body: { name: "k", scopes: [] } }), "scopes");
     expectInvalid(
-      await admin(`/workspaces/${ws.id}/keys`, { method: "POST", body: { name: "k", scopes: ["accounts:admin"] } }),
+      await admin(`/workspaces/${ws.id}/keys`, { method: "POST", body: { name: "k", scopes: [] } }),
+      "scopes",
+    );
+    expectInvalid(
+      await admin(`/workspaces/${ws.id}/keys`, {
+        method: "POST",
+        body: { name: "k", scopes: ["accounts:admin"] },
+      }),
       "scopes.0",
     );
     expectInvalid(
@@ -126,7 +136,10 @@ describe("admin API rejects bad bodies with 400", () => {
       "expiresAt",
     );
     expectInvalid(
-      await admin(`/workspaces/${ws.id}/keys`, { method: "POST", body: { name: "k", scopes: ["accounts:read"], userId: "usr_x" } }),
+      await admin(`/workspaces/${ws.id}/keys`, {
+        method: "POST",
+        body: { name: "k", scopes: ["accounts:read"], userId: "usr_x" },
+      }),
       "userId",
     );
   });
@@ -138,7 +151,10 @@ describe("admin API rejects bad bodies with 400", () => {
   });
 
   it("unknown workspace answers 404", async () => {
-    const res = await admin("/workspaces/ws_unknown/keys", { method: "POST", body: { name: "k", scopes: ["accounts:read"] } });
+    const res = await admin("/workspaces/ws_unknown/keys", {
+      method: "POST",
+      body: { name: "k", scopes: ["accounts:read"] },
+    });
     expect(res.status).toBe(404);
   });
 });

@@ -21,8 +21,13 @@ export async function call(path: string, options: CallOptions = {}) {
     body = JSON.stringify(options.body);
     headers["content-type"] ??= "application/json";
   }
-  const res = await exports.default.fetch(`${BASE}${path}`, { method: options.method ?? "GET", headers, body });
+  const res = await exports.default.fetch(`${BASE}${path}`, {
+    method: options.method ?? "GET",
+    headers,
+    body,
+  });
   const text = await res.text();
+  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON answers
   let json: any;
   try {
     json = text ? JSON.parse(text) : undefined;
@@ -55,7 +60,10 @@ export async function createWorkspace(
 }
 
 export async function issueKey(workspaceId: string, scopes: Scope[]) {
-  const res = await admin(`/workspaces/${workspaceId}/keys`, { method: "POST", body: { name: "test", scopes } });
+  const res = await admin(`/workspaces/${workspaceId}/keys`, {
+    method: "POST",
+    body: { name: "test", scopes },
+  });
   if (res.status !== 201) throw new Error(`key: ${res.status} ${res.text}`);
   return { key: res.json.key as string, id: res.json.apiKey.id as string };
 }
@@ -72,7 +80,10 @@ export async function insertAccount(workspaceId: string, fields: Record<string, 
       platformUserId: `user-${counter}-${crypto.randomUUID()}`,
       username: `@user${counter}`,
       displayName: `User ${counter}`,
-      credentials: { accessToken: `at-secret-${crypto.randomUUID()}`, refreshToken: `rt-secret-${crypto.randomUUID()}` },
+      credentials: {
+        accessToken: `at-secret-${crypto.randomUUID()}`,
+        refreshToken: `rt-secret-${crypto.randomUUID()}`,
+      },
       ...fields,
     },
   });

@@ -32,7 +32,9 @@ describe("SecretBox", () => {
     const box = await SecretBox.fromKeyring(K1);
     const sealed = await box.encrypt("secret", ctx);
     await expect(box.decrypt(sealed, { ...ctx, rowId: "acc_2" })).rejects.toBeInstanceOf(DecryptionError);
-    await expect(box.decrypt(sealed, { ...ctx, field: "refresh_token" })).rejects.toBeInstanceOf(DecryptionError);
+    await expect(box.decrypt(sealed, { ...ctx, field: "refresh_token" })).rejects.toBeInstanceOf(
+      DecryptionError,
+    );
     await expect(box.decrypt(sealed, { ...ctx, table: "webhook_endpoints" })).rejects.toBeInstanceOf(
       DecryptionError,
     );

@@ -1,0 +1,62 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it, vi } from "vitest";
+import { createApp } from "../../src/app";
+import { call } from "../helpers/api";
+
+describe("meta routes", () => {
+  it("serve an OpenAPI 3.1 document generated from the route schemas", async () => {
+    const res = await call("/v1/openapi.json");
+    expect(res.status).toBe(200);
+    expect(res.json.openapi).toBe("3.1.0");
+    for (const path of ["/v1/accounts", "/v1/accounts/health", "/v1/accounts/{id}", "/v1/admin/workspaces"]) {
+      expect(res.json.paths).toHaveProperty([path]);
+    }
+    const list = res.json.paths["/v1/accounts"].get;
+    expect(list.parameters.map((p: { name: string }) => p.name)).toEqual(
+      expect.arrayContaining(["status", "platform", "includeArchived", "q", "limit", "cursor"]),
+    );
+    expect(res.json.components.securitySchemes.bearer).toMatchObject({ type: "http", scheme: "bearer" });
+    expect(res.json.components.schemas.Error.properties.error.properties.code.enum).toContain(
+      "PLAN_LIMIT_EXCEEDED",
+    );
+  });
+
+  it("serve an interactive reference and a health check", async () => {
+    const docs = await call("/docs");
+    expect(docs.status).toBe(200);
+    expect(docs.headers.get("content-type")).toContain("text/html");
+    expect(docs.text).toContain("/v1/openapi.json");
+    expect((await call("/healthz")).json).toEqual({ ok: true });
+  });
+
+  it("put x-request-id on every response, keeping a caller's id", async () => {
+    for (const path of ["/healthz", "/v1/accounts", "/nowhere"]) {
+      expect((await call(path)).headers.get("x-request-id")).toMatch(/^req_[0-9a-z]{26}$/);
+    }
+    const echoed = await call("/healthz", { headers: { "x-request-id": "client-trace-1" } });
+    expect(echoed.headers.get("x-request-id")).toBe("client-trace-1");
+  });
+});
+
+describe("unexpected failures", () => {
+  it("answer INTERNAL with the request id and log no secret", async () => {
+    const app = createApp();
+    app.get("/boom", () => {
+      throw new Error("db exploded");
+    });
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
+    const res = await app.request(
+      "/boom",
+      { headers: { authorization: "Bearer swb_live_supersecret" } },
+      env,
+    );
+    expect(res.status).toBe(500);
+    const body = (await res.json()) as { error: { code: string; requestId: string } };
+    expect(body.error.code).toBe("INTERNAL");
+    expect(body.error.requestId).toBe(res.headers.get("x-request-id"));
+    const lines = logged.mock.calls.map((args) => args.join(" ")).join("\n");
+    expect(lines).toContain(body.error.requestId);
+    expect(lines).not.toContain("supersecret");
+    logged.mockRestore();
+  });
+});
