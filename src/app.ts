@@ -19,6 +19,9 @@ const HTTP_CODES: Record<number, ErrorCode> = {
   429: "RATE_LIMITED",
 };
 
+const BOOKMARK_HEADER = "x-d1-bookmark";
+const BOOKMARK_PATTERN = /^[0-9a-f-]{8,128}$/i;
+
 export function createApp() {
   const app = createRouter();
 
@@ -28,9 +31,21 @@ export function createApp() {
       generator: () => newId("req"),
     }),
   );
+  // D1 Sessions: reads may go to a nearby replica; a client that sends back the bookmark it was
+  // given reads at least its own writes. Writes start at the primary.
   app.use(async (c, next) => {
-    c.set("db", createDb(c.env.DB));
+    const bookmark = c.req.header(BOOKMARK_HEADER);
+    if (bookmark !== undefined && !BOOKMARK_PATTERN.test(bookmark)) {
+      throw new ApiError("INVALID_PARAM", `Invalid ${BOOKMARK_HEADER} header`, [
+        { field: BOOKMARK_HEADER, message: "Pass back a bookmark this API returned" },
+      ]);
+    }
+    const read = c.req.method === "GET" || c.req.method === "HEAD";
+    const session = c.env.DB.withSession(bookmark ?? (read ? "first-unconstrained" : "first-primary"));
+    c.set("db", createDb(session));
     await next();
+    const latest = session.getBookmark();
+    if (latest) c.header(BOOKMARK_HEADER, latest);
   });
 
   app.get("/healthz", (c) => c.json({ ok: true }, 200));

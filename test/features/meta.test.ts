@@ -60,3 +60,23 @@ describe("unexpected failures", () => {
     logged.mockRestore();
   });
 });
+
+describe("D1 sessions", () => {
+  it("return a bookmark and accept it back; a malformed one is a 400", async () => {
+    const first = await call("/v1/admin/workspaces", {
+      method: "POST",
+      key: env.ADMIN_TOKEN,
+      body: { name: "bookmarks" },
+    });
+    const bookmark = first.headers.get("x-d1-bookmark");
+    expect(bookmark).toBeTruthy();
+    const read = await call(`/v1/admin/workspaces/${first.json.id}`, {
+      key: env.ADMIN_TOKEN,
+      headers: { "x-d1-bookmark": bookmark as string },
+    });
+    expect(read.status).toBe(200);
+    const bad = await call("/healthz", { headers: { "x-d1-bookmark": "'; DROP TABLE accounts" } });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error.details[0].field).toBe("x-d1-bookmark");
+  });
+});
