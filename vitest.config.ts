@@ -13,6 +13,41 @@ const secrets = {
 };
 Object.assign(process.env, secrets);
 
+// Every platform talks to the in-test fake provider (test/helpers/fake-provider.ts), configured the
+// way a deployment points at a sandbox: through PROVIDER_OVERRIDES and <PLATFORM>_CLIENT_* secrets.
+const PLATFORMS = [
+  "twitter",
+  "linkedin",
+  "instagram",
+  "facebook",
+  "bluesky",
+  "threads",
+  "youtube",
+  "mastodon",
+  "tiktok",
+  "pinterest",
+  "snapchat",
+  "reddit",
+  "telegram",
+  "googlebusiness",
+  "whatsapp",
+];
+const fake = (p: string) => ({
+  authorizationUrl: `https://fake.test/${p}/authorize`,
+  tokenUrl: `https://fake.test/${p}/token`,
+  revocationUrl: `https://fake.test/${p}/revoke`,
+  apiBaseUrl: `https://fake.test/${p}/api`,
+});
+const providerBindings = {
+  PROVIDER_OVERRIDES: JSON.stringify(Object.fromEntries(PLATFORMS.map((p) => [p, fake(p)]))),
+  ...Object.fromEntries(
+    PLATFORMS.flatMap((p) => [
+      [`${p.toUpperCase()}_CLIENT_ID`, `${p}-client-id`],
+      [`${p.toUpperCase()}_CLIENT_SECRET`, `${p}-client-secret`],
+    ]),
+  ),
+};
+
 export default defineConfig({
   plugins: [
     cloudflareTest({
@@ -21,7 +56,10 @@ export default defineConfig({
         bindings: {
           TEST_MIGRATIONS: migrations,
           ENVIRONMENT: "test",
+          SANDBOX_PROVIDERS: "false",
+          PUBLIC_URL: "https://switchboard.test",
           ...secrets,
+          ...providerBindings,
         },
       },
     }),

@@ -1,0 +1,140 @@
+import { ConfigError, getConfig } from "../lib/config";
+import { PLATFORMS, type Platform } from "../lib/domain";
+import { ApiError } from "../lib/errors";
+import { timedFetch } from "./http";
+import { twitter } from "./twitter";
+import type { Endpoints, PlatformContext, PlatformModule } from "./types";
+
+/** Every platform module, by slug. */
+export const CATALOGUE: Partial<Record<Platform, PlatformModule>> = {
+  twitter,
+};
+
+export function getModule(platform: Platform): PlatformModule {
+  const module = CATALOGUE[platform];
+  if (!module)
+    throw new ApiError("PLATFORM_NOT_CONFIGURED", `${platform} is not available on this deployment`);
+  return module;
+}
+
+type Overrides = Partial<Record<Platform, Partial<Endpoints>>>;
+const ENDPOINT_KEYS = ["authorizationUrl", "tokenUrl", "revocationUrl", "apiBaseUrl"] as const;
+const LOCAL_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/** Plain http is for local fakes and sandboxes: never in production, never to a public host. */
+export function isAllowedEndpoint(value: string, production: boolean): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  if (url.username || url.password) return false;
+  if (url.protocol === "https:") return true;
+  return !production && url.protocol === "http:" && LOCAL_HOSTS.has(url.hostname);
+}
+
+const parsedOverrides = new Map<string, Overrides>();
+
+/** PROVIDER_OVERRIDES, validated once per isolate; a bad value fails loudly, naming the entry. */
+export function providerOverrides(raw: string | undefined, production: boolean): Overrides {
+  const text = raw?.trim() ?? "";
+  const key = `${production}:${text}`;
+  const cached = parsedOverrides.get(key);
+  if (cached) return cached;
+  let value: unknown = {};
+  if (text) {
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw new ConfigError("PROVIDER_OVERRIDES is not valid JSON");
+    }
+  }
+  if (!value || typeof value !== "object" || Array.isArray(value))
+    throw new ConfigError("PROVIDER_OVERRIDES must be a JSON object");
+  const overrides: Overrides = {};
+  for (const [platform, endpoints] of Object.entries(value)) {
+    if (!(PLATFORMS as readonly string[]).includes(platform))
+      throw new ConfigError(`PROVIDER_OVERRIDES names unknown platform ${platform}`);
+    if (!endpoints || typeof endpoints !== "object")
+      throw new ConfigError(`PROVIDER_OVERRIDES.${platform} must be an object`);
+    const entry: Partial<Endpoints> = {};
+    for (const [name, url] of Object.entries(endpoints)) {
+      if (!(ENDPOINT_KEYS as readonly string[]).includes(name))
+        throw new ConfigError(`PROVIDER_OVERRIDES.${platform}.${name} is not an endpoint`);
+      if (typeof url !== "string" || !isAllowedEndpoint(url, production)) {
+        throw new ConfigError(
+          `PROVIDER_OVERRIDES.${platform}.${name} must be an https URL${production ? "" : " (or http on localhost)"}`,
+        );
+      }
+      entry[name as (typeof ENDPOINT_KEYS)[number]] = url;
+    }
+    overrides[platform as Platform] = entry;
+  }
+  parsedOverrides.set(key, overrides);
+  return overrides;
+}
+
+/** Whether the built-in sandbox providers serve every platform (refused in production). */
+export function sandboxEnabled(env: Env): boolean {
+  const on = env.SANDBOX_PROVIDERS === "true";
+  if (on && getConfig(env).isProduction)
+    throw new ConfigError("SANDBOX_PROVIDERS must not be true in production");
+  return on;
+}
+
+export function sandboxEndpoints(publicUrl: string, platform: Platform): Endpoints {
+  const base = `${publicUrl}/sandbox/${platform}`;
+  return {
+    authorizationUrl: `${base}/authorize`,
+    tokenUrl: `${base}/token`,
+    revocationUrl: `${base}/revoke`,
+    apiBaseUrl: `${base}/api`,
+  };
+}
+
+export interface ContextOptions {
+  /** Per-instance endpoints and app credentials (Mastodon). */
+  endpoints?: Partial<Endpoints>;
+  clientId?: string;
+  clientSecret?: string;
+}
+
+/** Resolves a platform's endpoints, client credentials and fetch for one operation at time `now`. */
+export function platformContext(
+  env: Env,
+  platform: Platform,
+  now: number,
+  options: ContextOptions = {},
+): PlatformContext {
+  const module = getModule(platform);
+  const config = getConfig(env);
+  const sandbox = sandboxEnabled(env);
+  const overrides = providerOverrides(env.PROVIDER_OVERRIDES, config.isProduction)[platform];
+  const endpoints = {
+    ...module.endpoints,
+    ...(sandbox ? sandboxEndpoints(config.publicUrl, platform) : {}),
+    ...options.endpoints,
+    ...overrides,
+  };
+  const secrets = env as unknown as Record<string, string | undefined>;
+  const prefix = platform.toUpperCase();
+  const clientId = options.clientId ?? (sandbox ? "sandbox-client" : secrets[`${prefix}_CLIENT_ID`]);
+  const clientSecret =
+    options.clientSecret ?? (sandbox ? "sandbox-secret" : secrets[`${prefix}_CLIENT_SECRET`]);
+  if (module.needsClientCredentials && (!clientId || !clientSecret)) {
+    throw new ApiError(
+      "PLATFORM_NOT_CONFIGURED",
+      `${module.name} is not configured: set ${prefix}_CLIENT_ID and ${prefix}_CLIENT_SECRET`,
+    );
+  }
+  return {
+    platform,
+    endpoints,
+    clientId: clientId ?? "",
+    clientSecret: clientSecret ?? "",
+    allowHttp: !config.isProduction,
+    fetch: timedFetch(),
+    now,
+  };
+}

@@ -1,0 +1,119 @@
+import type { Platform } from "../lib/domain";
+
+/** The endpoints a deployment may override per platform through PROVIDER_OVERRIDES. */
+export interface Endpoints {
+  authorizationUrl?: string;
+  tokenUrl?: string;
+  revocationUrl?: string;
+  /** Origin (and base path) of the platform API used for profile, test and data calls. */
+  apiBaseUrl: string;
+}
+
+/**
+ * How a platform's tokens stay alive, read by the shared refresh code:
+ * - rotating: each refresh returns a new single-use refresh token; using one twice kills the grant.
+ * - non-rotating: the refresh token stays valid and may be reused.
+ * - extend-in-place: the access token itself is exchanged for a fresh one while still valid and at
+ *   least `minAgeMs` old (Instagram, Threads); once expired it cannot be revived.
+ * - none: nothing to refresh; the token lives until revoked (or expires and needs a reconnect).
+ */
+export type RefreshModel =
+  | { kind: "rotating"; leadMs: number }
+  | { kind: "non-rotating"; leadMs: number }
+  | { kind: "extend-in-place"; leadMs: number; minAgeMs: number }
+  | { kind: "none" };
+
+export interface OAuthSettings {
+  scopes: readonly string[];
+  /** LinkedIn page mode asks for these instead. */
+  pageScopes?: readonly string[];
+  scopeSeparator?: " " | ",";
+  /** PKCE S256 is sent when the platform supports it. */
+  pkce: boolean;
+  clientAuth: "basic" | "post";
+  /** Name of the client id parameter on the authorization URL (TikTok: client_key). */
+  clientIdParam?: string;
+  /** Sent on every authorization URL (e.g. Google's access_type=offline). */
+  authorizeParams?: Record<string, string>;
+  /** Sent when the caller asks for forcePrompt (the consent screen shown again). */
+  forcePromptParams?: Record<string, string>;
+  /** Sent with every token request, for platforms that want more than the standard. */
+  tokenParams?: (clientId: string) => Record<string, string>;
+}
+
+/** What Switchboard holds of a grant; secrets are encrypted before they touch D1. */
+export interface TokenSet {
+  accessToken: string;
+  refreshToken?: string | null;
+  /** Absolute expiry in epoch ms; null when the platform says the token does not expire. */
+  expiresAt: number | null;
+  refreshTokenExpiresAt?: number | null;
+  scopes?: string[];
+  /** Provider extras kept encrypted with the tokens (page tokens, instance, DPoP keys…). */
+  extras?: Record<string, unknown>;
+}
+
+export interface Profile {
+  platformUserId: string;
+  username: string | null;
+  displayName: string | null;
+  avatarUrl: string | null;
+  accountType: string | null;
+}
+
+/** A stored grant as the platform code sees it: tokens decrypted, extras parsed. */
+export interface Grant {
+  accessToken: string;
+  refreshToken: string | null;
+  extras: Record<string, unknown>;
+}
+
+/** Everything a platform module may use at run time. */
+export interface PlatformContext {
+  platform: Platform;
+  endpoints: Required<Pick<Endpoints, "apiBaseUrl">> & Endpoints;
+  clientId: string;
+  clientSecret: string;
+  /** Whether plain http:// is allowed (local fakes and sandboxes outside production). */
+  allowHttp: boolean;
+  /** fetch with the per-call timeout applied. */
+  fetch: typeof fetch;
+  now: number;
+}
+
+/** Input for a connection without OAuth (POST /v1/accounts). */
+export interface CredentialsInput {
+  platformAccountId?: string;
+  accessToken?: string;
+  refreshToken?: string;
+  expiresAt?: number | null;
+  extras?: Record<string, unknown>;
+  /** Bluesky handle + app password; Telegram bot token travels as accessToken. */
+  identifier?: string;
+  password?: string;
+}
+
+export interface PlatformModule {
+  id: Platform;
+  name: string;
+  /** Default endpoints; every one can be overridden per deployment. */
+  endpoints: Endpoints;
+  /** OAuth settings; absent for platforms connected only with credentials (Telegram). */
+  oauth?: OAuthSettings;
+  /** Whether the platform needs client credentials at all (Telegram and BYOK-only do not). */
+  needsClientCredentials: boolean;
+  refresh: RefreshModel;
+  /** Turns a token response (already parsed by oauth4webapi) into what is stored, e.g. a long-lived exchange. */
+  finishGrant?(ctx: PlatformContext, tokens: TokenSet): Promise<TokenSet>;
+  /** Extend-in-place or otherwise non-standard refresh; absent means the standard refresh grant. */
+  refreshGrant?(ctx: PlatformContext, grant: Grant): Promise<TokenSet>;
+  /** The who-am-I call: used at connect, by POST …/test and to verify credentials. */
+  profile(ctx: PlatformContext, grant: Grant): Promise<Profile>;
+  /** Revokes the grant at the provider; absent when the platform offers no revocation. */
+  revoke?(ctx: PlatformContext, grant: Grant): Promise<void>;
+  /** Verifies credentials given without OAuth and answers the grant to store. */
+  connectWithCredentials?(
+    ctx: PlatformContext,
+    input: CredentialsInput,
+  ): Promise<{ tokens: TokenSet; profile: Profile }>;
+}
