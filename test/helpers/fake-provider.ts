@@ -261,7 +261,7 @@ export const fakeServer = setupServer(
     const platform = new URL(request.url).pathname.split("/")[1] as Platform;
     const fake = platforms.get(platform);
     if (!fake) return Response.json({ error: `no fake for ${platform}` }, { status: 502 });
-    return fake.handle(request);
+    return fake.handle(request as unknown as Request);
   }),
 );
 
