@@ -66,6 +66,9 @@ export interface Grant {
   accessToken: string;
   refreshToken: string | null;
   extras: Record<string, unknown>;
+  /** When the access token expires and when it was issued (epoch ms), where known. */
+  expiresAt?: number | null;
+  issuedAt?: number | null;
 }
 
 /** Everything a platform module may use at run time. */
