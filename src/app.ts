@@ -5,6 +5,7 @@ import { createDb } from "./db/client";
 import { accountsRouter } from "./features/accounts/accounts.routes";
 import { adminRouter } from "./features/admin/admin.routes";
 import { apiKeyAuth } from "./features/auth/auth.middleware";
+import { connectRouter, oauthRouter } from "./features/connect/connect.routes";
 import { ConfigError } from "./lib/config";
 import { ApiError, type ErrorCode, errorBody } from "./lib/errors";
 import { newId } from "./lib/ids";
@@ -53,6 +54,8 @@ export function createApp() {
   app.use("/v1/accounts", apiKeyAuth);
   app.use("/v1/accounts/*", apiKeyAuth);
   app.route("/v1/accounts", accountsRouter);
+  app.route("/v1/accounts", connectRouter);
+  app.route("/v1/oauth", oauthRouter);
   app.route("/v1/admin", adminRouter);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import type { AccountStatus, ConnectionType, Plan, Platform, Scope } from "../lib/domain";
 
 // Times are integer milliseconds since the epoch; ids are prefixed and time-sortable (lib/ids).
@@ -126,6 +126,35 @@ export const accounts = sqliteTable(
     index("accounts_next_refresh_idx").on(t.nextRefreshAt),
     index("accounts_key_version_idx").on(t.keyVersion),
   ],
+);
+
+/** Hashes of consumed OAuth states: the single-use guard (KV alone is eventually consistent). */
+export const oauthStateUses = sqliteTable(
+  "oauth_state_uses",
+  {
+    stateHash: text("state_hash").primaryKey(),
+    workspaceId: text("workspace_id").notNull(),
+    consumedAt: integer("consumed_at").notNull(),
+    /** When the state would have expired anyway; purged after this. */
+    expiresAt: integer("expires_at").notNull(),
+  },
+  (t) => [index("oauth_state_uses_expires_idx").on(t.expiresAt)],
+);
+
+/** OAuth apps Switchboard registered on a platform instance (Mastodon), client secret encrypted. */
+export const platformApps = sqliteTable(
+  "platform_apps",
+  {
+    platform: text("platform").$type<Platform>().notNull(),
+    /** Instance origin, e.g. https://mastodon.social. */
+    instance: text("instance").notNull(),
+    clientId: text("client_id").notNull(),
+    clientSecretEnc: text("client_secret_enc").notNull(),
+    keyVersion: text("key_version").notNull(),
+    redirectUri: text("redirect_uri").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.platform, t.instance] })],
 );
 
 export type WorkspaceRow = typeof workspaces.$inferSelect;

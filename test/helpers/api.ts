@@ -25,6 +25,7 @@ export async function call(path: string, options: CallOptions = {}) {
     method: options.method ?? "GET",
     headers,
     body,
+    redirect: "manual",
   });
   const text = await res.text();
   // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON answers
@@ -52,7 +53,12 @@ export async function createWorkspace(
 ): Promise<TestWorkspace> {
   const ws = await admin("/workspaces", {
     method: "POST",
-    body: { name: "Test workspace", plan: options.plan ?? "enterprise", sandbox: options.sandbox ?? false },
+    body: {
+      name: "Test workspace",
+      plan: options.plan ?? "enterprise",
+      sandbox: options.sandbox ?? false,
+      allowedCallbackDomains: ["app.example.com", "localhost"],
+    },
   });
   if (ws.status !== 201) throw new Error(`workspace: ${ws.status} ${ws.text}`);
   const key = await issueKey(ws.json.id, options.scopes ?? [...SCOPES]);

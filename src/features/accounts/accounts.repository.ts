@@ -207,3 +207,51 @@ export async function insertAccount(db: Db, row: NewAccountRow): Promise<Account
   const [inserted] = await db.insert(accounts).values(row).onConflictDoNothing().returning();
   return inserted;
 }
+
+/** Accounts that count against the plan: every one not disconnected. */
+export async function countConnectedAccounts(db: Db, workspaceId: string): Promise<number> {
+  const [row] = await db
+    .select({ n: sql<number>`count(*)` })
+    .from(accounts)
+    .where(and(eq(accounts.workspaceId, workspaceId), ne(accounts.status, "disconnected")));
+  return row?.n ?? 0;
+}
+
+/** This workspace's row for a platform user, and whether another workspace holds the same user. */
+export async function findByPlatformUser(
+  db: Db,
+  workspaceId: string,
+  platform: Platform,
+  platformUserId: string,
+) {
+  const rows = await db
+    .select()
+    .from(accounts)
+    .where(and(eq(accounts.platform, platform), eq(accounts.platformUserId, platformUserId)));
+  return {
+    existing: rows.find((r) => r.workspaceId === workspaceId),
+    sharedElsewhere: rows.some((r) => r.workspaceId !== workspaceId && r.status !== "disconnected"),
+  };
+}
+
+/** Marks every other workspace's live row of this platform user as shared. */
+export function markSharedElsewhere(
+  db: Db,
+  workspaceId: string,
+  platform: Platform,
+  platformUserId: string,
+  now: number,
+) {
+  return db
+    .update(accounts)
+    .set({ isSharedAccount: true, updatedAt: now })
+    .where(
+      and(
+        eq(accounts.platform, platform),
+        eq(accounts.platformUserId, platformUserId),
+        ne(accounts.workspaceId, workspaceId),
+        ne(accounts.status, "disconnected"),
+        eq(accounts.isSharedAccount, false),
+      ),
+    );
+}

@@ -1,0 +1,132 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { createRouter, errorResponses, json, jsonBody } from "../../lib/router";
+import { AccountIdParamsSchema } from "../accounts/accounts.schemas";
+import { requireScope } from "../auth/auth.middleware";
+import {
+  AuthorizationSchema,
+  CallbackBodySchema,
+  ConnectBodySchema,
+  ConnectedAccountSchema,
+  PlatformParamsSchema,
+  ReconnectBodySchema,
+  RedirectQuerySchema,
+} from "./connect.schemas";
+import {
+  completeCallback,
+  redirectTarget,
+  startConnect,
+  startReconnect,
+  toConnected,
+} from "./connect.service";
+
+const tags = ["Connect"];
+const security = [{ bearer: [] }];
+const oauthErrors = {
+  ...errorResponses,
+  402: json(
+    z.object({ error: z.object({ code: z.literal("PLAN_LIMIT_EXCEEDED"), message: z.string() }) }),
+    "The plan's account limit is reached",
+  ),
+  502: errorResponses[500],
+};
+
+export const connectAccount = createRoute({
+  method: "post",
+  path: "/connect/{platform}",
+  tags,
+  security,
+  summary: "Start connecting an account",
+  description:
+    "Answers an authorization URL to send the user to. The state is single-use and expires in ten minutes. PLATFORM_RESTRICTED (403) when the workspace may not use the platform; PLAN_LIMIT_EXCEEDED (402) when it has no room; PLATFORM_NOT_CONFIGURED (400) when the deployment has no app for it.",
+  middleware: [requireScope("accounts:write")],
+  request: { params: PlatformParamsSchema, ...jsonBody(ConnectBodySchema) },
+  responses: { 200: json(AuthorizationSchema, "Where to send the user"), ...oauthErrors },
+});
+
+export const completeOAuthCallback = createRoute({
+  method: "post",
+  path: "/callback/{platform}",
+  tags,
+  security,
+  summary: "Finish connecting: exchange the code",
+  description:
+    "Consumes the state exactly once, exchanges the code, reads the profile and upserts the account. Reconnecting an account refreshes its tokens and clears its errors. `warning` is set when another workspace holds the same account.",
+  middleware: [requireScope("accounts:write")],
+  request: { params: PlatformParamsSchema, ...jsonBody(CallbackBodySchema) },
+  responses: { 200: json(ConnectedAccountSchema, "The connected account"), ...oauthErrors },
+});
+
+export const reconnectAccount = createRoute({
+  method: "post",
+  path: "/{id}/reconnect",
+  tags,
+  security,
+  summary: "Reconnect an account",
+  description:
+    "A new authorization URL bound to this account: the callback must return the same platform user.",
+  middleware: [requireScope("accounts:write")],
+  request: { params: AccountIdParamsSchema, ...jsonBody(ReconnectBodySchema) },
+  responses: { 200: json(AuthorizationSchema, "Where to send the user"), ...oauthErrors },
+});
+
+export const oauthRedirect = createRoute({
+  method: "get",
+  path: "/redirect/{platform}",
+  tags,
+  summary: "The redirect URI registered with each platform",
+  description:
+    "Public. Forwards code and state (or error and state) to the callbackUrl given at connect. An unknown or expired state gets a plain error page and no redirect.",
+  request: { params: PlatformParamsSchema, query: RedirectQuerySchema },
+  responses: {
+    302: { description: "To the callbackUrl" },
+    400: { description: "Unknown or expired state", content: { "text/html": { schema: z.string() } } },
+  },
+});
+
+export const connectRouter = createRouter()
+  .openapi(connectAccount, async (c) => {
+    const result = await startConnect(
+      c.env,
+      c.var.db,
+      c.var.auth,
+      c.req.valid("param").platform,
+      c.req.valid("json"),
+      Date.now(),
+    );
+    return c.json(result, 200);
+  })
+  .openapi(completeOAuthCallback, async (c) => {
+    const result = await completeCallback(
+      c.env,
+      c.var.db,
+      c.var.auth,
+      c.req.valid("param").platform,
+      c.req.valid("json"),
+      Date.now(),
+    );
+    return c.json(toConnected(result), 200);
+  })
+  .openapi(reconnectAccount, async (c) => {
+    const result = await startReconnect(
+      c.env,
+      c.var.db,
+      c.var.auth,
+      c.req.valid("param").id,
+      c.req.valid("json"),
+      Date.now(),
+    );
+    return c.json(result, 200);
+  });
+
+const EXPIRED_PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Link expired</title></head><body style="font-family:system-ui;max-width:32rem;margin:4rem auto"><h1>This sign-in link has expired</h1><p>The connection request is unknown or older than ten minutes. Go back to the app and start connecting again.</p></body></html>`;
+
+export const oauthRouter = createRouter().openapi(oauthRedirect, async (c) => {
+  const target = await redirectTarget(
+    c.env,
+    c.req.valid("param").platform,
+    new URL(c.req.url).searchParams,
+    Date.now(),
+  );
+  if (!target) return c.html(EXPIRED_PAGE, 400, { "cache-control": "no-store" });
+  return c.redirect(target, 302);
+});

@@ -1,0 +1,60 @@
+import { z } from "@hono/zod-openapi";
+import { PLATFORMS } from "../../lib/domain";
+import { AccountSchema } from "../accounts/accounts.schemas";
+
+export const PlatformParamsSchema = z.object({
+  platform: z
+    .string()
+    .transform((v) => v.toLowerCase())
+    .pipe(z.enum(PLATFORMS, { error: `Must be one of ${PLATFORMS.join(", ")}` }))
+    .openapi({ param: { name: "platform", in: "path" }, example: "twitter" }),
+});
+
+const callbackUrl = z.string().min(1).max(2048).openapi({
+  description: "Where the user lands after consent: https on an allowed domain (http only on localhost)",
+  example: "https://yourapp.com/oauth/callback",
+});
+
+export const ConnectBodySchema = z
+  .object({
+    callbackUrl,
+    forcePrompt: z.boolean().optional().openapi({ description: "Show the consent screen again" }),
+    pageMode: z
+      .boolean()
+      .optional()
+      .openapi({ description: "LinkedIn: connect as a Page (organisation scopes)" }),
+    instance: z
+      .string()
+      .min(1)
+      .max(253)
+      .optional()
+      .openapi({ description: "Mastodon: the instance, e.g. mastodon.social" }),
+  })
+  .strict()
+  .openapi("ConnectRequest");
+
+export const ReconnectBodySchema = ConnectBodySchema.omit({ instance: true }).openapi("ReconnectRequest");
+
+export const AuthorizationSchema = z
+  .object({
+    authorizationUrl: z.string(),
+    state: z.string(),
+    expiresAt: z.string().openapi({ description: "The state expires ten minutes after it is issued" }),
+  })
+  .openapi("Authorization");
+
+export const CallbackBodySchema = z
+  .object({ code: z.string().min(1).max(4096), state: z.string().min(1).max(200) })
+  .strict()
+  .openapi("CallbackRequest");
+
+export const ConnectedAccountSchema = z
+  .object({ account: AccountSchema, warning: z.string().optional() })
+  .openapi("ConnectedAccount");
+
+export const RedirectQuerySchema = z.object({
+  state: z.string().max(200).optional(),
+  code: z.string().max(4096).optional(),
+  error: z.string().max(200).optional(),
+  error_description: z.string().max(2048).optional(),
+});

@@ -1,0 +1,395 @@
+import { eq } from "drizzle-orm";
+import { generateRandomCodeVerifier } from "oauth4webapi";
+import type { Db } from "../../db/client";
+import type { AccountRow, WorkspaceRow } from "../../db/schema";
+import { accounts } from "../../db/schema";
+import { getConfig, getSecretBox } from "../../lib/config";
+import type { ConnectionType, Platform } from "../../lib/domain";
+import { ApiError } from "../../lib/errors";
+import { newId } from "../../lib/ids";
+import type { AuthContext } from "../../lib/router";
+import { iso } from "../../lib/time";
+import { getModule, platformContext } from "../../platforms/catalogue";
+import { ProviderError } from "../../platforms/http";
+import { buildAuthorizationUrl, exchangeCode } from "../../platforms/oauth";
+import { nextRefreshAt } from "../../platforms/schedule";
+import type { Profile, TokenSet } from "../../platforms/types";
+import {
+  countConnectedAccounts,
+  findAccount,
+  findByPlatformUser,
+  markSharedElsewhere,
+  openAccountSecrets,
+  sealAccountSecrets,
+} from "../accounts/accounts.repository";
+import { toAccount } from "../accounts/accounts.service";
+import { findWorkspace } from "../admin/admin.repository";
+import { accountLimitOf } from "../admin/admin.service";
+import { validateCallbackUrl } from "./callback-url";
+import { consumeState, OAUTH_STATE_TTL_MS, type OAuthState, readState, saveState } from "./oauth-state";
+
+/** The reference contract's words for an account another workspace also holds. */
+export const SHARED_ACCOUNT_WARNING =
+  "This account is already connected in another workspace. Posts to this account from all connected workspaces share a combined publishing limit.";
+
+const invalidState = () => new ApiError("INVALID_PARAM", "Invalid or expired OAuth state");
+
+export interface ConnectInput {
+  callbackUrl: string;
+  forcePrompt?: boolean;
+  pageMode?: boolean;
+  instance?: string;
+}
+
+export function redirectUri(env: Env, platform: Platform): string {
+  return `${getConfig(env).publicUrl}/v1/oauth/redirect/${platform}`;
+}
+
+async function loadWorkspace(db: Db, workspaceId: string): Promise<WorkspaceRow> {
+  const workspace = await findWorkspace(db, workspaceId);
+  if (!workspace) throw new ApiError("UNAUTHORIZED", "The workspace of this API key no longer exists");
+  return workspace;
+}
+
+function assertPlatformAllowed(workspace: WorkspaceRow, platform: Platform) {
+  if (workspace.allowedPlatforms && !workspace.allowedPlatforms.includes(platform)) {
+    throw new ApiError("PLATFORM_RESTRICTED", `${platform} is not permitted in this workspace`);
+  }
+}
+
+async function assertPlanRoom(db: Db, workspace: WorkspaceRow) {
+  const limit = accountLimitOf(workspace);
+  if (limit !== null && (await countConnectedAccounts(db, workspace.id)) >= limit) {
+    throw new ApiError(
+      "PLAN_LIMIT_EXCEEDED",
+      `This workspace has reached its limit of ${limit} connected accounts on the ${workspace.plan} plan`,
+    );
+  }
+}
+
+function oauthModule(platform: Platform) {
+  const module = getModule(platform);
+  if (!module.oauth) {
+    throw new ApiError(
+      "INVALID_PARAM",
+      `${module.name} connects without OAuth: use POST /v1/accounts with its credentials`,
+      [{ field: "platform", message: "Not an OAuth platform" }],
+    );
+  }
+  return module;
+}
+
+async function authorize(
+  env: Env,
+  state: Omit<OAuthState, "codeVerifier" | "redirectUri">,
+  forcePrompt: boolean,
+) {
+  const module = oauthModule(state.platform);
+  const ctx = platformContext(env, state.platform, state.createdAt);
+  const full: OAuthState = {
+    ...state,
+    codeVerifier: generateRandomCodeVerifier(),
+    redirectUri: redirectUri(env, state.platform),
+  };
+  const box = await getSecretBox(env);
+  const token = await saveState(env.OAUTH_STATE, box, full);
+  const authorizationUrl = await buildAuthorizationUrl(ctx, module, {
+    state: token,
+    codeVerifier: full.codeVerifier,
+    redirectUri: full.redirectUri,
+    forcePrompt,
+    pageMode: state.pageMode,
+  });
+  return { authorizationUrl, state: token, expiresAt: iso(state.createdAt + OAUTH_STATE_TTL_MS) };
+}
+
+/** POST /v1/accounts/connect/:platform: checks, then an authorization URL bound to a fresh state. */
+export async function startConnect(
+  env: Env,
+  db: Db,
+  auth: AuthContext,
+  platform: Platform,
+  input: ConnectInput,
+  now: number,
+) {
+  oauthModule(platform);
+  const workspace = await loadWorkspace(db, auth.workspaceId);
+  assertPlatformAllowed(workspace, platform);
+  platformContext(env, platform, now);
+  await assertPlanRoom(db, workspace);
+  const callbackUrl = validateCallbackUrl(input.callbackUrl, workspace.allowedCallbackDomains).toString();
+  return authorize(
+    env,
+    {
+      workspaceId: workspace.id,
+      platform,
+      callbackUrl,
+      pageMode: input.pageMode ?? false,
+      accountId: null,
+      instance: null,
+      createdAt: now,
+    },
+    input.forcePrompt ?? false,
+  );
+}
+
+/** POST /v1/accounts/:id/reconnect: a new authorization URL bound to this account. */
+export async function startReconnect(
+  env: Env,
+  db: Db,
+  auth: AuthContext,
+  accountId: string,
+  input: ConnectInput,
+  now: number,
+) {
+  const account = await findAccount(db, auth.workspaceId, accountId);
+  if (!account) throw new ApiError("NOT_FOUND", "Account not found");
+  oauthModule(account.platform);
+  const workspace = await loadWorkspace(db, auth.workspaceId);
+  assertPlatformAllowed(workspace, account.platform);
+  const callbackUrl = validateCallbackUrl(input.callbackUrl, workspace.allowedCallbackDomains).toString();
+  return authorize(
+    env,
+    {
+      workspaceId: workspace.id,
+      platform: account.platform,
+      callbackUrl,
+      pageMode: input.pageMode ?? false,
+      accountId: account.id,
+      instance: null,
+      createdAt: now,
+    },
+    input.forcePrompt ?? true,
+  );
+}
+
+/** GET /v1/oauth/redirect/:platform: forwards the provider's answer to the caller's callbackUrl. */
+export async function redirectTarget(
+  env: Env,
+  platform: Platform,
+  params: URLSearchParams,
+  now: number,
+): Promise<string | undefined> {
+  const token = params.get("state") ?? "";
+  const found = await readState(env.OAUTH_STATE, await getSecretBox(env), token, now);
+  if (!found || found.state.platform !== platform) return undefined;
+  const target = new URL(found.state.callbackUrl);
+  for (const name of ["code", "state", "error", "error_description"]) {
+    const value = params.get(name);
+    if (value !== null) target.searchParams.set(name, value.slice(0, 2048));
+  }
+  return target.toString();
+}
+
+export interface ConnectedAccount {
+  account: AccountRow;
+  warning?: string;
+}
+
+/** POST /v1/accounts/callback/:platform: single-use state, code exchange, profile, upsert. */
+export async function completeCallback(
+  env: Env,
+  db: Db,
+  auth: AuthContext,
+  platform: Platform,
+  input: { code: string; state: string },
+  now: number,
+): Promise<ConnectedAccount> {
+  const module = oauthModule(platform);
+  const found = await readState(env.OAUTH_STATE, await getSecretBox(env), input.state, now);
+  if (!found || found.state.workspaceId !== auth.workspaceId || found.state.platform !== platform)
+    throw invalidState();
+  if (!(await consumeState(db, found.hash, found.state, now))) throw invalidState();
+  const { state } = found;
+
+  const ctx = platformContext(env, platform, now);
+  let tokens: TokenSet;
+  let profile: Profile;
+  try {
+    tokens = await exchangeCode(ctx, module, {
+      code: input.code,
+      codeVerifier: state.codeVerifier,
+      redirectUri: state.redirectUri,
+    });
+    profile = await module.profile(ctx, {
+      accessToken: tokens.accessToken,
+      refreshToken: tokens.refreshToken ?? null,
+      extras: tokens.extras ?? {},
+      expiresAt: tokens.expiresAt,
+      issuedAt: now,
+    });
+  } catch (err) {
+    if (err instanceof ProviderError && err.kind === "refused") {
+      throw new ApiError("INVALID_PARAM", `Invalid authorization code: ${err.message}`, [
+        { field: "code", message: "Refused by the platform" },
+      ]);
+    }
+    throw providerFailure(err);
+  }
+  if (state.accountId) {
+    const bound = await findAccount(db, auth.workspaceId, state.accountId);
+    if (!bound || bound.platformUserId !== profile.platformUserId) {
+      throw new ApiError(
+        "INVALID_PARAM",
+        "The platform returned a different account than the one being reconnected",
+        [{ field: "code", message: "Different platform user" }],
+      );
+    }
+  }
+  return upsertConnectedAccount(env, db, auth.workspaceId, {
+    platform,
+    tokens,
+    profile,
+    connectionType: "oauth",
+    now,
+  });
+}
+
+/** Platform failures that are not the caller's fault answer 502 PROVIDER_ERROR (or 429 when rate limited). */
+export function providerFailure(err: unknown): unknown {
+  if (!(err instanceof ProviderError)) return err;
+  if (err.details.status === 429) {
+    const seconds =
+      err.details.retryAfterMs === undefined ? undefined : Math.ceil(err.details.retryAfterMs / 1000);
+    return new ApiError(
+      "RATE_LIMITED",
+      `The platform is rate limiting: ${err.message}`,
+      undefined,
+      seconds === undefined ? undefined : { "retry-after": String(seconds) },
+    );
+  }
+  return new ApiError("PROVIDER_ERROR", err.message);
+}
+
+export interface UpsertInput {
+  platform: Platform;
+  tokens: TokenSet;
+  profile: Profile;
+  connectionType: ConnectionType;
+  now: number;
+  name?: string | null;
+  metadata?: Record<string, unknown> | null;
+}
+
+/**
+ * Creates or refreshes the workspace's row for this platform user. A reconnect refreshes tokens,
+ * resets status to active, clears errors, and never replaces a stored refresh token with nothing.
+ */
+export async function upsertConnectedAccount(
+  env: Env,
+  db: Db,
+  workspaceId: string,
+  input: UpsertInput,
+): Promise<ConnectedAccount> {
+  const { platform, tokens, profile, now } = input;
+  const module = getModule(platform);
+  const workspace = await loadWorkspace(db, workspaceId);
+  assertPlatformAllowed(workspace, platform);
+  const { existing, sharedElsewhere } = await findByPlatformUser(
+    db,
+    workspaceId,
+    platform,
+    profile.platformUserId,
+  );
+  const box = await getSecretBox(env);
+  const schedule = (refreshToken: string | null) =>
+    nextRefreshAt(module.refresh, {
+      expiresAt: tokens.expiresAt,
+      issuedAt: now,
+      hasRefreshToken: Boolean(refreshToken),
+    });
+  const grantFields = {
+    username: profile.username,
+    displayName: profile.displayName,
+    avatarUrl: profile.avatarUrl,
+    accountType: profile.accountType,
+    status: "active" as const,
+    connectionType: input.connectionType,
+    tokenExpiresAt: tokens.expiresAt,
+    refreshTokenExpiresAt: tokens.refreshTokenExpiresAt ?? null,
+    tokenIssuedAt: now,
+    lastRefreshedAt: null,
+    refreshFailures: 0,
+    expiringNotifiedAt: null,
+    lastErrorCode: null,
+    lastErrorMessage: null,
+    lastErrorAt: null,
+    isSharedAccount: sharedElsewhere,
+    disconnectedAt: null,
+    updatedAt: now,
+  };
+
+  let row: AccountRow | undefined;
+  if (existing) {
+    const previous =
+      existing.accessTokenEnc || existing.refreshTokenEnc || existing.extrasEnc
+        ? await openAccountSecrets(box, existing)
+        : null;
+    const refreshToken = tokens.refreshToken || previous?.refreshToken || null;
+    const secrets = await sealAccountSecrets(box, existing.id, {
+      accessToken: tokens.accessToken,
+      refreshToken,
+      extras: { ...previous?.extras, ...tokens.extras },
+    });
+    const scopes = tokens.scopes ?? existing.scopes;
+    const [updated] = await db.batch([
+      db
+        .update(accounts)
+        .set({
+          ...grantFields,
+          ...secrets,
+          scopes,
+          refreshTokenExpiresAt: tokens.refreshToken
+            ? (tokens.refreshTokenExpiresAt ?? null)
+            : existing.refreshTokenExpiresAt,
+          nextRefreshAt: schedule(refreshToken),
+          refreshLeaseId: null,
+          refreshLeaseUntil: null,
+          ...(input.name !== undefined ? { name: input.name } : {}),
+          ...(input.metadata !== undefined ? { metadata: input.metadata } : {}),
+        })
+        .where(eq(accounts.id, existing.id))
+        .returning(),
+      markSharedElsewhere(db, workspaceId, platform, profile.platformUserId, now),
+    ]);
+    row = updated[0];
+  } else {
+    await assertPlanRoom(db, workspace);
+    const id = newId("acc", now);
+    const secrets = await sealAccountSecrets(box, id, {
+      accessToken: tokens.accessToken,
+      refreshToken: tokens.refreshToken ?? null,
+      extras: tokens.extras ?? null,
+    });
+    const [inserted] = await db.batch([
+      db
+        .insert(accounts)
+        .values({
+          id,
+          workspaceId,
+          platform,
+          platformUserId: profile.platformUserId,
+          ...grantFields,
+          ...secrets,
+          name: input.name ?? null,
+          metadata: input.metadata ?? null,
+          scopes: tokens.scopes ?? [],
+          nextRefreshAt: schedule(tokens.refreshToken ?? null),
+          connectedAt: now,
+        })
+        .onConflictDoNothing()
+        .returning(),
+      markSharedElsewhere(db, workspaceId, platform, profile.platformUserId, now),
+    ]);
+    row = inserted[0];
+    // Another callback for the same platform user won the insert: refresh that row instead.
+    if (!row) return upsertConnectedAccount(env, db, workspaceId, input);
+  }
+  if (!row) throw new ApiError("NOT_FOUND", "Account not found");
+  return { account: row, ...(sharedElsewhere ? { warning: SHARED_ACCOUNT_WARNING } : {}) };
+}
+
+export const toConnected = ({ account, warning }: ConnectedAccount) => ({
+  account: toAccount(account),
+  ...(warning ? { warning } : {}),
+});
