@@ -1,13 +1,21 @@
 import { ConfigError, getConfig } from "../lib/config";
 import { PLATFORMS, type Platform } from "../lib/domain";
 import { ApiError } from "../lib/errors";
+import { facebook } from "./facebook";
 import { timedFetch } from "./http";
+import { instagram } from "./instagram";
+import { threads } from "./threads";
 import { twitter } from "./twitter";
 import type { Endpoints, PlatformContext, PlatformModule } from "./types";
+import { whatsapp } from "./whatsapp";
 
 /** Every platform module, by slug. */
 export const CATALOGUE: Partial<Record<Platform, PlatformModule>> = {
   twitter,
+  facebook,
+  instagram,
+  threads,
+  whatsapp,
 };
 
 export function getModule(platform: Platform): PlatformModule {
@@ -98,6 +106,8 @@ export interface ContextOptions {
   endpoints?: Partial<Endpoints>;
   clientId?: string;
   clientSecret?: string;
+  /** False for calls made with a customer's own token (profile, test, revoke of BYOK accounts). */
+  requireClientCredentials?: boolean;
 }
 
 /** Resolves a platform's endpoints, client credentials and fetch for one operation at time `now`. */
@@ -122,7 +132,11 @@ export function platformContext(
   const clientId = options.clientId ?? (sandbox ? "sandbox-client" : secrets[`${prefix}_CLIENT_ID`]);
   const clientSecret =
     options.clientSecret ?? (sandbox ? "sandbox-secret" : secrets[`${prefix}_CLIENT_SECRET`]);
-  if (module.needsClientCredentials && (!clientId || !clientSecret)) {
+  if (
+    module.needsClientCredentials &&
+    options.requireClientCredentials !== false &&
+    (!clientId || !clientSecret)
+  ) {
     throw new ApiError(
       "PLATFORM_NOT_CONFIGURED",
       `${module.name} is not configured: set ${prefix}_CLIENT_ID and ${prefix}_CLIENT_SECRET`,

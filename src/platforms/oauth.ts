@@ -43,13 +43,23 @@ function protocolFetch(ctx: PlatformContext): (url: string, init: RequestInit) =
     }
     if (!body || typeof body !== "object" || Array.isArray(body)) return res;
     let status = res.status;
-    const data = (body.data && typeof body.data === "object" ? body.data : null) as Record<
-      string,
-      unknown
-    > | null;
+    // Instagram wraps the token in {data: [...]}, TikTok in {data: {...}}.
+    const wrapped = Array.isArray(body.data) ? body.data[0] : body.data;
+    const data = (wrapped && typeof wrapped === "object" ? wrapped : null) as Record<string, unknown> | null;
     if (status === 200 && typeof body.error === "string" && !body.access_token) status = 400;
     if (status === 200 && !body.access_token && typeof data?.access_token === "string")
       Object.assign(body, data);
+    // Meta's Graph error envelope on a token endpoint: a refused code or token, in OAuth's words.
+    const graph =
+      body.error && typeof body.error === "object" ? (body.error as Record<string, unknown>) : null;
+    if (graph && status >= 400) {
+      body.error = "invalid_grant";
+      body.error_description = typeof graph.message === "string" ? graph.message : "Refused";
+    }
+    // Instagram reports granted scopes as `permissions` (an array or a comma-separated string).
+    if (body.scope === undefined && body.permissions !== undefined) {
+      body.scope = Array.isArray(body.permissions) ? body.permissions.join(",") : body.permissions;
+    }
     if (status === 200 && typeof body.access_token === "string" && typeof body.token_type !== "string") {
       body.token_type = "bearer";
     }

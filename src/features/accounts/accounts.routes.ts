@@ -2,10 +2,11 @@ import { createRoute } from "@hono/zod-openapi";
 import { decodeCursor } from "../../lib/cursor";
 import { ApiError } from "../../lib/errors";
 import { createRouter, errorResponses, json, jsonBody } from "../../lib/router";
+import { iso } from "../../lib/time";
 import { requireScope } from "../auth/auth.middleware";
+import { providerFailure, toConnected } from "../connect/connect.service";
 import {
   accountHealthPage,
-  disconnectAccount,
   findAccount,
   listAccounts as listAccountRows,
   updateAccount as updateAccountRow,
@@ -14,13 +15,18 @@ import {
   AccountIdParamsSchema,
   AccountListSchema,
   AccountSchema,
+  ConnectedAccountSchema,
+  CreateAccountBodySchema,
   HealthQuerySchema,
   HealthReportSchema,
   ListAccountsQuerySchema,
+  RefreshResultSchema,
   SuccessSchema,
+  TestResultSchema,
   UpdateAccountBodySchema,
 } from "./accounts.schemas";
 import { paginate, toAccount, toAccountHealth } from "./accounts.service";
+import { connectWithCredentials, disconnect, refreshNow, testConnection } from "./connection.service";
 
 const tags = ["Accounts"];
 const security = [{ bearer: [] }];
@@ -86,6 +92,52 @@ export const deleteAccount = createRoute({
   responses: { 200: json(SuccessSchema, "Disconnected"), ...errorResponses },
 });
 
+export const createAccount = createRoute({
+  method: "post",
+  path: "/",
+  tags,
+  security,
+  summary: "Connect an account without OAuth",
+  description:
+    "Bring your own token (platformAccountId, credentials.accessToken, optional refresh token, expiry and extras such as pageId, igUserId, authorUrn), a Telegram bot token, a Bluesky handle and app password, or a WhatsApp system-user token with its phone number id. The platform verifies the credentials before anything is stored; the same platform user again updates the existing account.",
+  middleware: [requireScope("accounts:write")],
+  request: jsonBody(CreateAccountBodySchema),
+  responses: {
+    200: json(ConnectedAccountSchema, "An existing account, updated"),
+    201: json(ConnectedAccountSchema, "The new account"),
+    ...errorResponses,
+  },
+});
+
+export const testAccount = createRoute({
+  method: "post",
+  path: "/{id}/test",
+  tags,
+  security,
+  summary: "Test the connection",
+  description: "A lightweight who-am-I call to the platform with the stored token.",
+  middleware: [requireScope("accounts:write")],
+  request: { params: AccountIdParamsSchema },
+  responses: { 200: json(TestResultSchema, "Whether the platform accepted the token"), ...errorResponses },
+});
+
+export const refreshAccount = createRoute({
+  method: "post",
+  path: "/{id}/refresh",
+  tags,
+  security,
+  summary: "Refresh the token now",
+  description:
+    "Through the same code the cron uses, one refresh per account at a time: a refresh already running elsewhere is waited for and its result answered. REFRESH_FAILED (409) when the platform refuses; PROVIDER_ERROR (502) or RATE_LIMITED (429) when it is unavailable.",
+  middleware: [requireScope("accounts:write")],
+  request: { params: AccountIdParamsSchema },
+  responses: {
+    200: json(RefreshResultSchema, "The token after the refresh"),
+    409: errorResponses[400],
+    ...errorResponses,
+  },
+});
+
 export const accountsRouter = createRouter()
   .openapi(listAccounts, async (c) => {
     const { cursor, limit, ...filter } = c.req.valid("query");
@@ -137,12 +189,64 @@ export const accountsRouter = createRouter()
     return c.json(toAccount(row), 200);
   })
   .openapi(deleteAccount, async (c) => {
-    const row = await disconnectAccount(
+    await disconnect(c.env, c.var.db, c.var.auth.workspaceId, c.req.valid("param").id, Date.now());
+    return c.json({ success: true as const }, 200);
+  })
+  .openapi(createAccount, async (c) => {
+    const { credentials: given, ...rest } = c.req.valid("json");
+    const { accessToken, refreshToken, expiresAt, botToken, identifier, appPassword, ...ids } = given;
+    const extras = Object.fromEntries(Object.entries(ids).filter(([, v]) => v !== undefined));
+    const credentials = {
+      accessToken: accessToken ?? botToken,
+      refreshToken,
+      expiresAt: expiresAt ? Date.parse(expiresAt) : undefined,
+      identifier,
+      password: appPassword,
+      extras: Object.keys(extras).length ? extras : undefined,
+    };
+    const now = Date.now();
+    const result = await connectWithCredentials(
+      c.env,
+      c.var.db,
+      c.var.auth.workspaceId,
+      { ...rest, credentials },
+      now,
+    );
+    return c.json(toConnected(result), result.account.connectedAt === now ? 201 : 200);
+  })
+  .openapi(testAccount, async (c) => {
+    const result = await testConnection(
+      c.env,
       c.var.db,
       c.var.auth.workspaceId,
       c.req.valid("param").id,
       Date.now(),
     );
-    if (!row) throw notFound();
-    return c.json({ success: true as const }, 200);
+    return c.json(result, 200);
+  })
+  .openapi(refreshAccount, async (c) => {
+    const outcome = await refreshNow(
+      c.env,
+      c.var.db,
+      c.var.auth.workspaceId,
+      c.req.valid("param").id,
+      Date.now(),
+    );
+    if (outcome.kind === "refused") {
+      throw new ApiError(
+        "REFRESH_FAILED",
+        `Refresh failed: ${outcome.error.message}. Reconnect the account.`,
+      );
+    }
+    if (outcome.kind === "transient") throw providerFailure(outcome.error);
+    return c.json(
+      {
+        success: true as const,
+        refreshed: outcome.kind !== "not-refreshable",
+        message: outcome.kind === "not-refreshable" ? outcome.reason : "Token refreshed",
+        tokenExpiresAt: iso(outcome.account.tokenExpiresAt),
+        account: toAccount(outcome.account),
+      },
+      200,
+    );
   });

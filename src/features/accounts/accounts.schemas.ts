@@ -165,3 +165,71 @@ export type Account = z.infer<typeof AccountSchema>;
 export type AccountHealth = z.infer<typeof AccountHealthSchema>;
 export type ListAccountsQuery = z.infer<typeof ListAccountsQuerySchema>;
 export type HealthLevel = z.infer<typeof HealthLevelSchema>;
+
+const Secret = z.string().min(1).max(8192);
+const ExtraId = z.string().min(1).max(256);
+
+export const CreateAccountBodySchema = z
+  .object({
+    platform: z
+      .string()
+      .transform((v) => v.toLowerCase())
+      .pipe(PlatformSchema),
+    platformAccountId: z.string().min(1).max(256).optional().openapi({
+      description:
+        "The account's id on the platform; when given it must match what the credentials belong to",
+    }),
+    credentials: z
+      .object({
+        accessToken: Secret.optional().openapi({
+          description: "Bring-your-own token; for Telegram the bot token",
+        }),
+        refreshToken: Secret.optional(),
+        expiresAt: z.iso
+          .datetime({ offset: true })
+          .optional()
+          .openapi({ description: "When accessToken expires" }),
+        botToken: Secret.optional().openapi({ description: "Telegram: the bot token from @BotFather" }),
+        identifier: z.string().min(1).max(256).optional().openapi({ description: "Bluesky: handle or DID" }),
+        appPassword: Secret.optional().openapi({ description: "Bluesky: an app password (never stored)" }),
+        pageId: ExtraId.optional(),
+        igUserId: ExtraId.optional(),
+        authorUrn: ExtraId.optional(),
+        phoneNumberId: ExtraId.optional().openapi({ description: "WhatsApp: the phone number id" }),
+        wabaId: ExtraId.optional(),
+        chatId: ExtraId.optional().openapi({ description: "Telegram: the channel or chat to post to" }),
+      })
+      .strict(),
+    name: z.string().trim().min(1).max(100).nullable().optional(),
+    metadata: MetadataSchema.nullable().optional(),
+  })
+  .strict()
+  .openapi("CreateAccount");
+
+export const ConnectedAccountSchema = z
+  .object({ account: AccountSchema, warning: z.string().optional() })
+  .openapi("ConnectedAccount");
+
+export const TestResultSchema = z
+  .object({
+    success: z.boolean(),
+    message: z.string().openapi({ example: "Connection verified" }),
+    details: z
+      .object({
+        platformUserId: z.string(),
+        username: z.string().nullable(),
+        displayName: z.string().nullable(),
+      })
+      .optional(),
+  })
+  .openapi("TestResult");
+
+export const RefreshResultSchema = z
+  .object({
+    success: z.literal(true),
+    refreshed: z.boolean().openapi({ description: "False when nothing was refreshed (see message)" }),
+    message: z.string(),
+    tokenExpiresAt: z.string().nullable(),
+    account: AccountSchema,
+  })
+  .openapi("RefreshResult");

@@ -214,10 +214,12 @@ export const adminRouter = createRouter()
     const connectedAt = ms(body.connectedAt) ?? now;
     const id = newId("acc", connectedAt);
     const box = await getSecretBox(c.env);
+    // A disconnected account holds no credentials, as after DELETE.
+    const archived = body.status === "disconnected";
     const secrets = await sealAccountSecrets(box, id, {
-      accessToken: body.credentials.accessToken,
-      refreshToken: body.credentials.refreshToken ?? null,
-      extras: body.credentials.extras ?? null,
+      accessToken: archived ? null : body.credentials.accessToken,
+      refreshToken: archived ? null : (body.credentials.refreshToken ?? null),
+      extras: archived ? null : (body.credentials.extras ?? null),
     });
     const row = await insertAccount(c.var.db, {
       id,

@@ -25,8 +25,8 @@ export function hostAllowed(hostname: string, allowed: readonly string[]): boole
 export function validateCallbackUrl(raw: string, allowedDomains: readonly string[]): URL {
   if (raw.length > MAX_LENGTH) reject(`must be at most ${MAX_LENGTH} characters`);
   // Parsers disagree on backslashes, whitespace and control characters: refuse them outright.
-  if (/[\s\\\u0000-\u001f\u007f]/.test(raw))
-    reject("must not contain whitespace, control characters or backslashes");
+  const control = [...raw].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f);
+  if (control || /[\s\\]/.test(raw)) reject("must not contain whitespace, control characters or backslashes");
   let url: URL;
   try {
     url = new URL(raw);

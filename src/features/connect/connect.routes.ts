@@ -1,12 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter, errorResponses, json, jsonBody } from "../../lib/router";
-import { AccountIdParamsSchema } from "../accounts/accounts.schemas";
+import { AccountIdParamsSchema, ConnectedAccountSchema } from "../accounts/accounts.schemas";
 import { requireScope } from "../auth/auth.middleware";
 import {
   AuthorizationSchema,
   CallbackBodySchema,
   ConnectBodySchema,
-  ConnectedAccountSchema,
   PlatformParamsSchema,
   ReconnectBodySchema,
   RedirectQuerySchema,

@@ -1,6 +1,5 @@
 import { z } from "@hono/zod-openapi";
 import { PLATFORMS } from "../../lib/domain";
-import { AccountSchema } from "../accounts/accounts.schemas";
 
 export const PlatformParamsSchema = z.object({
   platform: z
@@ -47,10 +46,6 @@ export const CallbackBodySchema = z
   .object({ code: z.string().min(1).max(4096), state: z.string().min(1).max(200) })
   .strict()
   .openapi("CallbackRequest");
-
-export const ConnectedAccountSchema = z
-  .object({ account: AccountSchema, warning: z.string().optional() })
-  .openapi("ConnectedAccount");
 
 export const RedirectQuerySchema = z.object({
   state: z.string().max(200).optional(),

@@ -1,0 +1,191 @@
+import type { Db } from "../../db/client";
+import type { AccountRow } from "../../db/schema";
+import { getSecretBox } from "../../lib/config";
+import type { Platform } from "../../lib/domain";
+import { ApiError } from "../../lib/errors";
+import { SECOND } from "../../lib/time";
+import { getModule, platformContext } from "../../platforms/catalogue";
+import { ProviderError } from "../../platforms/http";
+import type { CredentialsInput, Grant, Profile, TokenSet } from "../../platforms/types";
+import { type ConnectedAccount, providerFailure, upsertConnectedAccount } from "../connect/connect.service";
+import { disconnectAccount, findAccount, openAccountSecrets } from "./accounts.repository";
+import { newLeaseId, type RefreshOutcome, refreshLeased, takeRefreshLease } from "./refresh.service";
+
+const notFound = () => new ApiError("NOT_FOUND", "Account not found");
+/** How long POST …/refresh waits for a refresh already in flight elsewhere. */
+const REFRESH_WAIT_MS = 15 * SECOND;
+const POLL_MS = 50;
+
+async function grantOf(env: Env, row: AccountRow): Promise<Grant> {
+  const secrets = await openAccountSecrets(await getSecretBox(env), row);
+  return {
+    accessToken: secrets.accessToken ?? "",
+    refreshToken: secrets.refreshToken,
+    extras: secrets.extras ?? {},
+    expiresAt: row.tokenExpiresAt,
+    issuedAt: row.tokenIssuedAt,
+  };
+}
+
+/** POST …/refresh: refresh now through the cron's code; waits for, and answers, a refresh already running. */
+export async function refreshNow(
+  env: Env,
+  db: Db,
+  workspaceId: string,
+  accountId: string,
+  requestedAt: number,
+): Promise<RefreshOutcome> {
+  const account = await findAccount(db, workspaceId, accountId);
+  if (!account) throw notFound();
+  if (account.status === "disconnected")
+    throw new ApiError("REFRESH_FAILED", "The account is disconnected; reconnect it");
+  const leaseId = newLeaseId();
+  for (;;) {
+    const now = Date.now();
+    const leased = await takeRefreshLease(db, account.id, leaseId, now);
+    if (leased) return refreshLeased(env, db, leased, leaseId, requestedAt, now);
+    // Someone else holds the lease: wait for their result rather than spend the refresh token twice.
+    const current = await findAccount(db, workspaceId, accountId);
+    if (!current) throw notFound();
+    if (current.lastRefreshedAt !== null && current.lastRefreshedAt >= requestedAt)
+      return { kind: "already-refreshed", account: current };
+    if (
+      current.refreshLeaseUntil === null &&
+      current.lastErrorAt !== null &&
+      current.lastErrorAt >= requestedAt
+    ) {
+      return current.status === "active"
+        ? { kind: "already-refreshed", account: current }
+        : {
+            kind: "refused",
+            account: current,
+            error: new ProviderError("refused", current.lastErrorMessage ?? "Refresh refused"),
+          };
+    }
+    if (now - requestedAt > REFRESH_WAIT_MS)
+      throw new ApiError(
+        "REFRESH_FAILED",
+        "Another refresh of this account is still running; try again shortly",
+      );
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+}
+
+/** POST …/test: the platform's who-am-I call with the stored token. */
+export async function testConnection(env: Env, db: Db, workspaceId: string, accountId: string, now: number) {
+  const row = await findAccount(db, workspaceId, accountId);
+  if (!row) throw notFound();
+  if (row.status === "disconnected" || !row.accessTokenEnc) {
+    return { success: false, message: "The account is disconnected; reconnect it" };
+  }
+  try {
+    const ctx = platformContext(env, row.platform, now, { requireClientCredentials: false });
+    const profile = await getModule(row.platform).profile(ctx, await grantOf(env, row));
+    return {
+      success: true,
+      message: "Connection verified",
+      details: {
+        platformUserId: profile.platformUserId,
+        username: profile.username,
+        displayName: profile.displayName,
+      },
+    };
+  } catch (err) {
+    if (err instanceof ProviderError) return { success: false, message: err.message };
+    throw err;
+  }
+}
+
+/** DELETE: revoke at the platform where it can (best effort), then wipe credentials and archive. */
+export async function disconnect(env: Env, db: Db, workspaceId: string, accountId: string, now: number) {
+  const row = await findAccount(db, workspaceId, accountId);
+  if (!row) throw notFound();
+  const module = getModule(row.platform);
+  if (row.accessTokenEnc && module.revoke) {
+    try {
+      const ctx = platformContext(env, row.platform, now, { requireClientCredentials: false });
+      await module.revoke(ctx, await grantOf(env, row));
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : "unknown";
+      console.warn(
+        JSON.stringify({
+          level: "warn",
+          event: "revoke_failed",
+          accountId: row.id,
+          platform: row.platform,
+          reason,
+        }),
+      );
+    }
+  }
+  if (!(await disconnectAccount(db, workspaceId, accountId, now))) throw notFound();
+}
+
+export interface CredentialsConnect {
+  platform: Platform;
+  platformAccountId?: string;
+  credentials: CredentialsInput;
+  name?: string | null;
+  metadata?: Record<string, unknown> | null;
+}
+
+/** POST /v1/accounts: a connection without OAuth, verified against the platform before anything is stored. */
+export async function connectWithCredentials(
+  env: Env,
+  db: Db,
+  workspaceId: string,
+  input: CredentialsConnect,
+  now: number,
+): Promise<ConnectedAccount> {
+  const module = getModule(input.platform);
+  const ctx = platformContext(env, input.platform, now, { requireClientCredentials: false });
+  let tokens: TokenSet;
+  let profile: Profile;
+  const connectionType = module.connectWithCredentials ? "credentials" : "byok";
+  try {
+    if (module.connectWithCredentials) {
+      ({ tokens, profile } = await module.connectWithCredentials(ctx, {
+        ...input.credentials,
+        platformAccountId: input.platformAccountId,
+      }));
+    } else {
+      const { accessToken, refreshToken, expiresAt, extras } = input.credentials;
+      if (!accessToken) {
+        throw new ApiError("INVALID_PARAM", `${module.name} needs credentials.accessToken`, [
+          { field: "credentials.accessToken", message: "Required" },
+        ]);
+      }
+      tokens = { accessToken, refreshToken: refreshToken ?? null, expiresAt: expiresAt ?? null, extras };
+      profile = await module.profile(ctx, {
+        accessToken,
+        refreshToken: refreshToken ?? null,
+        extras: extras ?? {},
+        expiresAt,
+        issuedAt: now,
+      });
+    }
+  } catch (err) {
+    if (err instanceof ProviderError && err.kind !== "transient") {
+      throw new ApiError("INVALID_PARAM", `${module.name} rejected these credentials: ${err.message}`, [
+        { field: "credentials", message: "Rejected by the platform" },
+      ]);
+    }
+    throw providerFailure(err);
+  }
+  if (input.platformAccountId && input.platformAccountId !== profile.platformUserId) {
+    throw new ApiError(
+      "INVALID_PARAM",
+      "platformAccountId does not match the account these credentials belong to",
+      [{ field: "platformAccountId", message: `The credentials belong to ${profile.platformUserId}` }],
+    );
+  }
+  return upsertConnectedAccount(env, db, workspaceId, {
+    platform: input.platform,
+    tokens,
+    profile,
+    connectionType,
+    now,
+    name: input.name,
+    metadata: input.metadata,
+  });
+}

@@ -1,0 +1,203 @@
+import { and, eq, isNull, lte, ne, or } from "drizzle-orm";
+import type { Db } from "../../db/client";
+import { type AccountRow, accounts } from "../../db/schema";
+import { getSecretBox } from "../../lib/config";
+import { randomToken } from "../../lib/crypto";
+import { MINUTE, SECOND } from "../../lib/time";
+import { getModule, platformContext } from "../../platforms/catalogue";
+import { ProviderError } from "../../platforms/http";
+import { refreshGrant } from "../../platforms/oauth";
+import { nextRefreshAt } from "../../platforms/schedule";
+import type { TokenSet } from "../../platforms/types";
+import { openAccountSecrets, sealAccountSecrets } from "./accounts.repository";
+
+/** Longer than any one refresh can take (each provider call times out well before). */
+export const REFRESH_LEASE_MS = 60 * SECOND;
+const BACKOFF_BASE_MS = MINUTE;
+const BACKOFF_MAX_MS = 30 * MINUTE;
+
+export type RefreshOutcome =
+  | { kind: "refreshed"; account: AccountRow }
+  /** Someone else refreshed after this caller asked: its result stands, no refresh token spent. */
+  | { kind: "already-refreshed"; account: AccountRow }
+  | { kind: "not-refreshable"; account: AccountRow; reason: string }
+  | { kind: "refused"; account: AccountRow; error: ProviderError }
+  | { kind: "transient"; account: AccountRow; error: ProviderError };
+
+/**
+ * Takes the account's refresh lease with one conditional statement: only one caller, cron or API,
+ * can hold it at a time. Answers the freshly read row, or undefined when someone else holds it.
+ */
+export async function takeRefreshLease(
+  db: Db,
+  accountId: string,
+  leaseId: string,
+  now: number,
+): Promise<AccountRow | undefined> {
+  const [row] = await db
+    .update(accounts)
+    .set({ refreshLeaseId: leaseId, refreshLeaseUntil: now + REFRESH_LEASE_MS })
+    .where(
+      and(
+        eq(accounts.id, accountId),
+        ne(accounts.status, "disconnected"),
+        or(isNull(accounts.refreshLeaseUntil), lte(accounts.refreshLeaseUntil, now)),
+      ),
+    )
+    .returning();
+  return row;
+}
+
+export const newLeaseId = () => randomToken(12);
+
+/** Writes the outcome and releases the lease, only if this caller still holds it (fencing). */
+async function finish(
+  db: Db,
+  row: AccountRow,
+  leaseId: string,
+  changes: Partial<AccountRow>,
+): Promise<AccountRow> {
+  const [updated] = await db
+    .update(accounts)
+    .set({ ...changes, refreshLeaseId: null, refreshLeaseUntil: null })
+    .where(and(eq(accounts.id, row.id), eq(accounts.refreshLeaseId, leaseId)))
+    .returning();
+  return updated ?? row;
+}
+
+/** Exponential backoff from one minute to half an hour, honouring Retry-After, and never past the token's last useful minute. */
+export function backoffUntil(
+  failures: number,
+  now: number,
+  expiresAt: number | null,
+  retryAfterMs?: number,
+): number {
+  const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, failures - 1));
+  let at = now + Math.max(backoff, retryAfterMs ?? 0);
+  if (expiresAt !== null && expiresAt > now && retryAfterMs === undefined)
+    at = Math.min(at, Math.max(now + 30 * SECOND, expiresAt - MINUTE));
+  return at;
+}
+
+/**
+ * Refreshes an account whose lease this caller holds, through the platform's refresh model, and
+ * releases the lease. `requestedAt` is when the caller decided to refresh: if the row shows a
+ * refresh since then, that result is answered instead of spending the refresh token again.
+ */
+export async function refreshLeased(
+  env: Env,
+  db: Db,
+  row: AccountRow,
+  leaseId: string,
+  requestedAt: number,
+  now: number,
+): Promise<RefreshOutcome> {
+  if (row.lastRefreshedAt !== null && row.lastRefreshedAt >= requestedAt) {
+    return { kind: "already-refreshed", account: await finish(db, row, leaseId, {}) };
+  }
+  const module = getModule(row.platform);
+  const model = module.refresh;
+  const expired = row.tokenExpiresAt !== null && row.tokenExpiresAt <= now;
+  const notRefreshable = async (reason: string) => ({
+    kind: "not-refreshable" as const,
+    account: await finish(db, row, leaseId, {}),
+    reason,
+  });
+
+  if (model.kind === "none")
+    return notRefreshable(`${module.name} tokens are not refreshed; they last until revoked`);
+  if (!row.accessTokenEnc) return notRefreshable("The account holds no credentials");
+  if (
+    model.kind === "extend-in-place" &&
+    !expired &&
+    row.tokenIssuedAt !== null &&
+    now - row.tokenIssuedAt < model.minAgeMs
+  ) {
+    return notRefreshable(`${module.name} tokens can be extended once they are 24 hours old`);
+  }
+  if (model.kind !== "extend-in-place" && !row.refreshTokenEnc) {
+    return notRefreshable("The platform gave no refresh token; reconnect before the token expires");
+  }
+
+  const box = await getSecretBox(env);
+  const secrets = await openAccountSecrets(box, row);
+  let tokens: TokenSet;
+  try {
+    if (model.kind === "extend-in-place" && expired) {
+      throw new ProviderError("refused", `${module.name} tokens cannot be extended once expired`, {
+        code: "token_expired",
+      });
+    }
+    const ctx = platformContext(env, row.platform, now);
+    tokens = await refreshGrant(ctx, module, {
+      accessToken: secrets.accessToken ?? "",
+      refreshToken: secrets.refreshToken,
+      extras: secrets.extras ?? {},
+      expiresAt: row.tokenExpiresAt,
+      issuedAt: row.tokenIssuedAt,
+    });
+  } catch (err) {
+    if (!(err instanceof ProviderError)) {
+      await finish(db, row, leaseId, {});
+      throw err;
+    }
+    if (err.kind === "transient") {
+      const failures = row.refreshFailures + 1;
+      const account = await finish(db, row, leaseId, {
+        refreshFailures: failures,
+        nextRefreshAt: backoffUntil(failures, now, row.tokenExpiresAt, err.details.retryAfterMs),
+        ...(expired
+          ? {
+              status: "expired" as const,
+              lastErrorCode: "token_expired",
+              lastErrorMessage: err.message,
+              lastErrorAt: now,
+            }
+          : {}),
+        updatedAt: now,
+      });
+      return { kind: "transient", account, error: err };
+    }
+    const account = await finish(db, row, leaseId, {
+      status: err.details.code === "invalid_grant" || expired ? "expired" : "error",
+      lastErrorCode: err.details.code ?? "refresh_refused",
+      lastErrorMessage: err.message,
+      lastErrorAt: now,
+      refreshFailures: row.refreshFailures + 1,
+      nextRefreshAt: null,
+      updatedAt: now,
+    });
+    return { kind: "refused", account, error: err };
+  }
+
+  // A platform that returns no new refresh token keeps the old one valid.
+  const refreshToken = tokens.refreshToken || secrets.refreshToken;
+  const sealed = await sealAccountSecrets(box, row.id, {
+    accessToken: tokens.accessToken,
+    refreshToken,
+    extras: { ...secrets.extras, ...tokens.extras },
+  });
+  const account = await finish(db, row, leaseId, {
+    ...sealed,
+    ...(tokens.scopes ? { scopes: tokens.scopes } : {}),
+    tokenExpiresAt: tokens.expiresAt,
+    refreshTokenExpiresAt: tokens.refreshToken
+      ? (tokens.refreshTokenExpiresAt ?? null)
+      : row.refreshTokenExpiresAt,
+    tokenIssuedAt: now,
+    lastRefreshedAt: now,
+    refreshFailures: 0,
+    nextRefreshAt: nextRefreshAt(model, {
+      expiresAt: tokens.expiresAt,
+      issuedAt: now,
+      hasRefreshToken: Boolean(refreshToken),
+    }),
+    status: "active",
+    lastErrorCode: null,
+    lastErrorMessage: null,
+    lastErrorAt: null,
+    expiringNotifiedAt: null,
+    updatedAt: now,
+  });
+  return { kind: "refreshed", account };
+}

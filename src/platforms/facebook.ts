@@ -1,0 +1,93 @@
+import { fetchLongLivedToken, GRAPH_VERSION, graphJson } from "./meta";
+import type { PlatformModule } from "./types";
+
+interface Me {
+  id: string;
+  name?: string;
+  picture?: { data?: { url?: string; is_silhouette?: boolean } };
+}
+
+interface Permissions {
+  data: { permission: string; status: "granted" | "declined" | "expired" }[];
+}
+
+/**
+ * Facebook Login for Pages: the code gives a short-lived user token, exchanged at once for a ~60-day
+ * one. Nothing refreshes it (reconnect instead); page tokens derived from it later do not expire.
+ */
+export const facebook: PlatformModule = {
+  id: "facebook",
+  name: "Facebook",
+  endpoints: {
+    authorizationUrl: `https://www.facebook.com/${GRAPH_VERSION}/dialog/oauth`,
+    tokenUrl: `https://graph.facebook.com/${GRAPH_VERSION}/oauth/access_token`,
+    apiBaseUrl: `https://graph.facebook.com/${GRAPH_VERSION}`,
+  },
+  oauth: {
+    scopes: ["pages_show_list", "pages_manage_posts", "pages_read_engagement"],
+    scopeSeparator: ",",
+    pkce: true,
+    clientAuth: "post",
+    // Shows the dialog again for permissions the user declined last time.
+    forcePromptParams: { auth_type: "rerequest" },
+  },
+  needsClientCredentials: true,
+  refresh: { kind: "none" },
+
+  async finishGrant(ctx, tokens) {
+    const long = await fetchLongLivedToken(
+      ctx,
+      "/oauth/access_token",
+      {
+        grant_type: "fb_exchange_token",
+        client_id: ctx.clientId,
+        client_secret: ctx.clientSecret,
+        fb_exchange_token: tokens.accessToken,
+      },
+      "Facebook long-lived token exchange",
+    );
+    // The token response carries no scope, and users may decline single permissions in the dialog.
+    const permissions = await graphJson<Permissions>(
+      ctx,
+      "/me/permissions",
+      { token: long.accessToken },
+      "Facebook me/permissions",
+    );
+    return {
+      accessToken: long.accessToken,
+      refreshToken: null,
+      expiresAt: long.expiresAt,
+      scopes: permissions.data.filter((p) => p.status === "granted").map((p) => p.permission),
+    };
+  },
+
+  async profile(ctx, grant) {
+    const me = await graphJson<Me>(
+      ctx,
+      "/me",
+      {
+        token: grant.accessToken,
+        query: { fields: "id,name,picture" },
+      },
+      "Facebook me",
+    );
+    const picture = me.picture?.data;
+    return {
+      platformUserId: me.id,
+      username: null,
+      displayName: me.name ?? null,
+      avatarUrl: picture?.url && !picture.is_silhouette ? picture.url : null,
+      accountType: "personal",
+    };
+  },
+
+  async revoke(ctx, grant) {
+    // Removing every permission deauthorizes the app for this user; page tokens die with it.
+    await graphJson<{ success: boolean }>(
+      ctx,
+      "/me/permissions",
+      { method: "DELETE", token: grant.accessToken },
+      "Facebook permissions revoke",
+    );
+  },
+};

@@ -1,0 +1,82 @@
+import { ApiError } from "../lib/errors";
+import { ProviderError } from "./http";
+import { GRAPH_VERSION, graphJson } from "./meta";
+import type { PlatformContext, PlatformModule, Profile } from "./types";
+
+interface PhoneNumber {
+  id: string;
+  display_phone_number?: string;
+  verified_name?: string;
+}
+
+/** Reads the WhatsApp Business phone number the token may use; this is the who-am-I of the Cloud API. */
+async function phoneNumberProfile(
+  ctx: PlatformContext,
+  token: string,
+  phoneNumberId: string,
+): Promise<Profile> {
+  const number = await graphJson<PhoneNumber>(
+    ctx,
+    `/${encodeURIComponent(phoneNumberId)}`,
+    { token, query: { fields: "id,display_phone_number,verified_name" } },
+    "WhatsApp phone number",
+  );
+  return {
+    platformUserId: number.id,
+    username: number.display_phone_number ?? null,
+    displayName: number.verified_name ?? null,
+    avatarUrl: null,
+    accountType: "business",
+  };
+}
+
+function text(value: unknown): string | undefined {
+  return typeof value === "string" && value.trim() ? value.trim() : undefined;
+}
+
+/**
+ * WhatsApp Cloud API, connected with a system-user token and the phone number id it sends from (no
+ * OAuth, no app credentials). The token lives until revoked in Business Manager; nothing refreshes it.
+ */
+export const whatsapp: PlatformModule = {
+  id: "whatsapp",
+  name: "WhatsApp",
+  endpoints: {
+    apiBaseUrl: `https://graph.facebook.com/${GRAPH_VERSION}`,
+  },
+  needsClientCredentials: false,
+  refresh: { kind: "none" },
+
+  async profile(ctx, grant) {
+    const phoneNumberId = text(grant.extras.phoneNumberId);
+    if (!phoneNumberId)
+      throw new ProviderError("invalid", "No WhatsApp phone number id is stored for this account");
+    return phoneNumberProfile(ctx, grant.accessToken, phoneNumberId);
+  },
+
+  async connectWithCredentials(ctx, input) {
+    const phoneNumberId = text(input.platformAccountId);
+    const accessToken = text(input.accessToken);
+    if (!phoneNumberId || !accessToken) {
+      throw new ApiError(
+        "INVALID_PARAM",
+        "WhatsApp needs the phone number id and a system-user access token",
+        [
+          ...(phoneNumberId ? [] : [{ field: "platformAccountId", message: "The WhatsApp phone number id" }]),
+          ...(accessToken ? [] : [{ field: "accessToken", message: "A system-user access token" }]),
+        ],
+      );
+    }
+    const profile = await phoneNumberProfile(ctx, accessToken, phoneNumberId);
+    const wabaId = text(input.extras?.wabaId);
+    return {
+      tokens: {
+        accessToken,
+        refreshToken: null,
+        expiresAt: input.expiresAt ?? null,
+        extras: { phoneNumberId: profile.platformUserId, ...(wabaId ? { wabaId } : {}) },
+      },
+      profile,
+    };
+  },
+};

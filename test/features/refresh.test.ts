@@ -1,0 +1,247 @@
+import { env } from "cloudflare:workers";
+import { beforeEach, describe, expect, it } from "vitest";
+import { createDb } from "../../src/db/client";
+import {
+  backoffUntil,
+  newLeaseId,
+  refreshLeased,
+  takeRefreshLease,
+} from "../../src/features/accounts/refresh.service";
+import { HOUR, MINUTE } from "../../src/lib/time";
+import { call, createWorkspace, insertAccount, type TestWorkspace } from "../helpers/api";
+import { connectAccount } from "../helpers/connect";
+import { type FakePlatform, fakePlatform, unauthorized } from "../helpers/fake-provider";
+
+let fake: FakePlatform;
+let ws: TestWorkspace;
+
+beforeEach(async () => {
+  fake = fakePlatform("twitter");
+  fake.api("GET /2/users/me", ({ grant }) =>
+    grant
+      ? Response.json({
+          data: { id: grant.profile.id, username: grant.profile.username, name: grant.profile.name },
+        })
+      : unauthorized(),
+  );
+  ws = await createWorkspace();
+});
+
+async function connected(id = crypto.randomUUID()) {
+  const res = await connectAccount(ws, fake, { id, username: `u${id.slice(0, 6)}`, name: "U" });
+  expect(res.status, res.text).toBe(200);
+  return res.json.account.id as string;
+}
+
+const rowOf = (id: string) =>
+  env.DB.prepare("SELECT * FROM accounts WHERE id = ?").bind(id).first<Record<string, unknown>>();
+
+describe("POST /v1/accounts/:id/refresh", () => {
+  it("refreshes a rotating grant: new tokens stored, new expiry answered", async () => {
+    const id = await connected();
+    const before = await rowOf(id);
+    const res = await call(`/v1/accounts/${id}/refresh`, { method: "POST", key: ws.key });
+    expect(res.status, res.text).toBe(200);
+    expect(res.json).toMatchObject({ success: true, refreshed: true, message: "Token refreshed" });
+    expect(Date.parse(res.json.tokenExpiresAt)).toBeGreaterThan(Date.now() + HOUR);
+    const after = await rowOf(id);
+    expect(after?.refresh_token_enc).not.toBe(before?.refresh_token_enc);
+    expect(after?.refresh_lease_id).toBeNull();
+    expect(fake.refreshRequests).toBe(1);
+    expect(fake.liveGrants).toHaveLength(1);
+    expect(res.text).not.toContain(fake.grants[0]?.accessToken);
+  });
+
+  it("50 parallel refreshes spend the rotating refresh token exactly once and agree", async () => {
+    const id = await connected();
+    const results = await Promise.all(
+      Array.from({ length: 50 }, () => call(`/v1/accounts/${id}/refresh`, { method: "POST", key: ws.key })),
+    );
+    expect(results.map((r) => r.status)).toEqual(Array(50).fill(200));
+    expect(fake.refreshRequests).toBe(1);
+    expect(new Set(results.map((r) => r.json.tokenExpiresAt)).size).toBe(1);
+    // The grant is alive: the next refresh works.
+    expect(fake.liveGrants).toHaveLength(1);
+    expect((await call(`/v1/accounts/${id}/refresh`, { method: "POST", key: ws.key })).status).toBe(200);
+    expect(fake.refreshRequests).toBe(2);
+  });
+
+  it("answers 409 REFRESH_FAILED and marks the account expired when the grant is refused", async () => {
+    const id = await connected();
+    fake.failNext({ kind: "invalid_grant" });
+    const res = await call(`/v1/accounts/${id}/refresh`, { method: "POST", key: ws.key });
+    expect(res.status).toBe(409);
+    expect(res.json.error.code).toBe("REFRESH_FAILED");
+    const account = (await call(`/v1/accounts/${id}`, { key: ws.key })).json;
+    expect(account).toMatchObject({ status: "expired", error: { code: "invalid_grant" } });
+    expect((await rowOf(id))?.next_refresh_at).toBeNull();
+  });
+
+  it("a transient failure answers 502, backs off and leaves the status alone", async () => {
+    const id = await connected();
+    fake.failNext({ kind: "5xx" });
+    const res = await call(`/v1/accounts/${id}/refresh`, { method: "POST", key: ws.key });
+    expect(res.status).toBe(502);
+    expect(res.json.error.code).toBe("PROVIDER_ERROR");
+    const row = await rowOf(id);
+    expect(row).toMatchObject({ status: "active", refresh_failures: 1 });
+    fake.failNext({ kind: "429", retryAfter: "120" });
+    const limited = await call(`/v1/accounts/${id}/refresh`, { method: "POST", key: ws.key });
+    expect(limited.status).toBe(429);
+    expect(limited.headers.get("retry-after")).toBe("120");
+    expect(Number((await rowOf(id))?.next_refresh_at)).toBeGreaterThanOrEqual(Date.now() + 110_000);
+    expect((await call(`/v1/accounts/${id}/refresh`, { method: "POST", key: ws.key })).status).toBe(200);
+    expect(await rowOf(id)).toMatchObject({ refresh_failures: 0, status: "active" });
+  });
+
+  it("says so when there is nothing to refresh, and 404s across workspaces", async () => {
+    const mastodonLike = await insertAccount(ws.id, {
+      platform: "twitter",
+      credentials: { accessToken: "only-access" },
+    });
+    const res = await call(`/v1/accounts/${mastodonLike.id}/refresh`, { method: "POST", key: ws.key });
+    expect(res.status).toBe(200);
+    expect(res.json).toMatchObject({ success: true, refreshed: false });
+    const other = await createWorkspace();
+    expect(
+      (await call(`/v1/accounts/${mastodonLike.id}/refresh`, { method: "POST", key: other.key })).status,
+    ).toBe(404);
+  });
+});
+
+describe("the refresh lease", () => {
+  it("lets one holder in at a time and lapses after its term", async () => {
+    const id = await connected();
+    const db = createDb(env.DB);
+    const now = Date.now();
+    expect(await takeRefreshLease(db, id, "a", now)).toBeDefined();
+    expect(await takeRefreshLease(db, id, "b", now + 1000)).toBeUndefined();
+    expect(await takeRefreshLease(db, id, "b", now + 60_000)).toBeDefined();
+  });
+
+  it("answers a refresh made after the caller decided instead of spending the token again", async () => {
+    const id = await connected();
+    const db = createDb(env.DB);
+    const decidedAt = Date.now();
+    const first = await takeRefreshLease(db, id, newLeaseId(), decidedAt);
+    if (!first) throw new Error("lease");
+    await refreshLeased(env, db, first, first.refreshLeaseId as string, decidedAt, decidedAt + 1);
+    const leaseId = newLeaseId();
+    const second = await takeRefreshLease(db, id, leaseId, decidedAt + 2);
+    if (!second) throw new Error("lease");
+    const outcome = await refreshLeased(env, db, second, leaseId, decidedAt, decidedAt + 2);
+    expect(outcome.kind).toBe("already-refreshed");
+    expect(fake.refreshRequests).toBe(1);
+  });
+
+  it("backs off exponentially, honours Retry-After, and keeps retries inside the token's life", () => {
+    const now = 1_000_000_000_000;
+    expect(backoffUntil(1, now, null) - now).toBe(MINUTE);
+    expect(backoffUntil(3, now, null) - now).toBe(4 * MINUTE);
+    expect(backoffUntil(20, now, null) - now).toBe(30 * MINUTE);
+    expect(backoffUntil(1, now, null, 5 * MINUTE) - now).toBe(5 * MINUTE);
+    expect(backoffUntil(6, now, now + 10 * MINUTE) - now).toBe(9 * MINUTE);
+  });
+});
+
+describe("POST /v1/accounts/:id/test and DELETE", () => {
+  it("verifies the connection with the stored token", async () => {
+    const id = await connected("42");
+    const res = await call(`/v1/accounts/${id}/test`, { method: "POST", key: ws.key });
+    expect(res.json).toEqual({
+      success: true,
+      message: "Connection verified",
+      details: { platformUserId: "42", username: expect.stringMatching(/^@u/), displayName: "U" },
+    });
+    for (const g of fake.grants) g.revoked = true;
+    const broken = await call(`/v1/accounts/${id}/test`, { method: "POST", key: ws.key });
+    expect(broken.json.success).toBe(false);
+    expect(broken.json.message).toMatch(/401/);
+  });
+
+  it("revokes at the provider, wipes credentials, and does not revoke twice", async () => {
+    const id = await connected();
+    const res = await call(`/v1/accounts/${id}`, { method: "DELETE", key: ws.key });
+    expect(res.json).toEqual({ success: true });
+    expect(fake.revocations).toBe(2);
+    expect(fake.liveGrants).toHaveLength(0);
+    expect(await rowOf(id)).toMatchObject({
+      status: "disconnected",
+      access_token_enc: null,
+      refresh_token_enc: null,
+    });
+    await call(`/v1/accounts/${id}`, { method: "DELETE", key: ws.key });
+    expect(fake.revocations).toBe(2);
+  });
+
+  it("still disconnects when the provider's revoke fails", async () => {
+    const id = await connected();
+    fake.failNext({ kind: "5xx" }, 2);
+    const res = await call(`/v1/accounts/${id}`, { method: "DELETE", key: ws.key });
+    expect(res.json).toEqual({ success: true });
+    expect((await rowOf(id))?.status).toBe("disconnected");
+  });
+});
+
+describe("POST /v1/accounts (bring your own token)", () => {
+  it("verifies the token with the platform before storing anything", async () => {
+    const grant = fake.newGrant({ id: "777", username: "byo", name: "Byo" });
+    const res = await call("/v1/accounts", {
+      method: "POST",
+      key: ws.key,
+      body: {
+        platform: "TWITTER",
+        platformAccountId: "777",
+        credentials: { accessToken: grant.accessToken },
+        name: "Brand",
+      },
+    });
+    expect(res.status, res.text).toBe(201);
+    expect(res.json.account).toMatchObject({
+      platformUserId: "777",
+      username: "@byo",
+      connectionType: "byok",
+      name: "Brand",
+      status: "active",
+    });
+    expect(res.text).not.toContain(grant.accessToken);
+
+    const again = await call("/v1/accounts", {
+      method: "POST",
+      key: ws.key,
+      body: { platform: "twitter", credentials: { accessToken: grant.accessToken } },
+    });
+    expect(again.status).toBe(200);
+    expect(again.json.account.id).toBe(res.json.account.id);
+  });
+
+  it("refuses a token the platform rejects, or one for another account, and writes nothing", async () => {
+    const before = (await call("/v1/accounts?includeArchived=true", { key: ws.key })).json.data.length;
+    const rejected = await call("/v1/accounts", {
+      method: "POST",
+      key: ws.key,
+      body: { platform: "twitter", credentials: { accessToken: "bogus" } },
+    });
+    expect(rejected.status).toBe(400);
+    expect(rejected.json.error.code).toBe("INVALID_PARAM");
+    const grant = fake.newGrant({ id: "888", username: "x", name: "X" });
+    const mismatch = await call("/v1/accounts", {
+      method: "POST",
+      key: ws.key,
+      body: {
+        platform: "twitter",
+        platformAccountId: "999",
+        credentials: { accessToken: grant.accessToken },
+      },
+    });
+    expect(mismatch.status).toBe(400);
+    expect(mismatch.json.error.details[0].field).toBe("platformAccountId");
+    const missing = await call("/v1/accounts", {
+      method: "POST",
+      key: ws.key,
+      body: { platform: "twitter", credentials: {} },
+    });
+    expect(missing.status).toBe(400);
+    expect((await call("/v1/accounts?includeArchived=true", { key: ws.key })).json.data).toHaveLength(before);
+  });
+});
