@@ -1,28 +1,45 @@
 import { ConfigError, getConfig } from "../lib/config";
 import { PLATFORMS, type Platform } from "../lib/domain";
 import { ApiError } from "../lib/errors";
+import { bluesky } from "./bluesky";
 import { facebook } from "./facebook";
+import { googlebusiness } from "./googlebusiness";
 import { timedFetch } from "./http";
 import { instagram } from "./instagram";
+import { linkedin } from "./linkedin";
+import { mastodon } from "./mastodon";
+import { pinterest } from "./pinterest";
+import { reddit } from "./reddit";
+import { snapchat } from "./snapchat";
+import { telegram } from "./telegram";
 import { threads } from "./threads";
+import { tiktok } from "./tiktok";
 import { twitter } from "./twitter";
 import type { Endpoints, PlatformContext, PlatformModule } from "./types";
 import { whatsapp } from "./whatsapp";
+import { youtube } from "./youtube";
 
 /** Every platform module, by slug. */
-export const CATALOGUE: Partial<Record<Platform, PlatformModule>> = {
+export const CATALOGUE: Record<Platform, PlatformModule> = {
   twitter,
+  linkedin,
+  youtube,
+  googlebusiness,
+  reddit,
+  pinterest,
   facebook,
   instagram,
   threads,
   whatsapp,
+  tiktok,
+  snapchat,
+  mastodon,
+  bluesky,
+  telegram,
 };
 
 export function getModule(platform: Platform): PlatformModule {
-  const module = CATALOGUE[platform];
-  if (!module)
-    throw new ApiError("PLATFORM_NOT_CONFIGURED", `${platform} is not available on this deployment`);
-  return module;
+  return CATALOGUE[platform];
 }
 
 type Overrides = Partial<Record<Platform, Partial<Endpoints>>>;
@@ -121,10 +138,11 @@ export function platformContext(
   const config = getConfig(env);
   const sandbox = sandboxEnabled(env);
   const overrides = providerOverrides(env.PROVIDER_OVERRIDES, config.isProduction)[platform];
+  // Per-instance endpoints give way to the sandbox and to explicit overrides.
   const endpoints = {
     ...module.endpoints,
-    ...(sandbox ? sandboxEndpoints(config.publicUrl, platform) : {}),
     ...options.endpoints,
+    ...(sandbox ? sandboxEndpoints(config.publicUrl, platform) : {}),
     ...overrides,
   };
   const secrets = env as unknown as Record<string, string | undefined>;

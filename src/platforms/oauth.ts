@@ -13,9 +13,19 @@ function authorizationServer(ctx: PlatformContext): oauth.AuthorizationServer {
   };
 }
 
+/**
+ * HTTP Basic over the raw `id:secret`, as X, Reddit and Pinterest document it. (oauth4webapi's
+ * ClientSecretBasic form-encodes both first, per RFC 6749, and those platforms do not decode.)
+ */
+function rawBasic(clientSecret: string): oauth.ClientAuth {
+  return (_as, client, _body, headers) => {
+    headers.set("authorization", `Basic ${btoa(`${client.client_id}:${clientSecret}`)}`);
+  };
+}
+
 function clientAuth(ctx: PlatformContext, settings: OAuthSettings): oauth.ClientAuth {
   return settings.clientAuth === "basic"
-    ? oauth.ClientSecretBasic(ctx.clientSecret)
+    ? rawBasic(ctx.clientSecret)
     : oauth.ClientSecretPost(ctx.clientSecret);
 }
 
@@ -52,9 +62,11 @@ function protocolFetch(ctx: PlatformContext): (url: string, init: RequestInit) =
     // Meta's Graph error envelope on a token endpoint: a refused code or token, in OAuth's words.
     const graph =
       body.error && typeof body.error === "object" ? (body.error as Record<string, unknown>) : null;
-    if (graph && status >= 400) {
+    // Meta's Graph envelope and bodies like Pinterest's {code, message}: a refusal, in OAuth's words.
+    if ((graph || typeof body.error !== "string") && status >= 400 && status < 500) {
+      const message = graph?.message ?? body.message ?? body.error_description;
       body.error = "invalid_grant";
-      body.error_description = typeof graph.message === "string" ? graph.message : "Refused";
+      body.error_description = typeof message === "string" ? message : "Refused";
     }
     // Instagram reports granted scopes as `permissions` (an array or a comma-separated string).
     if (body.scope === undefined && body.permissions !== undefined) {
@@ -73,6 +85,7 @@ function requestOptions(ctx: PlatformContext, settings: OAuthSettings) {
     [oauth.allowInsecureRequests]: ctx.allowHttp,
     [oauth.customFetch]: protocolFetch(ctx),
     additionalParameters: settings.tokenParams?.(ctx.clientId),
+    headers: settings.headers?.(ctx.clientId),
   };
 }
 
@@ -224,7 +237,10 @@ export async function revokeToken(
   try {
     const response = await oauth.revocationRequest(as, client, clientAuth(ctx, settings), token, {
       ...requestOptions(ctx, settings),
-      additionalParameters: hint ? { token_type_hint: hint } : undefined,
+      additionalParameters: {
+        ...settings.tokenParams?.(ctx.clientId),
+        ...(hint ? { token_type_hint: hint } : {}),
+      },
     });
     await oauth.processRevocationResponse(response);
   } catch (err) {

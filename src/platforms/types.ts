@@ -39,6 +39,8 @@ export interface OAuthSettings {
   forcePromptParams?: Record<string, string>;
   /** Sent with every token request, for platforms that want more than the standard. */
   tokenParams?: (clientId: string) => Record<string, string>;
+  /** Sent with every token request (Reddit wants its own User-Agent). */
+  headers?: (clientId: string) => Record<string, string>;
 }
 
 /** What Switchboard holds of a grant; secrets are encrypted before they touch D1. */
@@ -96,6 +98,17 @@ export interface CredentialsInput {
   password?: string;
 }
 
+/** Platforms where every server is its own provider (Mastodon): one OAuth app registered per instance. */
+export interface InstanceSupport {
+  /** Canonical instance origin from user input; throws on anything that is not a plain public host. */
+  normalise(input: string): string;
+  endpoints(origin: string): Endpoints;
+  register(
+    ctx: PlatformContext,
+    input: { redirectUri: string; scopes: readonly string[] },
+  ): Promise<{ clientId: string; clientSecret: string }>;
+}
+
 export interface PlatformModule {
   id: Platform;
   name: string;
@@ -114,6 +127,8 @@ export interface PlatformModule {
   profile(ctx: PlatformContext, grant: Grant): Promise<Profile>;
   /** Revokes the grant at the provider; absent when the platform offers no revocation. */
   revoke?(ctx: PlatformContext, grant: Grant): Promise<void>;
+  /** Present for per-instance platforms; their endpoints and client come from the instance. */
+  instances?: InstanceSupport;
   /** Verifies credentials given without OAuth and answers the grant to store. */
   connectWithCredentials?(
     ctx: PlatformContext,

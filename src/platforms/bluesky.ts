@@ -1,0 +1,225 @@
+import { ApiError } from "../lib/errors";
+import { DAY, HOUR, MINUTE } from "../lib/time";
+import { apiUrl, failure, ProviderError } from "./http";
+import type { PlatformContext, PlatformModule, Profile, TokenSet } from "./types";
+
+interface Session {
+  did: string;
+  handle: string;
+  accessJwt: string;
+  refreshJwt: string;
+  didDoc?: unknown;
+  active?: boolean;
+  status?: string;
+}
+
+interface ActorProfile {
+  did: string;
+  handle: string;
+  displayName?: string;
+  avatar?: string;
+}
+
+/** Documented lifetimes, used only when a JWT carries no readable exp claim. */
+const ACCESS_FALLBACK_MS = 2 * HOUR;
+const REFRESH_FALLBACK_MS = 90 * DAY;
+
+/** The exp claim of a session JWT in epoch ms; unverified, as it is our own session's token. */
+export function jwtExpiry(token: string): number | null {
+  const payload = token.split(".")[1];
+  if (!payload) return null;
+  try {
+    const base64 = payload.replace(/-/g, "+").replace(/_/g, "/");
+    const claims = JSON.parse(atob(base64.padEnd(Math.ceil(base64.length / 4) * 4, "="))) as {
+      exp?: unknown;
+    };
+    return typeof claims.exp === "number" && Number.isFinite(claims.exp) ? claims.exp * 1000 : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The account's PDS from the session's DID document, if it names an https one. */
+function pdsEndpoint(didDoc: unknown): string | undefined {
+  const services = (didDoc as { service?: unknown } | null)?.service;
+  if (!Array.isArray(services)) return undefined;
+  for (const service of services as { id?: unknown; type?: unknown; serviceEndpoint?: unknown }[]) {
+    if (
+      typeof service?.id === "string" &&
+      service.id.endsWith("#atproto_pds") &&
+      service.type === "AtprotoPersonalDataServer" &&
+      typeof service.serviceEndpoint === "string"
+    ) {
+      try {
+        const url = new URL(service.serviceEndpoint);
+        if (url.protocol === "https:") return url.origin;
+      } catch {
+        return undefined;
+      }
+    }
+  }
+  return undefined;
+}
+
+/** Classifies an XRPC failure; a 429 carries RateLimit-Reset (epoch seconds) rather than Retry-After. */
+async function xrpcFailure(res: Response, now: number, what: string): Promise<ProviderError> {
+  const err = await failure(res, now, what);
+  if (res.status !== 429 || err.details.retryAfterMs !== undefined) return err;
+  const reset = Number(res.headers.get("ratelimit-reset"));
+  const retryAfterMs = Number.isFinite(reset) && reset > 0 ? Math.max(0, reset * 1000 - now) : undefined;
+  return new ProviderError("transient", err.message, { ...err.details, retryAfterMs });
+}
+
+/** One XRPC call against the entryway/PDS; answers the JSON body, or null for an empty one. */
+async function xrpc<T>(
+  ctx: PlatformContext,
+  method: "GET" | "POST",
+  nsid: string,
+  request: { token?: string; json?: unknown; query?: Record<string, string> },
+  what: string,
+): Promise<T | null> {
+  const headers: Record<string, string> = { accept: "application/json" };
+  if (request.token) headers.authorization = `Bearer ${request.token}`;
+  let body: string | undefined;
+  if (request.json !== undefined) {
+    headers["content-type"] = "application/json";
+    body = JSON.stringify(request.json);
+  }
+  const res = await ctx.fetch(apiUrl(ctx, `/xrpc/${nsid}`, request.query), { method, headers, body });
+  if (!res.ok) throw await xrpcFailure(res, ctx.now, what);
+  const text = await res.text();
+  if (!text.trim()) return null;
+  try {
+    return JSON.parse(text) as T;
+  } catch {
+    throw new ProviderError("invalid", `${what} answered something other than JSON`);
+  }
+}
+
+/** What is stored of a session: its tokens and where it lives; never the app password. */
+function sessionTokens(session: Session | null, now: number, extras: Record<string, unknown>): TokenSet {
+  if (!session?.accessJwt || !session.refreshJwt || !session.did)
+    throw new ProviderError("invalid", "Bluesky answered a session without tokens");
+  if (session.active === false) {
+    throw new ProviderError("refused", `The Bluesky account is ${session.status ?? "not active"}`, {
+      code: session.status ?? "inactive",
+    });
+  }
+  const pds = pdsEndpoint(session.didDoc);
+  return {
+    accessToken: session.accessJwt,
+    refreshToken: session.refreshJwt,
+    expiresAt: jwtExpiry(session.accessJwt) ?? now + ACCESS_FALLBACK_MS,
+    refreshTokenExpiresAt: jwtExpiry(session.refreshJwt) ?? now + REFRESH_FALLBACK_MS,
+    extras: { ...extras, did: session.did, handle: session.handle, ...(pds ? { pds } : {}) },
+  };
+}
+
+/**
+ * Bluesky with a handle and an app password (com.atproto.server.createSession). AT Protocol OAuth
+ * (PAR + PKCE + DPoP, client metadata document) is out of scope for now.
+ */
+export const bluesky: PlatformModule = {
+  id: "bluesky",
+  name: "Bluesky",
+  // bsky.social is the entryway for Bluesky-hosted accounts: it issues and refreshes their sessions.
+  endpoints: { apiBaseUrl: "https://bsky.social" },
+  needsClientCredentials: false,
+  // refreshSession rotates the refreshJwt, and a used one is refused: one refresh at a time.
+  refresh: { kind: "rotating", leadMs: 15 * MINUTE },
+
+  async connectWithCredentials(ctx, input) {
+    const identifier = input.identifier?.trim().replace(/^@/, "");
+    const password = input.password;
+    if (!identifier || !password) {
+      throw new ApiError("INVALID_PARAM", "Bluesky needs a handle and an app password", [
+        ...(identifier ? [] : [{ field: "identifier", message: "Required" }]),
+        ...(password ? [] : [{ field: "password", message: "Required" }]),
+      ]);
+    }
+    let session: Session | null;
+    try {
+      session = await xrpc<Session>(
+        ctx,
+        "POST",
+        "com.atproto.server.createSession",
+        { json: { identifier, password } },
+        "Bluesky sign-in",
+      );
+    } catch (err) {
+      if (err instanceof ProviderError && err.details.status === 401) {
+        const message =
+          err.details.code === "AuthFactorTokenRequired"
+            ? "Bluesky asks for an email sign-in code: use an app password instead of the account password"
+            : err.details.code === "AccountTakedown"
+              ? "The Bluesky account has been taken down"
+              : "Bluesky refused the sign-in: the handle or app password is wrong";
+        throw new ProviderError("refused", message, err.details);
+      }
+      throw err;
+    }
+    const tokens = sessionTokens(session, ctx.now, {});
+    const profile = await this.profile(ctx, {
+      accessToken: tokens.accessToken,
+      refreshToken: tokens.refreshToken ?? null,
+      extras: tokens.extras ?? {},
+    });
+    return { tokens, profile };
+  },
+
+  async refreshGrant(ctx, grant) {
+    if (!grant.refreshToken)
+      throw new ProviderError("refused", "No Bluesky refresh token is stored for this account");
+    const session = await xrpc<Session>(
+      ctx,
+      "POST",
+      "com.atproto.server.refreshSession",
+      { token: grant.refreshToken },
+      "Bluesky refreshSession",
+    );
+    return sessionTokens(session, ctx.now, grant.extras);
+  },
+
+  async profile(ctx, grant): Promise<Profile> {
+    let did = typeof grant.extras.did === "string" ? grant.extras.did : undefined;
+    if (!did) {
+      const session = await xrpc<Session>(
+        ctx,
+        "GET",
+        "com.atproto.server.getSession",
+        { token: grant.accessToken },
+        "Bluesky getSession",
+      );
+      did = session?.did;
+      if (!did) throw new ProviderError("invalid", "Bluesky getSession answered no DID");
+    }
+    const actor = await xrpc<ActorProfile>(
+      ctx,
+      "GET",
+      "app.bsky.actor.getProfile",
+      { token: grant.accessToken, query: { actor: did } },
+      "Bluesky getProfile",
+    );
+    if (!actor?.did) throw new ProviderError("invalid", "Bluesky getProfile answered no DID");
+    return {
+      platformUserId: actor.did,
+      username: actor.handle ? `@${actor.handle}` : null,
+      displayName: actor.displayName || null,
+      avatarUrl: actor.avatar ?? null,
+      // Bluesky has no account types.
+      accountType: null,
+    };
+  },
+
+  async revoke(ctx, grant) {
+    // deleteSession ends the session the refreshJwt belongs to; its access tokens die with it.
+    if (!grant.refreshToken) return;
+    await xrpc(
+      ctx,
+      "POST",
+      "com.atproto.server.deleteSession",
+      { token: grant.refreshToken },
+      "Bluesky deleteSession",
+    );
+  },
+};

@@ -1,0 +1,212 @@
+import { env } from "cloudflare:workers";
+import { beforeEach, describe, expect, it } from "vitest";
+import { googlebusiness } from "../../src/platforms/googlebusiness";
+import { ProviderError, timedFetch } from "../../src/platforms/http";
+import { buildAuthorizationUrl, exchangeCode, refreshGrant } from "../../src/platforms/oauth";
+import type { PlatformContext } from "../../src/platforms/types";
+import { type FakePlatform, type FakeRequest, fakePlatform } from "../helpers/fake-provider";
+
+const NOW = Date.UTC(2026, 10, 20, 12, 0, 0);
+const REDIRECT = "https://switchboard.test/v1/oauth/redirect/googlebusiness";
+const VERIFIER = "gbp-verifier-0123456789-0123456789-0123456789-0123";
+const SCOPES = ["https://www.googleapis.com/auth/business.manage"];
+const vars = env as unknown as Record<string, string | undefined>;
+
+/** What platformContext builds for Google Business Profile once it is in the catalogue. */
+function context(now = NOW): PlatformContext {
+  return {
+    platform: "googlebusiness",
+    endpoints: { ...googlebusiness.endpoints, ...JSON.parse(vars.PROVIDER_OVERRIDES ?? "{}").googlebusiness },
+    clientId: vars.GOOGLEBUSINESS_CLIENT_ID ?? "",
+    clientSecret: vars.GOOGLEBUSINESS_CLIENT_SECRET ?? "",
+    allowHttp: true,
+    fetch: timedFetch(),
+    now,
+  };
+}
+
+const grantOf = (accessToken: string, refreshToken: string | null = null) => ({
+  accessToken,
+  refreshToken,
+  extras: {},
+});
+
+/** GET /v1/accounts of the Account Management API: the personal account first, then groups. */
+function accounts({ grant }: FakeRequest): Response {
+  if (!grant) {
+    return Response.json(
+      {
+        error: {
+          code: 401,
+          message: "Request had invalid authentication credentials.",
+          status: "UNAUTHENTICATED",
+        },
+      },
+      { status: 401 },
+    );
+  }
+  return Response.json({
+    accounts: [
+      {
+        name: `accounts/${grant.profile.id}`,
+        accountName: grant.profile.name,
+        type: "PERSONAL",
+        verificationState: "UNVERIFIED",
+        vettedState: "NOT_VETTED",
+      },
+      {
+        name: "accounts/987654321",
+        accountName: "Bakery group",
+        type: "LOCATION_GROUP",
+        role: "OWNER",
+        verificationState: "VERIFIED",
+        vettedState: "NOT_VETTED",
+        accountNumber: "1234-5678-9012",
+        permissionLevel: "OWNER_LEVEL",
+      },
+    ],
+  });
+}
+
+let fake: FakePlatform;
+beforeEach(() => {
+  fake = fakePlatform("googlebusiness");
+  fake.rotating = false;
+  fake.accessTtlSeconds = 3599;
+  fake.clientAuth = "post";
+  fake.api("GET /v1/accounts", accounts);
+});
+
+describe("googlebusiness authorization URL", () => {
+  it("asks for business.manage with Google's offline-consent parameters and PKCE", async () => {
+    expect(googlebusiness.endpoints).toEqual({
+      authorizationUrl: "https://accounts.google.com/o/oauth2/v2/auth",
+      tokenUrl: "https://oauth2.googleapis.com/token",
+      revocationUrl: "https://oauth2.googleapis.com/revoke",
+      apiBaseUrl: "https://mybusinessaccountmanagement.googleapis.com",
+    });
+    const url = new URL(
+      await buildAuthorizationUrl(context(), googlebusiness, {
+        state: "state-1",
+        codeVerifier: VERIFIER,
+        redirectUri: REDIRECT,
+      }),
+    );
+    expect(`${url.origin}${url.pathname}`).toBe("https://fake.test/googlebusiness/authorize");
+    const q = url.searchParams;
+    expect(q.get("client_id")).toBe("googlebusiness-client-id");
+    expect(q.get("scope")).toBe(SCOPES[0]);
+    expect(q.get("access_type")).toBe("offline");
+    expect(q.get("prompt")).toBe("consent");
+    expect(q.get("include_granted_scopes")).toBe("true");
+    expect(q.get("code_challenge_method")).toBe("S256");
+    expect(q.get("code_challenge")).toMatch(/^[A-Za-z0-9_-]{43}$/);
+  });
+});
+
+describe("googlebusiness code exchange and refresh", () => {
+  it("exchanges the code, then refreshes with the unchanged refresh token", async () => {
+    const authorize = new URL(
+      await buildAuthorizationUrl(context(), googlebusiness, {
+        state: "s",
+        codeVerifier: VERIFIER,
+        redirectUri: REDIRECT,
+      }),
+    );
+    const code = fake.issueCode(
+      { id: "112233445566", username: "", name: "Jane Baker" },
+      {
+        scopes: SCOPES,
+        redirectUri: REDIRECT,
+        challenge: authorize.searchParams.get("code_challenge") ?? "",
+      },
+    );
+    const tokens = await exchangeCode(context(), googlebusiness, {
+      code,
+      codeVerifier: VERIFIER,
+      redirectUri: REDIRECT,
+    });
+    expect(tokens.refreshToken).toBe(fake.grants[0]?.refreshToken);
+    expect(tokens.expiresAt).toBe(NOW + 3599 * 1000);
+    expect(tokens.scopes).toEqual(SCOPES);
+
+    fake.shapeToken = ({ refresh_token: _dropped, ...body }) => body;
+    const refreshed = await refreshGrant(
+      context(NOW + 3_000_000),
+      googlebusiness,
+      grantOf(tokens.accessToken, tokens.refreshToken ?? null),
+    );
+    expect(refreshed.accessToken).toBe(fake.grants[0]?.accessToken);
+    expect(refreshed.accessToken).not.toBe(tokens.accessToken);
+    expect(refreshed.refreshToken).toBeNull();
+    expect(refreshed.expiresAt).toBe(NOW + 3_000_000 + 3599 * 1000);
+  });
+
+  it("classifies a revoked refresh token as refused and a 5xx as transient", async () => {
+    const dead = await refreshGrant(context(), googlebusiness, grantOf("x", "unknown")).catch((e) => e);
+    expect(dead).toBeInstanceOf(ProviderError);
+    expect(dead.kind).toBe("refused");
+    fake.failNext({ kind: "5xx" });
+    const down = await refreshGrant(context(), googlebusiness, grantOf("x", "unknown")).catch((e) => e);
+    expect(down.kind).toBe("transient");
+  });
+});
+
+describe("googlebusiness profile", () => {
+  it("maps the first account: id from accounts/{id}, accountName, lower-cased type", async () => {
+    const grant = fake.newGrant({ id: "112233445566", username: "", name: "Jane Baker" });
+    expect(await googlebusiness.profile(context(), grantOf(grant.accessToken))).toEqual({
+      platformUserId: "112233445566",
+      username: null,
+      displayName: "Jane Baker",
+      avatarUrl: null,
+      accountType: "personal",
+    });
+  });
+
+  it("lower-cases a location group's type", async () => {
+    fake.api("GET /v1/accounts", () =>
+      Response.json({
+        accounts: [{ name: "accounts/987654321", accountName: "Bakery group", type: "LOCATION_GROUP" }],
+      }),
+    );
+    const grant = fake.newGrant({ id: "x", username: "", name: "" });
+    const profile = await googlebusiness.profile(context(), grantOf(grant.accessToken));
+    expect(profile.platformUserId).toBe("987654321");
+    expect(profile.accountType).toBe("location_group");
+  });
+
+  it("answers invalid when the Google account has no Business Profile account", async () => {
+    fake.api("GET /v1/accounts", () => Response.json({}));
+    const grant = fake.newGrant({ id: "x", username: "", name: "" });
+    const err = await googlebusiness.profile(context(), grantOf(grant.accessToken)).catch((e) => e);
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(err.kind).toBe("invalid");
+    expect(err.message).toMatch(/no Business Profile/);
+  });
+
+  it("classifies a revoked token as refused, a 5xx and a 429 as transient", async () => {
+    const revoked = await googlebusiness.profile(context(), grantOf("revoked")).catch((e) => e);
+    expect(revoked).toBeInstanceOf(ProviderError);
+    expect(revoked.kind).toBe("refused");
+    const grant = fake.newGrant({ id: "1", username: "", name: "Jane" });
+    fake.failNext({ kind: "5xx" });
+    const down = await googlebusiness.profile(context(), grantOf(grant.accessToken)).catch((e) => e);
+    expect(down.kind).toBe("transient");
+    fake.failNext({ kind: "429", retryAfter: "30" });
+    const limited = await googlebusiness.profile(context(), grantOf(grant.accessToken)).catch((e) => e);
+    expect(limited.kind).toBe("transient");
+    expect(limited.details.retryAfterMs).toBe(30_000);
+  });
+});
+
+describe("googlebusiness revoke", () => {
+  it("posts the refresh token to Google's revoke endpoint", async () => {
+    const grant = fake.newGrant({ id: "1", username: "", name: "Jane" });
+    await googlebusiness.revoke?.(context(), grantOf(grant.accessToken, grant.refreshToken));
+    const call = fake.calls.find((c) => c.path === "/revoke");
+    expect(call?.method).toBe("POST");
+    expect(new URLSearchParams(call?.body).get("token")).toBe(grant.refreshToken);
+    expect(grant.revoked).toBe(true);
+  });
+});

@@ -1,0 +1,228 @@
+import { env } from "cloudflare:workers";
+import { beforeEach, describe, expect, it } from "vitest";
+import { ProviderError, timedFetch } from "../../src/platforms/http";
+import { buildAuthorizationUrl, exchangeCode, refreshGrant } from "../../src/platforms/oauth";
+import { reddit, redditUserAgent } from "../../src/platforms/reddit";
+import type { PlatformContext } from "../../src/platforms/types";
+import { type FakePlatform, type FakeRequest, fakePlatform } from "../helpers/fake-provider";
+
+const NOW = Date.UTC(2026, 10, 20, 12, 0, 0);
+const REDIRECT = "https://switchboard.test/v1/oauth/redirect/reddit";
+const SCOPES = ["identity", "submit", "read"];
+const vars = env as unknown as Record<string, string | undefined>;
+const BASIC = `Basic ${btoa("reddit-client-id:reddit-client-secret")}`;
+
+/** The client id and secret in a Basic header, form-decoded (oauth4webapi form-encodes them, RFC 6749 §2.3.1). */
+function basicCredentials(header: string | null | undefined): string[] {
+  const encoded = header?.replace(/^Basic /, "") ?? "";
+  return atob(encoded)
+    .split(":")
+    .map((part) => decodeURIComponent(part.replace(/\+/g, " ")));
+}
+
+/** What platformContext builds for Reddit once it is in the catalogue. */
+function context(now = NOW): PlatformContext {
+  return {
+    platform: "reddit",
+    endpoints: { ...reddit.endpoints, ...JSON.parse(vars.PROVIDER_OVERRIDES ?? "{}").reddit },
+    clientId: vars.REDDIT_CLIENT_ID ?? "",
+    clientSecret: vars.REDDIT_CLIENT_SECRET ?? "",
+    allowHttp: true,
+    fetch: timedFetch(),
+    now,
+  };
+}
+
+const grantOf = (accessToken: string, refreshToken: string | null = null) => ({
+  accessToken,
+  refreshToken,
+  extras: {},
+});
+
+/** GET /api/v1/me as oauth.reddit.com answers it (abridged), icon URLs HTML-escaped. */
+function me({ grant }: FakeRequest): Response {
+  if (!grant) return Response.json({ message: "Unauthorized", error: 401 }, { status: 401 });
+  const icon = `https://styles.redditmedia.com/t5_abc/styles/profileIcon_xyz.png?width=256&amp;height=256&amp;crop=256:256,smart&amp;s=0123abcd`;
+  return Response.json({
+    is_employee: false,
+    is_suspended: false,
+    id: grant.profile.id,
+    name: grant.profile.username,
+    icon_img: icon,
+    snoovatar_img: "",
+    verified: true,
+    has_verified_email: true,
+    created_utc: 1_500_000_000.0,
+    total_karma: 1234,
+    subreddit: {
+      display_name: `u_${grant.profile.username}`,
+      display_name_prefixed: `u/${grant.profile.username}`,
+      title: grant.profile.name,
+      icon_img: icon,
+      subreddit_type: "user",
+      public_description: "",
+    },
+  });
+}
+
+let fake: FakePlatform;
+beforeEach(() => {
+  fake = fakePlatform("reddit");
+  fake.rotating = false;
+  fake.accessTtlSeconds = 3600;
+  fake.clientAuth = "basic";
+  fake.api("GET /api/v1/me", me);
+});
+
+describe("reddit authorization URL", () => {
+  it("asks for a permanent grant with space-separated scopes and no PKCE", async () => {
+    expect(reddit.endpoints).toEqual({
+      authorizationUrl: "https://www.reddit.com/api/v1/authorize",
+      tokenUrl: "https://www.reddit.com/api/v1/access_token",
+      revocationUrl: "https://www.reddit.com/api/v1/revoke_token",
+      apiBaseUrl: "https://oauth.reddit.com",
+    });
+    const url = new URL(
+      await buildAuthorizationUrl(context(), reddit, {
+        state: "state-1",
+        codeVerifier: "v".repeat(43),
+        redirectUri: REDIRECT,
+      }),
+    );
+    expect(`${url.origin}${url.pathname}`).toBe("https://fake.test/reddit/authorize");
+    const q = url.searchParams;
+    expect(q.get("client_id")).toBe("reddit-client-id");
+    expect(q.get("response_type")).toBe("code");
+    expect(q.get("redirect_uri")).toBe(REDIRECT);
+    expect(q.get("state")).toBe("state-1");
+    expect(q.get("scope")).toBe("identity submit read");
+    expect(q.get("duration")).toBe("permanent");
+    expect(q.has("code_challenge")).toBe(false);
+  });
+});
+
+describe("reddit code exchange and refresh", () => {
+  async function connect() {
+    const code = fake.issueCode(
+      { id: "1abc2d", username: "spez", name: "spez" },
+      { scopes: SCOPES, redirectUri: REDIRECT },
+    );
+    return exchangeCode(context(), reddit, { code, codeVerifier: "unused", redirectUri: REDIRECT });
+  }
+
+  it("exchanges the code with HTTP Basic client auth", async () => {
+    const tokens = await connect();
+    expect(tokens.accessToken).toBe(fake.grants[0]?.accessToken);
+    expect(tokens.refreshToken).toBe(fake.grants[0]?.refreshToken);
+    expect(tokens.expiresAt).toBe(NOW + 3600 * 1000);
+    expect(tokens.scopes).toEqual(SCOPES);
+    const call = fake.calls.find((c) => c.path === "/token");
+    expect(basicCredentials(call?.headers.get("authorization"))).toEqual([
+      "reddit-client-id",
+      "reddit-client-secret",
+    ]);
+    expect(new URLSearchParams(call?.body).has("client_secret")).toBe(false);
+  });
+
+  it("reads an error Reddit sends with HTTP 200 as a refusal", async () => {
+    fake.shapeToken = () => ({ error: "invalid_grant" });
+    const err = await connect().catch((e) => e);
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(err.kind).toBe("refused");
+    expect(err.details.code).toBe("invalid_grant");
+  });
+
+  it("refreshes with the permanent refresh token, sending Reddit's User-Agent", async () => {
+    const tokens = await connect();
+    fake.shapeToken = ({ refresh_token: _none, ...body }) => body;
+    const later = NOW + 55 * 60 * 1000;
+    const refreshed = await refreshGrant(
+      context(later),
+      reddit,
+      grantOf(tokens.accessToken, tokens.refreshToken ?? null),
+    );
+    expect(refreshed.accessToken).toBe(fake.grants[0]?.accessToken);
+    expect(refreshed.accessToken).not.toBe(tokens.accessToken);
+    expect(refreshed.refreshToken).toBeNull();
+    expect(refreshed.expiresAt).toBe(later + 3600 * 1000);
+    const call = fake.calls.filter((c) => c.path === "/token").at(-1);
+    expect(new URLSearchParams(call?.body).get("grant_type")).toBe("refresh_token");
+    expect(basicCredentials(call?.headers.get("authorization"))).toEqual([
+      "reddit-client-id",
+      "reddit-client-secret",
+    ]);
+    expect(call?.headers.get("user-agent")).toBe(redditUserAgent(context()));
+    // Not rotated: the same refresh token works again.
+    const again = await refreshGrant(context(later), reddit, grantOf("x", tokens.refreshToken ?? null));
+    expect(again.accessToken).toBe(fake.grants[0]?.accessToken);
+  });
+
+  it("classifies a revoked refresh token as refused and a 5xx as transient", async () => {
+    const dead = await refreshGrant(context(), reddit, grantOf("x", "revoked")).catch((e) => e);
+    expect(dead).toBeInstanceOf(ProviderError);
+    expect(dead.kind).toBe("refused");
+    fake.failNext({ kind: "5xx" });
+    const down = await refreshGrant(context(), reddit, grantOf("x", "any")).catch((e) => e);
+    expect(down.kind).toBe("transient");
+  });
+});
+
+describe("reddit profile", () => {
+  it("maps /api/v1/me: id, u/name, title, unescaped icon, with a descriptive User-Agent", async () => {
+    const grant = fake.newGrant({ id: "1abc2d", username: "spez", name: "Steve" });
+    expect(await reddit.profile(context(), grantOf(grant.accessToken))).toEqual({
+      platformUserId: "1abc2d",
+      username: "u/spez",
+      displayName: "Steve",
+      avatarUrl:
+        "https://styles.redditmedia.com/t5_abc/styles/profileIcon_xyz.png?width=256&height=256&crop=256:256,smart&s=0123abcd",
+      accountType: "personal",
+    });
+    const call = fake.calls.find((c) => c.path === "/api/api/v1/me");
+    expect(call?.headers.get("user-agent")).toMatch(/^web:reddit-client-id:1\.0 \(.+\)$/);
+  });
+
+  it("falls back to the name when the profile has no title", async () => {
+    fake.api("GET /api/v1/me", () =>
+      Response.json({ id: "1abc2d", name: "spez", icon_img: "", subreddit: { title: "" } }),
+    );
+    const grant = fake.newGrant({ id: "1abc2d", username: "spez", name: "" });
+    const profile = await reddit.profile(context(), grantOf(grant.accessToken));
+    expect(profile.displayName).toBe("spez");
+    expect(profile.avatarUrl).toBeNull();
+  });
+
+  it("classifies a revoked token as refused and a 5xx as transient", async () => {
+    const revoked = await reddit.profile(context(), grantOf("revoked")).catch((e) => e);
+    expect(revoked).toBeInstanceOf(ProviderError);
+    expect(revoked.kind).toBe("refused");
+    const grant = fake.newGrant({ id: "1abc2d", username: "spez", name: "Steve" });
+    fake.failNext({ kind: "5xx" });
+    const down = await reddit.profile(context(), grantOf(grant.accessToken)).catch((e) => e);
+    expect(down.kind).toBe("transient");
+  });
+});
+
+describe("reddit revoke", () => {
+  it("revokes the refresh token, then the access token, with Basic auth and a type hint", async () => {
+    const grant = fake.newGrant({ id: "1abc2d", username: "spez", name: "Steve" });
+    const { accessToken, refreshToken } = grant;
+    await reddit.revoke?.(context(), grantOf(accessToken, refreshToken));
+    const calls = fake.calls.filter((c) => c.path === "/revoke");
+    expect(calls.map((c) => Object.fromEntries(new URLSearchParams(c.body)))).toEqual([
+      { token: refreshToken, token_type_hint: "refresh_token" },
+      { token: accessToken, token_type_hint: "access_token" },
+    ]);
+    expect(calls[0]?.headers.get("authorization")).toBe(BASIC);
+    expect(calls[0]?.headers.get("user-agent")).toBe(redditUserAgent(context()));
+    expect(grant.revoked).toBe(true);
+  });
+
+  it("accepts Reddit's 204 and surfaces a 5xx as transient", async () => {
+    const grant = fake.newGrant({ id: "1abc2d", username: "spez", name: "Steve" });
+    fake.failNext({ kind: "5xx" });
+    const err = await reddit.revoke?.(context(), grantOf(grant.accessToken)).catch((e) => e);
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(err.kind).toBe("transient");
+  });
+});

@@ -1,0 +1,341 @@
+import { env } from "cloudflare:workers";
+import { beforeEach, describe, expect, it } from "vitest";
+import { DAY, HOUR } from "../../src/lib/time";
+import { ProviderError, timedFetch } from "../../src/platforms/http";
+import { buildAuthorizationUrl, exchangeCode, refreshGrant } from "../../src/platforms/oauth";
+import { tiktok } from "../../src/platforms/tiktok";
+import type { PlatformContext } from "../../src/platforms/types";
+import { type FakeGrant, type FakePlatform, type FakeRequest, fakePlatform } from "../helpers/fake-provider";
+
+const NOW = Date.UTC(2026, 10, 20, 12, 0, 0);
+const REDIRECT = "https://switchboard.test/v1/oauth/redirect/tiktok";
+const vars = env as unknown as {
+  PROVIDER_OVERRIDES: string;
+  TIKTOK_CLIENT_ID: string;
+  TIKTOK_CLIENT_SECRET: string;
+};
+
+/** What platformContext builds for TikTok once it is in the catalogue. */
+function context(now = NOW): PlatformContext {
+  return {
+    platform: "tiktok",
+    endpoints: { ...tiktok.endpoints, ...JSON.parse(vars.PROVIDER_OVERRIDES).tiktok },
+    clientId: vars.TIKTOK_CLIENT_ID,
+    clientSecret: vars.TIKTOK_CLIENT_SECRET,
+    allowHttp: true,
+    fetch: timedFetch(),
+    now,
+  };
+}
+
+const grantOf = (accessToken: string, refreshToken: string | null = null) => ({
+  accessToken,
+  refreshToken,
+  extras: {},
+});
+
+/** GET /v2/user/info/ as TikTok answers it: user under data, error.code "ok" on success. */
+function userInfo({ grant, url }: FakeRequest): Response {
+  if (!grant) {
+    return Response.json(
+      {
+        data: {},
+        error: {
+          code: "access_token_invalid",
+          message: "The access token is invalid or not found in the request.",
+          log_id: "202611201200000000000000000000",
+        },
+      },
+      { status: 401 },
+    );
+  }
+  const fields = (url.searchParams.get("fields") ?? "").split(",");
+  const user: Record<string, string> = {
+    open_id: grant.profile.id,
+    union_id: `union-${grant.profile.id}`,
+    avatar_url: grant.profile.avatarUrl ?? "",
+    display_name: grant.profile.name,
+    username: grant.profile.username,
+  };
+  return Response.json({
+    data: { user: Object.fromEntries(Object.entries(user).filter(([k]) => fields.includes(k))) },
+    error: { code: "ok", message: "", log_id: "202611201200000000000000000001" },
+  });
+}
+
+let fake: FakePlatform;
+beforeEach(() => {
+  fake = fakePlatform("tiktok");
+  fake.clientAuth = "post";
+  fake.rotating = true;
+  fake.accessTtlSeconds = 7200;
+  fake.refreshTtlSeconds = 180 * 86400;
+  // TikTok's token response: open_id, comma-separated scope, refresh_expires_in, token_type "Bearer".
+  fake.shapeToken = (body) => {
+    const { refresh_token_expires_in, ...rest } = body;
+    return {
+      ...rest,
+      token_type: "Bearer",
+      open_id: fake.grantByAccess(String(body.access_token))?.profile.id,
+      scope: String(body.scope).split(" ").join(","),
+      refresh_expires_in: refresh_token_expires_in,
+    };
+  };
+  fake.api("GET /v2/user/info/", userInfo);
+});
+
+const creator = {
+  id: "-000AbCdEf",
+  username: "voxburst",
+  name: "Vox Burst",
+  avatarUrl: "https://p16.tiktokcdn.com/a.jpeg",
+};
+
+describe("tiktok authorization URL", () => {
+  it("sends client_key, comma-separated scopes and no PKCE", async () => {
+    const url = new URL(
+      await buildAuthorizationUrl(context(), tiktok, {
+        state: "state-1",
+        codeVerifier: "v".repeat(43),
+        redirectUri: REDIRECT,
+      }),
+    );
+    expect(`${url.origin}${url.pathname}`).toBe("https://fake.test/tiktok/authorize");
+    expect(url.searchParams.get("client_key")).toBe("tiktok-client-id");
+    expect(url.searchParams.has("client_id")).toBe(false);
+    expect(url.searchParams.get("scope")).toBe("user.info.basic,video.publish,video.upload");
+    expect(url.searchParams.get("response_type")).toBe("code");
+    expect(url.searchParams.get("redirect_uri")).toBe(REDIRECT);
+    expect(url.searchParams.get("state")).toBe("state-1");
+    expect(url.searchParams.has("code_challenge")).toBe(false);
+    expect(url.searchParams.has("code_challenge_method")).toBe(false);
+    expect(url.searchParams.has("disable_auto_auth")).toBe(false);
+  });
+
+  it("asks for the consent screen again on forcePrompt", async () => {
+    const url = new URL(
+      await buildAuthorizationUrl(context(), tiktok, {
+        state: "s",
+        codeVerifier: "v".repeat(43),
+        redirectUri: REDIRECT,
+        forcePrompt: true,
+      }),
+    );
+    expect(url.searchParams.get("disable_auto_auth")).toBe("1");
+  });
+
+  it("uses the real endpoints by default", () => {
+    expect(tiktok.endpoints).toEqual({
+      authorizationUrl: "https://www.tiktok.com/v2/auth/authorize/",
+      tokenUrl: "https://open.tiktokapis.com/v2/oauth/token/",
+      revocationUrl: "https://open.tiktokapis.com/v2/oauth/revoke/",
+      apiBaseUrl: "https://open.tiktokapis.com",
+    });
+    expect(tiktok.refresh.kind).toBe("rotating");
+  });
+});
+
+describe("tiktok code exchange", () => {
+  it("posts client_key and client_secret in the form and parses lifetimes and scopes", async () => {
+    const code = fake.issueCode(creator, {
+      scopes: ["user.info.basic", "video.publish", "video.upload"],
+      redirectUri: REDIRECT,
+    });
+    const tokens = await exchangeCode(context(), tiktok, {
+      code,
+      codeVerifier: "unused",
+      redirectUri: REDIRECT,
+    });
+    const request = new URLSearchParams(fake.calls.at(-1)?.body);
+    expect(request.get("client_key")).toBe("tiktok-client-id");
+    expect(request.get("client_secret")).toBe("tiktok-client-secret");
+    expect(request.get("grant_type")).toBe("authorization_code");
+    expect(request.has("code_verifier")).toBe(false);
+    expect(fake.calls.at(-1)?.headers.get("authorization")).toBeNull();
+
+    const grant = fake.grants[0] as FakeGrant;
+    expect(tokens).toEqual({
+      accessToken: grant.accessToken,
+      refreshToken: grant.refreshToken,
+      expiresAt: NOW + 2 * HOUR,
+      refreshTokenExpiresAt: NOW + 180 * DAY,
+      scopes: ["user.info.basic", "video.publish", "video.upload"],
+    });
+  });
+
+  it("reads the older 24 h / 365 d lifetimes from the response rather than assuming them", async () => {
+    fake.accessTtlSeconds = 86400;
+    fake.refreshTtlSeconds = 365 * 86400;
+    const code = fake.issueCode(creator, { scopes: ["user.info.basic"] });
+    const tokens = await exchangeCode(context(), tiktok, { code, codeVerifier: "x", redirectUri: REDIRECT });
+    expect(tokens.expiresAt).toBe(NOW + DAY);
+    expect(tokens.refreshTokenExpiresAt).toBe(NOW + 365 * DAY);
+  });
+
+  it("treats an error sent with HTTP 200 as a refusal", async () => {
+    const code = fake.issueCode(creator);
+    fake.shapeToken = () => ({
+      error: "invalid_grant",
+      error_description: "Authorization code is expired.",
+      log_id: "202611201200000000000000000002",
+    });
+    const err = await exchangeCode(context(), tiktok, {
+      code,
+      codeVerifier: "x",
+      redirectUri: REDIRECT,
+    }).catch((e) => e);
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(err.kind).toBe("refused");
+    expect(err.details).toMatchObject({ status: 400, code: "invalid_grant" });
+    expect(err.message).toContain("Authorization code is expired.");
+  });
+
+  it("treats a 5xx from the token endpoint as transient", async () => {
+    const code = fake.issueCode(creator);
+    fake.failNext({ kind: "5xx" });
+    const err = await exchangeCode(context(), tiktok, {
+      code,
+      codeVerifier: "x",
+      redirectUri: REDIRECT,
+    }).catch((e) => e);
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(err.kind).toBe("transient");
+  });
+});
+
+describe("tiktok refresh", () => {
+  it("rotates the refresh token and refuses a replayed one", async () => {
+    const grant = fake.newGrant(creator, ["user.info.basic", "video.publish"]);
+    const firstRefresh = grant.refreshToken as string;
+    const later = NOW + 2 * HOUR - 5 * 60_000;
+    const tokens = await refreshGrant(context(later), tiktok, grantOf(grant.accessToken, firstRefresh));
+    expect(new URLSearchParams(fake.calls.at(-1)?.body).get("client_key")).toBe("tiktok-client-id");
+    expect(tokens.refreshToken).toBeTruthy();
+    expect(tokens.refreshToken).not.toBe(firstRefresh);
+    expect(tokens.accessToken).toBe(grant.accessToken);
+    expect(tokens.expiresAt).toBe(later + 2 * HOUR);
+    expect(tokens.refreshTokenExpiresAt).toBe(later + 180 * DAY);
+    expect(tokens.scopes).toEqual(["user.info.basic", "video.publish"]);
+
+    const replay = await refreshGrant(context(later), tiktok, grantOf("old", firstRefresh)).catch((e) => e);
+    expect(replay).toBeInstanceOf(ProviderError);
+    expect(replay.kind).toBe("refused");
+    expect(replay.details.code).toBe("invalid_grant");
+  });
+
+  it("keeps 429 transient with its Retry-After", async () => {
+    const grant = fake.newGrant(creator);
+    fake.failNext({ kind: "429", retryAfter: "30" });
+    const err = await refreshGrant(context(), tiktok, grantOf(grant.accessToken, grant.refreshToken)).catch(
+      (e) => e,
+    );
+    expect(err.kind).toBe("transient");
+    expect(err.details).toMatchObject({ status: 429, retryAfterMs: 30_000 });
+    expect(fake.liveGrants).toHaveLength(1);
+  });
+});
+
+describe("tiktok profile", () => {
+  it("maps user/info", async () => {
+    const grant = fake.newGrant(creator);
+    const profile = await tiktok.profile(context(), grantOf(grant.accessToken));
+    expect(profile).toEqual({
+      platformUserId: "-000AbCdEf",
+      username: "@voxburst",
+      displayName: "Vox Burst",
+      avatarUrl: "https://p16.tiktokcdn.com/a.jpeg",
+      accountType: null,
+    });
+    expect(fake.calls.at(-1)?.path).toBe("/api/v2/user/info/");
+    expect(fake.calls.at(-1)?.headers.get("authorization")).toBe(`Bearer ${grant.accessToken}`);
+  });
+
+  it("falls back to the basic fields when username needs a scope the grant lacks", async () => {
+    fake.api("GET /v2/user/info/", (req) =>
+      req.url.searchParams.get("fields")?.includes("username")
+        ? Response.json(
+            {
+              data: {},
+              error: {
+                code: "scope_permission_missed",
+                message: "username requires user.info.profile",
+                log_id: "x",
+              },
+            },
+            { status: 401 },
+          )
+        : userInfo(req),
+    );
+    const grant = fake.newGrant(creator);
+    const profile = await tiktok.profile(context(), grantOf(grant.accessToken));
+    expect(profile.platformUserId).toBe("-000AbCdEf");
+    expect(profile.username).toBeNull();
+    expect(profile.displayName).toBe("Vox Burst");
+  });
+
+  it("refuses a revoked token (401 access_token_invalid)", async () => {
+    const err = await tiktok.profile(context(), grantOf("act.revoked")).catch((e) => e);
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(err.kind).toBe("refused");
+    expect(err.details.code).toBe("access_token_invalid");
+  });
+
+  it("refuses a non-ok error code even with HTTP 200", async () => {
+    fake.api("GET /v2/user/info/", () =>
+      Response.json({
+        data: {},
+        error: { code: "access_token_invalid", message: "The access token is invalid.", log_id: "y" },
+      }),
+    );
+    const err = await tiktok.profile(context(), grantOf("act.whatever")).catch((e) => e);
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(err.kind).toBe("refused");
+    expect(err.details).toMatchObject({ status: 200, code: "access_token_invalid" });
+  });
+
+  it("treats 5xx as transient", async () => {
+    const grant = fake.newGrant(creator);
+    fake.failNext({ kind: "5xx" });
+    const err = await tiktok.profile(context(), grantOf(grant.accessToken)).catch((e) => e);
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(err.kind).toBe("transient");
+  });
+
+  it("treats rate_limit_exceeded as transient", async () => {
+    fake.api("GET /v2/user/info/", () =>
+      Response.json(
+        { data: {}, error: { code: "rate_limit_exceeded", message: "slow down", log_id: "z" } },
+        { status: 429, headers: { "retry-after": "60" } },
+      ),
+    );
+    const err = await tiktok.profile(context(), grantOf("act.x")).catch((e) => e);
+    expect(err.kind).toBe("transient");
+    expect(err.details.retryAfterMs).toBe(60_000);
+  });
+});
+
+describe("tiktok revoke", () => {
+  it("posts client_key, client_secret and token to the revoke endpoint", async () => {
+    const grant = fake.newGrant(creator);
+    await tiktok.revoke?.(context(), grantOf(grant.accessToken, grant.refreshToken));
+    const call = fake.calls.at(-1);
+    expect(call?.method).toBe("POST");
+    expect(call?.path).toBe("/revoke");
+    const form = new URLSearchParams(call?.body);
+    expect(form.get("client_key")).toBe("tiktok-client-id");
+    expect(form.get("client_secret")).toBe("tiktok-client-secret");
+    expect(form.get("token")).toBe(grant.accessToken);
+    expect(fake.revocations).toBe(1);
+    expect(grant.revoked).toBe(true);
+
+    const err = await tiktok.profile(context(), grantOf(grant.accessToken)).catch((e) => e);
+    expect(err.kind).toBe("refused");
+  });
+
+  it("treats a 5xx from the revoke endpoint as transient", async () => {
+    fake.failNext({ kind: "5xx" });
+    const err = await tiktok.revoke?.(context(), grantOf("act.x")).catch((e) => e);
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(err.kind).toBe("transient");
+  });
+});
