@@ -198,6 +198,12 @@ export const CreateAccountBodySchema = z
         phoneNumberId: ExtraId.optional().openapi({ description: "WhatsApp: the phone number id" }),
         wabaId: ExtraId.optional(),
         chatId: ExtraId.optional().openapi({ description: "Telegram: the channel or chat to post to" }),
+        instance: z
+          .string()
+          .min(1)
+          .max(253)
+          .optional()
+          .openapi({ description: "Mastodon: the account's instance" }),
       })
       .strict(),
     name: z.string().trim().min(1).max(100).nullable().optional(),

@@ -4,10 +4,11 @@ import { getSecretBox } from "../../lib/config";
 import type { Platform } from "../../lib/domain";
 import { ApiError } from "../../lib/errors";
 import { SECOND } from "../../lib/time";
-import { getModule, platformContext } from "../../platforms/catalogue";
+import { getModule } from "../../platforms/catalogue";
 import { ProviderError } from "../../platforms/http";
 import type { CredentialsInput, Grant, Profile, TokenSet } from "../../platforms/types";
 import { type ConnectedAccount, providerFailure, upsertConnectedAccount } from "../connect/connect.service";
+import { instanceOrigin, resolveContext } from "../connect/platform-apps";
 import { disconnectAccount, findAccount, openAccountSecrets } from "./accounts.repository";
 import { newLeaseId, type RefreshOutcome, refreshLeased, takeRefreshLease } from "./refresh.service";
 
@@ -15,6 +16,9 @@ const notFound = () => new ApiError("NOT_FOUND", "Account not found");
 /** How long POST …/refresh waits for a refresh already in flight elsewhere. */
 const REFRESH_WAIT_MS = 15 * SECOND;
 const POLL_MS = 50;
+
+const instanceOf = (grant: Grant) =>
+  typeof grant.extras.instance === "string" ? grant.extras.instance : null;
 
 async function grantOf(env: Env, row: AccountRow): Promise<Grant> {
   const secrets = await openAccountSecrets(await getSecretBox(env), row);
@@ -79,8 +83,11 @@ export async function testConnection(env: Env, db: Db, workspaceId: string, acco
     return { success: false, message: "The account is disconnected; reconnect it" };
   }
   try {
-    const ctx = platformContext(env, row.platform, now, { requireClientCredentials: false });
-    const profile = await getModule(row.platform).profile(ctx, await grantOf(env, row));
+    const grant = await grantOf(env, row);
+    const ctx = await resolveContext(env, db, row.platform, now, instanceOf(grant), {
+      requireClientCredentials: false,
+    });
+    const profile = await getModule(row.platform).profile(ctx, grant);
     return {
       success: true,
       message: "Connection verified",
@@ -103,8 +110,11 @@ export async function disconnect(env: Env, db: Db, workspaceId: string, accountI
   const module = getModule(row.platform);
   if (row.accessTokenEnc && module.revoke) {
     try {
-      const ctx = platformContext(env, row.platform, now, { requireClientCredentials: false });
-      await module.revoke(ctx, await grantOf(env, row));
+      const grant = await grantOf(env, row);
+      const ctx = await resolveContext(env, db, row.platform, now, instanceOf(grant), {
+        requireClientCredentials: false,
+      });
+      await module.revoke(ctx, grant);
     } catch (err) {
       const reason = err instanceof Error ? err.message : "unknown";
       console.warn(
@@ -138,7 +148,11 @@ export async function connectWithCredentials(
   now: number,
 ): Promise<ConnectedAccount> {
   const module = getModule(input.platform);
-  const ctx = platformContext(env, input.platform, now, { requireClientCredentials: false });
+  const instance = instanceOrigin(input.platform, input.credentials.extras?.instance, "credentials.instance");
+  if (instance) input.credentials.extras = { ...input.credentials.extras, instance };
+  const ctx = await resolveContext(env, db, input.platform, now, instance, {
+    requireClientCredentials: false,
+  });
   let tokens: TokenSet;
   let profile: Profile;
   const connectionType = module.connectWithCredentials ? "credentials" : "byok";

@@ -4,11 +4,12 @@ import { type AccountRow, accounts } from "../../db/schema";
 import { getSecretBox } from "../../lib/config";
 import { randomToken } from "../../lib/crypto";
 import { MINUTE, SECOND } from "../../lib/time";
-import { getModule, platformContext } from "../../platforms/catalogue";
+import { getModule } from "../../platforms/catalogue";
 import { ProviderError } from "../../platforms/http";
 import { refreshGrant } from "../../platforms/oauth";
 import { nextRefreshAt } from "../../platforms/schedule";
 import type { TokenSet } from "../../platforms/types";
+import { resolveContext } from "../connect/platform-apps";
 import { openAccountSecrets, sealAccountSecrets } from "./accounts.repository";
 
 /** Longer than any one refresh can take (each provider call times out well before). */
@@ -128,7 +129,8 @@ export async function refreshLeased(
         code: "token_expired",
       });
     }
-    const ctx = platformContext(env, row.platform, now);
+    const instance = typeof secrets.extras?.instance === "string" ? secrets.extras.instance : null;
+    const ctx = await resolveContext(env, db, row.platform, now, instance);
     tokens = await refreshGrant(ctx, module, {
       accessToken: secrets.accessToken ?? "",
       refreshToken: secrets.refreshToken,

@@ -13,7 +13,7 @@ import { getModule, platformContext } from "../../platforms/catalogue";
 import { ProviderError } from "../../platforms/http";
 import { buildAuthorizationUrl, exchangeCode } from "../../platforms/oauth";
 import { nextRefreshAt } from "../../platforms/schedule";
-import type { Profile, TokenSet } from "../../platforms/types";
+import type { PlatformContext, Profile, TokenSet } from "../../platforms/types";
 import {
   countConnectedAccounts,
   findAccount,
@@ -27,6 +27,7 @@ import { findWorkspace } from "../admin/admin.repository";
 import { accountLimitOf } from "../admin/admin.service";
 import { validateCallbackUrl } from "./callback-url";
 import { consumeState, OAUTH_STATE_TTL_MS, type OAuthState, readState, saveState } from "./oauth-state";
+import { instanceOrigin, resolveContext } from "./platform-apps";
 
 /** The reference contract's words for an account another workspace also holds. */
 export const SHARED_ACCOUNT_WARNING =
@@ -81,16 +82,24 @@ function oauthModule(platform: Platform) {
 
 async function authorize(
   env: Env,
+  db: Db,
   state: Omit<OAuthState, "codeVerifier" | "redirectUri">,
   forcePrompt: boolean,
 ) {
   const module = oauthModule(state.platform);
-  const ctx = platformContext(env, state.platform, state.createdAt);
   const full: OAuthState = {
     ...state,
     codeVerifier: generateRandomCodeVerifier(),
     redirectUri: redirectUri(env, state.platform),
   };
+  let ctx: PlatformContext;
+  try {
+    ctx = await resolveContext(env, db, state.platform, state.createdAt, state.instance, {
+      register: { redirectUri: full.redirectUri },
+    });
+  } catch (err) {
+    throw providerFailure(err);
+  }
   const box = await getSecretBox(env);
   const token = await saveState(env.OAUTH_STATE, box, full);
   const authorizationUrl = await buildAuthorizationUrl(ctx, module, {
@@ -112,21 +121,30 @@ export async function startConnect(
   input: ConnectInput,
   now: number,
 ) {
-  oauthModule(platform);
+  const module = oauthModule(platform);
+  if (input.instance !== undefined && !module.instances) {
+    throw new ApiError(
+      "INVALID_PARAM",
+      `instance applies to per-instance platforms such as Mastodon, not ${module.name}`,
+      [{ field: "instance", message: "Not used by this platform" }],
+    );
+  }
+  const instance = instanceOrigin(platform, input.instance);
   const workspace = await loadWorkspace(db, auth.workspaceId);
   assertPlatformAllowed(workspace, platform);
-  platformContext(env, platform, now);
+  if (!instance) platformContext(env, platform, now);
   await assertPlanRoom(db, workspace);
   const callbackUrl = validateCallbackUrl(input.callbackUrl, workspace.allowedCallbackDomains).toString();
   return authorize(
     env,
+    db,
     {
       workspaceId: workspace.id,
       platform,
       callbackUrl,
       pageMode: input.pageMode ?? false,
       accountId: null,
-      instance: null,
+      instance,
       createdAt: now,
     },
     input.forcePrompt ?? false,
@@ -144,23 +162,32 @@ export async function startReconnect(
 ) {
   const account = await findAccount(db, auth.workspaceId, accountId);
   if (!account) throw new ApiError("NOT_FOUND", "Account not found");
-  oauthModule(account.platform);
+  const module = oauthModule(account.platform);
   const workspace = await loadWorkspace(db, auth.workspaceId);
   assertPlatformAllowed(workspace, account.platform);
   const callbackUrl = validateCallbackUrl(input.callbackUrl, workspace.allowedCallbackDomains).toString();
+  const instance = module.instances ? await accountInstance(env, account) : null;
   return authorize(
     env,
+    db,
     {
       workspaceId: workspace.id,
       platform: account.platform,
       callbackUrl,
       pageMode: input.pageMode ?? false,
       accountId: account.id,
-      instance: null,
+      instance,
       createdAt: now,
     },
     input.forcePrompt ?? true,
   );
+}
+
+/** The instance origin a per-instance account lives on, from its encrypted extras. */
+export async function accountInstance(env: Env, account: AccountRow): Promise<string | null> {
+  if (!account.extrasEnc) return null;
+  const { extras } = await openAccountSecrets(await getSecretBox(env), account);
+  return typeof extras?.instance === "string" ? extras.instance : null;
 }
 
 /** GET /v1/oauth/redirect/:platform: forwards the provider's answer to the caller's callbackUrl. */
@@ -202,15 +229,16 @@ export async function completeCallback(
   if (!(await consumeState(db, found.hash, found.state, now))) throw invalidState();
   const { state } = found;
 
-  const ctx = platformContext(env, platform, now);
   let tokens: TokenSet;
   let profile: Profile;
   try {
+    const ctx = await resolveContext(env, db, platform, now, state.instance);
     tokens = await exchangeCode(ctx, module, {
       code: input.code,
       codeVerifier: state.codeVerifier,
       redirectUri: state.redirectUri,
     });
+    if (state.instance) tokens.extras = { ...tokens.extras, instance: state.instance };
     profile = await module.profile(ctx, {
       accessToken: tokens.accessToken,
       refreshToken: tokens.refreshToken ?? null,
