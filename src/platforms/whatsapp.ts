@@ -55,15 +55,30 @@ export const whatsapp: PlatformModule = {
   },
 
   async connectWithCredentials(ctx, input) {
-    const phoneNumberId = text(input.platformAccountId);
+    const given = text(input.extras?.phoneNumberId);
+    const phoneNumberId = text(input.platformAccountId) ?? given;
     const accessToken = text(input.accessToken);
+    if (given && phoneNumberId !== given) {
+      throw new ApiError(
+        "INVALID_PARAM",
+        "platformAccountId and credentials.phoneNumberId name different numbers",
+        [
+          { field: "credentials.phoneNumberId", message: "Must match platformAccountId" },
+          { field: "platformAccountId", message: "Must match credentials.phoneNumberId" },
+        ],
+      );
+    }
     if (!phoneNumberId || !accessToken) {
       throw new ApiError(
         "INVALID_PARAM",
         "WhatsApp needs the phone number id and a system-user access token",
         [
-          ...(phoneNumberId ? [] : [{ field: "platformAccountId", message: "The WhatsApp phone number id" }]),
-          ...(accessToken ? [] : [{ field: "accessToken", message: "A system-user access token" }]),
+          ...(phoneNumberId
+            ? []
+            : [{ field: "credentials.phoneNumberId", message: "The WhatsApp phone number id" }]),
+          ...(accessToken
+            ? []
+            : [{ field: "credentials.accessToken", message: "A system-user access token" }]),
         ],
       );
     }

@@ -112,7 +112,7 @@ export class FakePlatform {
   async handle(request: Request): Promise<Response> {
     const url = new URL(request.url);
     const path = url.pathname.slice(`/${this.platform}`.length);
-    const body = await request.clone().text();
+    const body = new TextDecoder().decode(await request.clone().arrayBuffer());
     this.calls.push({ method: request.method, path, body, headers: request.headers });
     if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
     const failure = this.failures.shift();

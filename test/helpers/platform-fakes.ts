@@ -1,0 +1,808 @@
+import type { Platform } from "../../src/lib/domain";
+import { type FakePlatform, type FakeRequest, fakePlatform } from "./fake-provider";
+
+/**
+ * Per platform, a FakePlatform that behaves like the real one: API routes answering the real
+ * response shapes (taken from test/platforms/<name>.test.ts), token-response quirks, client auth,
+ * refresh-token rotation and lifetimes. `fakeFor(platform)` builds one and records every token it
+ * issues in `issuedSecrets`, so a test can prove none of them ever reaches a response.
+ */
+
+/** Every access token, refresh token and other secret a fake built here has issued (codes excluded). */
+export const issuedSecrets = new Set<string>();
+
+/** Records the tokens the fake mints (access, refresh, long-lived…) but not authorization codes. */
+function track(fake: FakePlatform): FakePlatform {
+  const mint = fake.token.bind(fake);
+  fake.token = (kind: string) => {
+    const token = mint(kind);
+    if (kind !== "code") issuedSecrets.add(token);
+    return token;
+  };
+  return fake;
+}
+
+/** The grant_type of the token request being answered (the fake records each call before answering it). */
+function grantTypeOf(fake: FakePlatform): string | null {
+  return new URLSearchParams(fake.calls.at(-1)?.body ?? "").get("grant_type");
+}
+
+/** Google and Reddit answer a refresh without a new refresh token: the old one stays valid. */
+function noRefreshTokenOnRefresh(fake: FakePlatform) {
+  return (body: Record<string, unknown>) => {
+    if (grantTypeOf(fake) !== "refresh_token") return body;
+    const { refresh_token: _kept, ...rest } = body;
+    return rest;
+  };
+}
+
+/** Meta's Graph error envelope (190: invalid token; 4/17/32/613: rate limits). */
+function graphError(code: number, status = 400, message = "Error validating access token") {
+  return Response.json(
+    { error: { message, type: "OAuthException", code, fbtrace_id: "AbCdEfGhIjK" } },
+    { status },
+  );
+}
+
+/** X API v2: OAuth 2.0 with PKCE, HTTP Basic on the token endpoint, 2-hour tokens, rotating refresh tokens. */
+export function twitterFake(fake: FakePlatform) {
+  fake.clientAuth = "basic";
+  fake.rotating = true;
+  fake.accessTtlSeconds = 7200;
+  fake.api("GET /2/users/me", ({ grant }) =>
+    grant
+      ? Response.json({
+          data: {
+            id: grant.profile.id,
+            username: grant.profile.username,
+            name: grant.profile.name,
+            ...(grant.profile.avatarUrl ? { profile_image_url: grant.profile.avatarUrl } : {}),
+            verified_type: "none",
+          },
+        })
+      : Response.json(
+          { title: "Unauthorized", type: "about:blank", status: 401, detail: "Unauthorized" },
+          { status: 401 },
+        ),
+  );
+}
+
+export const LINKEDIN_PICTURE =
+  "https://media.licdn.com/dms/image/v2/D4E03AQ/profile-displayphoto-shrink_100_100/0/1?e=1&v=beta&t=x";
+
+/**
+ * LinkedIn (partner app: it gets refresh tokens): client_secret_post, 60-day access tokens, comma-separated
+ * scope, an ID token with openid and no token_type; refresh tokens are not rotated and last 365 days.
+ */
+export function linkedinFake(fake: FakePlatform) {
+  fake.clientAuth = "post";
+  fake.rotating = false;
+  fake.accessTtlSeconds = 5_183_999;
+  fake.refreshTtlSeconds = 31_535_999;
+  fake.shapeToken = ({ scope, token_type: _none, ...body }) => ({
+    ...body,
+    scope: String(scope ?? "")
+      .split(" ")
+      .join(","),
+    id_token: "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln",
+  });
+  // GET /v2/userinfo (OpenID Connect).
+  fake.api("GET /v2/userinfo", ({ grant }) => {
+    if (!grant)
+      return Response.json(
+        {
+          serviceErrorCode: 65600,
+          code: "INVALID_ACCESS_TOKEN",
+          message: "Invalid access token",
+          status: 401,
+        },
+        { status: 401 },
+      );
+    const [given, family] = grant.profile.name.split(" ");
+    return Response.json({
+      sub: grant.profile.id,
+      email_verified: true,
+      name: grant.profile.name,
+      locale: { country: "US", language: "en" },
+      given_name: given,
+      family_name: family,
+      email: `${grant.profile.username}@example.com`,
+      picture: grant.profile.avatarUrl ?? LINKEDIN_PICTURE,
+    });
+  });
+}
+
+/** ig_exchange_token / ig_refresh_token and th_exchange_token / th_refresh_token: the grant's token swapped in place. */
+function longLived(
+  fake: FakePlatform,
+  grantType: string,
+  options: { exchange: boolean; expiresIn: number; permissions?: boolean },
+) {
+  return ({ url, grant }: FakeRequest): Response => {
+    if (url.searchParams.get("grant_type") !== grantType)
+      return graphError(100, 400, "Unsupported grant_type");
+    if (options.exchange && url.searchParams.get("client_secret") !== `${fake.platform}-client-secret`)
+      return graphError(101, 400, "Error validating client secret");
+    if (!grant) return graphError(190, 400, "Error validating access token: Session has expired");
+    grant.accessToken = fake.token(options.exchange ? "long" : "refreshed");
+    return Response.json({
+      access_token: grant.accessToken,
+      token_type: "bearer",
+      expires_in: options.expiresIn,
+      ...(options.permissions ? { permissions: grant.scopes.join(",") } : {}),
+    });
+  };
+}
+
+/**
+ * Instagram API with Instagram Login: the code answers a bare 1-hour token with `user_id` and
+ * `permissions`, exchanged at once (ig_exchange_token) for a 60-day one, extended in place.
+ */
+export function instagramFake(fake: FakePlatform, accountType = "Business") {
+  fake.clientAuth = "post";
+  fake.rotating = false;
+  fake.accessTtlSeconds = 3600;
+  fake.shapeToken = (body) => {
+    const grant = fake.grantByAccess(String(body.access_token));
+    return {
+      access_token: body.access_token,
+      user_id: grant?.profile.id,
+      permissions: grant?.scopes.join(","),
+    };
+  };
+  fake.api(
+    "GET /access_token",
+    longLived(fake, "ig_exchange_token", { exchange: true, expiresIn: 5_184_000 }),
+  );
+  fake.api(
+    "GET /refresh_access_token",
+    longLived(fake, "ig_refresh_token", { exchange: false, expiresIn: 5_184_000, permissions: true }),
+  );
+  fake.api("GET /v21.0/me", ({ grant, url }) => {
+    if (!grant) return graphError(190, 400, "Invalid OAuth access token - Cannot parse access token");
+    const fields = (url.searchParams.get("fields") ?? "").split(",");
+    const me: Record<string, string> = {
+      id: "9130000000000001",
+      user_id: grant.profile.id,
+      username: grant.profile.username,
+      name: grant.profile.name,
+      profile_picture_url: grant.profile.avatarUrl ?? "",
+      account_type: accountType,
+    };
+    return Response.json(
+      Object.fromEntries(Object.entries(me).filter(([k]) => k === "id" || fields.includes(k))),
+    );
+  });
+}
+
+/**
+ * Facebook Login for Pages: PKCE, a short-lived user token (no scope, no refresh token) swapped with
+ * fb_exchange_token for a ~60-day one; granted permissions from /me/permissions; revoke by DELETE.
+ */
+export function facebookFake(fake: FakePlatform, options: { declined?: string[] } = {}) {
+  const declined = new Set(options.declined ?? []);
+  fake.clientAuth = "post";
+  fake.rotating = false;
+  fake.accessTtlSeconds = 5183;
+  fake.shapeToken = (body) => ({ access_token: body.access_token, token_type: "bearer", expires_in: 5183 });
+  const authed = (handler: (req: FakeRequest & { grant: NonNullable<FakeRequest["grant"]> }) => Response) => {
+    return (req: FakeRequest) =>
+      req.grant
+        ? handler({ ...req, grant: req.grant })
+        : graphError(190, 400, "Invalid OAuth access token data.");
+  };
+  fake.api("GET /oauth/access_token", ({ url }) => {
+    const grant = fake.grantByAccess(url.searchParams.get("fb_exchange_token"));
+    if (
+      url.searchParams.get("grant_type") !== "fb_exchange_token" ||
+      url.searchParams.get("client_id") !== "facebook-client-id" ||
+      url.searchParams.get("client_secret") !== "facebook-client-secret"
+    )
+      return graphError(101, 400, "Error validating application");
+    if (!grant || grant.revoked) return graphError(190, 400, "Error validating access token");
+    grant.accessToken = fake.token("long");
+    return Response.json({ access_token: grant.accessToken, token_type: "bearer", expires_in: 5183944 });
+  });
+  fake.api(
+    "GET /me/permissions",
+    authed(({ grant }) =>
+      Response.json({
+        data: [...grant.scopes, "public_profile"].map((permission) => ({
+          permission,
+          status: declined.has(permission) ? "declined" : "granted",
+        })),
+      }),
+    ),
+  );
+  fake.api(
+    "GET /me",
+    authed(({ grant, url }) =>
+      Response.json({
+        id: grant.profile.id,
+        ...(url.searchParams.get("fields")?.includes("name") ? { name: grant.profile.name } : {}),
+        picture: {
+          data: {
+            height: 50,
+            is_silhouette: grant.profile.avatarUrl === undefined,
+            url: grant.profile.avatarUrl ?? "https://static.xx.fbcdn.net/rsrc.php/silhouette.png",
+            width: 50,
+          },
+        },
+      }),
+    ),
+  );
+  fake.api(
+    "DELETE /me/permissions",
+    authed(({ grant }) => {
+      grant.revoked = true;
+      return Response.json({ success: true });
+    }),
+  );
+}
+
+/**
+ * Threads: the code answers only the token and a numeric user id; th_exchange_token gives a ~60-day
+ * token, th_refresh_token extends it in place. No scope is reported anywhere.
+ */
+export function threadsFake(fake: FakePlatform) {
+  fake.clientAuth = "post";
+  fake.rotating = false;
+  fake.accessTtlSeconds = 3600;
+  fake.shapeToken = (body) => ({
+    access_token: body.access_token,
+    user_id: Number(fake.grantByAccess(String(body.access_token))?.profile.id),
+  });
+  fake.api(
+    "GET /access_token",
+    longLived(fake, "th_exchange_token", { exchange: true, expiresIn: 5_183_944 }),
+  );
+  fake.api(
+    "GET /refresh_access_token",
+    longLived(fake, "th_refresh_token", { exchange: false, expiresIn: 5_183_944 }),
+  );
+  fake.api("GET /v1.0/me", ({ grant, url }) => {
+    if (!grant) return graphError(190, 400, "Invalid OAuth access token - Cannot parse access token");
+    const fields = (url.searchParams.get("fields") ?? "").split(",");
+    const me: Record<string, string> = {
+      id: grant.profile.id,
+      username: grant.profile.username,
+      name: grant.profile.name,
+      threads_profile_picture_url: grant.profile.avatarUrl ?? "",
+      threads_biography: "Posting things.",
+    };
+    return Response.json(Object.fromEntries(Object.entries(me).filter(([k]) => fields.includes(k))));
+  });
+}
+
+/** Google's error envelope, as its APIs send it. */
+function googleError(code: number, status: string, reason: string, message: string): Response {
+  return Response.json(
+    { error: { code, message, errors: [{ message, domain: "global", reason }], status } },
+    { status: code },
+  );
+}
+
+/** Google OAuth: client_secret_post, PKCE, ~1-hour tokens, a refresh token that is never rotated nor re-sent. */
+function googleOAuthFake(fake: FakePlatform) {
+  fake.clientAuth = "post";
+  fake.rotating = false;
+  fake.accessTtlSeconds = 3599;
+  fake.shapeToken = noRefreshTokenOnRefresh(fake);
+}
+
+/** YouTube Data API: GET /youtube/v3/channels?part=snippet&mine=true (a youtube#channelListResponse). */
+export function youtubeFake(fake: FakePlatform) {
+  googleOAuthFake(fake);
+  fake.api("GET /youtube/v3/channels", ({ grant, url }) => {
+    if (!grant)
+      return googleError(
+        401,
+        "UNAUTHENTICATED",
+        "authError",
+        "Request had invalid authentication credentials.",
+      );
+    if (url.searchParams.get("part") !== "snippet" || url.searchParams.get("mine") !== "true")
+      return googleError(400, "INVALID_ARGUMENT", "missingRequiredParameter", "No filter selected.");
+    const thumb = (size: string, px: number) => ({
+      url: `https://yt3.ggpht.com/${grant.profile.id}=s${px}-c-k-c0x00ffffff-no-rj`,
+      width: px,
+      height: px,
+      size,
+    });
+    return Response.json({
+      kind: "youtube#channelListResponse",
+      etag: "etag-1",
+      pageInfo: { totalResults: 1, resultsPerPage: 5 },
+      items: [
+        {
+          kind: "youtube#channel",
+          etag: "etag-2",
+          id: grant.profile.id,
+          snippet: {
+            title: grant.profile.name,
+            description: "Videos about switching boards",
+            customUrl: grant.profile.username,
+            publishedAt: "2015-03-01T10:00:00Z",
+            thumbnails: {
+              default: thumb("default", 88),
+              medium: thumb("medium", 240),
+              high: thumb("high", 800),
+            },
+            localized: { title: grant.profile.name, description: "Videos about switching boards" },
+            country: "FR",
+          },
+        },
+      ],
+    });
+  });
+}
+
+/** Google Business Profile: GET /v1/accounts of the Account Management API, the personal account first. */
+export function googlebusinessFake(fake: FakePlatform) {
+  googleOAuthFake(fake);
+  fake.api("GET /v1/accounts", ({ grant }) => {
+    if (!grant)
+      return Response.json(
+        {
+          error: {
+            code: 401,
+            message: "Request had invalid authentication credentials.",
+            status: "UNAUTHENTICATED",
+          },
+        },
+        { status: 401 },
+      );
+    return Response.json({
+      accounts: [
+        {
+          name: `accounts/${grant.profile.id}`,
+          accountName: grant.profile.name,
+          type: "PERSONAL",
+          verificationState: "UNVERIFIED",
+          vettedState: "NOT_VETTED",
+        },
+        {
+          name: "accounts/987654321",
+          accountName: "Bakery group",
+          type: "LOCATION_GROUP",
+          role: "OWNER",
+          verificationState: "VERIFIED",
+          vettedState: "NOT_VETTED",
+          accountNumber: "1234-5678-9012",
+          permissionLevel: "OWNER_LEVEL",
+        },
+      ],
+    });
+  });
+}
+
+/**
+ * TikTok Login Kit v2: client_key and client_secret in the form, comma-separated scope, open_id,
+ * refresh_expires_in, 2-hour tokens and rotating 180-day refresh tokens; GET /v2/user/info/.
+ */
+export function tiktokFake(fake: FakePlatform) {
+  fake.clientAuth = "post";
+  fake.rotating = true;
+  fake.accessTtlSeconds = 7200;
+  fake.refreshTtlSeconds = 180 * 86400;
+  fake.shapeToken = (body) => {
+    const { refresh_token_expires_in, ...rest } = body;
+    return {
+      ...rest,
+      token_type: "Bearer",
+      open_id: fake.grantByAccess(String(body.access_token))?.profile.id,
+      scope: String(body.scope).split(" ").join(","),
+      refresh_expires_in: refresh_token_expires_in,
+    };
+  };
+  fake.api("GET /v2/user/info/", ({ grant, url }) => {
+    if (!grant)
+      return Response.json(
+        {
+          data: {},
+          error: {
+            code: "access_token_invalid",
+            message: "The access token is invalid or not found in the request.",
+            log_id: "202611201200000000000000000000",
+          },
+        },
+        { status: 401 },
+      );
+    const fields = (url.searchParams.get("fields") ?? "").split(",");
+    const user: Record<string, string> = {
+      open_id: grant.profile.id,
+      union_id: `union-${grant.profile.id}`,
+      avatar_url: grant.profile.avatarUrl ?? "",
+      display_name: grant.profile.name,
+      username: grant.profile.username,
+    };
+    return Response.json({
+      data: { user: Object.fromEntries(Object.entries(user).filter(([k]) => fields.includes(k))) },
+      error: { code: "ok", message: "", log_id: "202611201200000000000000000001" },
+    });
+  });
+}
+
+/** Pinterest v5: HTTP Basic, comma-separated scope, 30-day tokens, continuous (rotating) 60-day refresh tokens. */
+export function pinterestFake(fake: FakePlatform) {
+  fake.clientAuth = "basic";
+  fake.rotating = true;
+  fake.accessTtlSeconds = 2_592_000;
+  fake.refreshTtlSeconds = 5_184_000;
+  fake.shapeToken = (body) => ({
+    ...body,
+    scope: String(body.scope ?? "")
+      .split(" ")
+      .join(","),
+    response_type: grantTypeOf(fake) === "refresh_token" ? "refresh_token" : "authorization_code",
+    refresh_token_expires_at: Math.floor(Date.now() / 1000) + 5_184_000,
+  });
+  fake.api("GET /v5/user_account", ({ grant }) => {
+    if (!grant) return Response.json({ code: 2, message: "Authentication failed." }, { status: 401 });
+    return Response.json({
+      account_type: "BUSINESS",
+      id: grant.profile.id,
+      profile_image: grant.profile.avatarUrl,
+      website_url: "https://bakery.example",
+      username: grant.profile.username,
+      about: "Bread, daily",
+      business_name: grant.profile.name,
+      board_count: 14,
+      pin_count: 339,
+      follower_count: 10,
+      following_count: 347,
+      monthly_views: 163,
+    });
+  });
+}
+
+export const REDDIT_ICON =
+  "https://styles.redditmedia.com/t5_abc/styles/profileIcon_xyz.png?width=256&amp;height=256&amp;crop=256:256,smart&amp;s=0123abcd";
+
+/** Reddit: HTTP Basic, hour-long tokens, a permanent refresh token not re-sent on refresh; GET /api/v1/me. */
+export function redditFake(fake: FakePlatform) {
+  fake.clientAuth = "basic";
+  fake.rotating = false;
+  fake.accessTtlSeconds = 3600;
+  fake.shapeToken = noRefreshTokenOnRefresh(fake);
+  fake.api("GET /api/v1/me", ({ grant }) => {
+    if (!grant) return Response.json({ message: "Unauthorized", error: 401 }, { status: 401 });
+    return Response.json({
+      is_employee: false,
+      is_suspended: false,
+      id: grant.profile.id,
+      name: grant.profile.username,
+      icon_img: REDDIT_ICON,
+      snoovatar_img: "",
+      verified: true,
+      has_verified_email: true,
+      created_utc: 1_500_000_000.0,
+      total_karma: 1234,
+      subreddit: {
+        display_name: `u_${grant.profile.username}`,
+        display_name_prefixed: `u/${grant.profile.username}`,
+        title: grant.profile.name,
+        icon_img: REDDIT_ICON,
+        subreddit_type: "user",
+        public_description: "",
+      },
+    });
+  });
+}
+
+/** Snapchat Marketing API: client_secret_post, hour-long tokens, token_type "Bearer"; GET /v1/me. */
+export function snapchatFake(fake: FakePlatform) {
+  fake.clientAuth = "post";
+  fake.rotating = false;
+  fake.accessTtlSeconds = 3600;
+  fake.refreshTtlSeconds = null;
+  fake.shapeToken = (body) => ({ ...body, token_type: "Bearer" });
+  fake.api("GET /v1/me", ({ grant }) =>
+    grant
+      ? Response.json({
+          request_status: "SUCCESS",
+          request_id:
+            "57affee300ff0d91229fabb9710001737e616473617069736300016275696c642d35396264653638322d312d31312d3700010110",
+          me: {
+            id: grant.profile.id,
+            updated_at: "2026-09-28T23:33:01.706Z",
+            created_at: "2026-09-28T23:30:27.009Z",
+            email: "honey.badger@hooli.com",
+            organization_id: "40d6719b-da09-410b-9185-0cc9c0dfed1d",
+            display_name: grant.profile.name,
+            snapchat_username: grant.profile.username,
+            member_status: "MEMBER",
+            bitmoji: {
+              avatar_id: "199953104_65-s7",
+              selfie_id: "10226021",
+              background_id: "398580551",
+              scene_id: "",
+            },
+          },
+        })
+      : Response.json(
+          {
+            request_status: "ERROR",
+            request_id: "5f0e",
+            debug_message: "Unauthorized",
+            display_message: "We're sorry, but the requested resource is not available at this time",
+            error_code: "E3003",
+          },
+          { status: 401 },
+        ),
+  );
+}
+
+/** The app an instance answers to POST /api/v1/apps. */
+export const MASTODON_APP = {
+  clientId: "TWhM-tNSuncnqN7DBJmoyeLnk6K3iJJ71KKXxgL1hPM",
+  clientSecret: "ZEaFUFmF0umgBX1qKJDjaU99Q31lDkOU8NutzTOoliw",
+};
+
+/**
+ * A Mastodon instance: app registration (POST /api/v1/apps), client_secret_post with the app's
+ * credentials, PKCE, tokens that never expire and no refresh token; verify_credentials; /oauth/revoke.
+ */
+export function mastodonFake(fake: FakePlatform, options: { bot?: boolean } = {}) {
+  issuedSecrets.add(MASTODON_APP.clientSecret);
+  fake.clientAuth = "post";
+  fake.rotating = false;
+  fake.accessTtlSeconds = null;
+  fake.shapeToken = ({ refresh_token: _none, ...body }) => ({
+    ...body,
+    token_type: "Bearer",
+    created_at: Math.floor(Date.now() / 1000),
+  });
+  fake.api("POST /api/v1/apps", async ({ request }) => {
+    const form = new URLSearchParams(await request.text());
+    return Response.json({
+      id: "563419",
+      name: form.get("client_name"),
+      website: form.get("website"),
+      scopes: (form.get("scopes") ?? "").split(" "),
+      redirect_uri: form.get("redirect_uris"),
+      redirect_uris: [form.get("redirect_uris")],
+      vapid_key: "BCk-QqERU0q-CfYZjcuB6lnyyOYfJ2AifKqfeGIm7Z-HiTU5T9eTG5GxVA0_OH5mMlI4UkkDTpaZwozy0TzdZ2M=",
+      client_id: MASTODON_APP.clientId,
+      client_secret: MASTODON_APP.clientSecret,
+      client_secret_expires_at: 0,
+    });
+  });
+  fake.api("GET /api/v1/accounts/verify_credentials", ({ grant }) =>
+    grant
+      ? Response.json({
+          id: grant.profile.id,
+          username: grant.profile.username,
+          acct: grant.profile.username,
+          display_name: grant.profile.name,
+          locked: false,
+          bot: options.bot ?? false,
+          created_at: "2016-03-16T00:00:00.000Z",
+          url: `https://mastodon.social/@${grant.profile.username}`,
+          avatar: grant.profile.avatarUrl,
+          avatar_static: grant.profile.avatarUrl,
+          followers_count: 1,
+          following_count: 1,
+          statuses_count: 1,
+          source: { privacy: "public", sensitive: false, language: "", note: "", fields: [] },
+        })
+      : Response.json({ error: "The access token is invalid" }, { status: 401 }),
+  );
+}
+
+const b64url = (value: unknown) =>
+  btoa(JSON.stringify(value)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+/** An unsigned JWT shaped like a PDS's session tokens. */
+const jwt = (typ: string, claims: Record<string, unknown>) =>
+  `${b64url({ typ, alg: "HS256" })}.${b64url(claims)}.fake-signature`;
+
+export interface BlueskyAccount {
+  did: string;
+  handle: string;
+  appPassword: string;
+  displayName: string;
+}
+
+export const BLUESKY_PDS = "https://porcini.us-east.host.bsky.network";
+
+/**
+ * A Bluesky entryway (PDS) on the real clock: createSession checks the app password; refreshSession
+ * rotates the refreshJwt and refuses a used one; getProfile needs a live accessJwt; deleteSession ends it.
+ */
+export class FakePds {
+  accessTtlMs = 2 * 3600_000;
+  private seq = 0;
+  readonly refresh = new Map<string, { used: boolean; deleted: boolean }>();
+  readonly access = new Map<string, { exp: number; refreshJwt: string }>();
+
+  constructor(readonly account: BlueskyAccount) {}
+
+  session() {
+    this.seq += 1;
+    const now = Date.now();
+    const iat = Math.floor(now / 1000);
+    const accessExp = now + this.accessTtlMs;
+    const { did, handle } = this.account;
+    const refreshJwt = jwt("refresh+jwt", {
+      scope: "com.atproto.refresh",
+      sub: did,
+      aud: "did:web:bsky.social",
+      jti: `jti-${this.seq}-${crypto.randomUUID()}`,
+      iat,
+      exp: iat + 90 * 86400,
+    });
+    const accessJwt = jwt("at+jwt", {
+      scope: "com.atproto.access",
+      sub: did,
+      aud: "did:web:porcini.us-east.host.bsky.network",
+      iat,
+      exp: Math.floor(accessExp / 1000),
+      n: this.seq,
+    });
+    this.refresh.set(refreshJwt, { used: false, deleted: false });
+    this.access.set(accessJwt, { exp: accessExp, refreshJwt });
+    issuedSecrets.add(refreshJwt);
+    issuedSecrets.add(accessJwt);
+    return {
+      did,
+      didDoc: {
+        "@context": ["https://www.w3.org/ns/did/v1"],
+        id: did,
+        alsoKnownAs: [`at://${handle}`],
+        service: [{ id: "#atproto_pds", type: "AtprotoPersonalDataServer", serviceEndpoint: BLUESKY_PDS }],
+      },
+      handle,
+      email: "team@switchboard.test",
+      emailConfirmed: true,
+      emailAuthFactor: false,
+      accessJwt,
+      refreshJwt,
+      active: true,
+    };
+  }
+
+  liveAccess(token: string | undefined) {
+    const entry = token ? this.access.get(token) : undefined;
+    if (!entry) return "invalid" as const;
+    if (this.refresh.get(entry.refreshJwt)?.deleted) return "invalid" as const;
+    return entry.exp <= Date.now() ? ("expired" as const) : ("ok" as const);
+  }
+}
+
+const bearer = (request: Request) => request.headers.get("authorization")?.replace(/^Bearer /, "");
+const xrpcError = (status: number, error: string, message: string) =>
+  Response.json({ error, message }, { status });
+
+/** Bluesky with a handle and an app password (XRPC under apiBaseUrl); answers the PDS to inspect. */
+export function blueskyFake(fake: FakePlatform, account: BlueskyAccount): FakePds {
+  issuedSecrets.add(account.appPassword);
+  const pds = new FakePds(account);
+  fake.api("POST /xrpc/com.atproto.server.createSession", async ({ request }) => {
+    const body = (await request.json()) as { identifier?: string; password?: string };
+    if (
+      (body.identifier === account.handle || body.identifier === account.did) &&
+      body.password === account.appPassword
+    )
+      return Response.json(pds.session());
+    return xrpcError(401, "AuthenticationRequired", "Invalid identifier or password");
+  });
+  fake.api("POST /xrpc/com.atproto.server.refreshSession", ({ request }) => {
+    const entry = pds.refresh.get(bearer(request) ?? "");
+    if (!entry || entry.deleted) return xrpcError(400, "InvalidToken", "Token could not be verified");
+    if (entry.used) return xrpcError(400, "ExpiredToken", "Token has been revoked");
+    entry.used = true;
+    const { email: _e, emailConfirmed: _c, emailAuthFactor: _f, ...rest } = pds.session();
+    return Response.json(rest);
+  });
+  fake.api("POST /xrpc/com.atproto.server.deleteSession", ({ request }) => {
+    const entry = pds.refresh.get(bearer(request) ?? "");
+    if (!entry) return xrpcError(400, "InvalidToken", "Token could not be verified");
+    entry.deleted = true;
+    return new Response(null, { status: 200 });
+  });
+  fake.api("GET /xrpc/com.atproto.server.getSession", ({ request }) =>
+    pds.liveAccess(bearer(request)) === "ok"
+      ? Response.json({ did: account.did, handle: account.handle, active: true })
+      : xrpcError(401, "AuthenticationRequired", "Invalid token"),
+  );
+  fake.api("GET /xrpc/app.bsky.actor.getProfile", ({ request, url }) => {
+    const state = pds.liveAccess(bearer(request));
+    if (state === "expired") return xrpcError(400, "ExpiredToken", "Token has expired");
+    if (state === "invalid") return xrpcError(400, "InvalidToken", "Token could not be verified");
+    if (url.searchParams.get("actor") !== account.did)
+      return xrpcError(400, "InvalidRequest", "Profile not found");
+    return Response.json({
+      did: account.did,
+      handle: account.handle,
+      displayName: account.displayName,
+      avatar: `https://cdn.bsky.app/img/avatar/plain/${account.did}/bafkreia@jpeg`,
+      followersCount: 10,
+      followsCount: 2,
+      postsCount: 5,
+      indexedAt: "2026-11-01T00:00:00.000Z",
+      createdAt: "2026-01-01T00:00:00.000Z",
+      labels: [],
+    });
+  });
+  return pds;
+}
+
+export interface TelegramBot {
+  token: string;
+  id: number;
+  firstName: string;
+  username: string;
+}
+
+/** A fresh bot as @BotFather makes one: "<numeric id>:<35 URL-safe characters>". */
+export function newTelegramBot(): TelegramBot {
+  const id = 7_000_000_000 + Math.floor(Math.random() * 999_999_999);
+  const secret = `AA${crypto.randomUUID().replace(/-/g, "")}x`.slice(0, 35);
+  return { token: `${id}:${secret}`, id, firstName: "Switchboard Poster", username: `poster_${id}_bot` };
+}
+
+/** The Bot API: {ok:true,result} for the bot's token; an unknown token answers 404 Not Found. */
+export function telegramFake(fake: FakePlatform, bot: TelegramBot) {
+  issuedSecrets.add(bot.token);
+  fake.api(`GET /bot${bot.token}/getMe`, () =>
+    Response.json({
+      ok: true,
+      result: {
+        id: bot.id,
+        is_bot: true,
+        first_name: bot.firstName,
+        username: bot.username,
+        can_join_groups: true,
+        can_read_all_group_messages: false,
+        supports_inline_queries: false,
+        can_connect_to_business: false,
+        has_main_web_app: false,
+      },
+    }),
+  );
+}
+
+/** The WhatsApp Cloud API's phone number node, GET /{phone-number-id}, read with a system-user token. */
+export function whatsappFake(
+  fake: FakePlatform,
+  phone: { id: string; displayNumber: string; verifiedName: string },
+) {
+  fake.api(`GET /${phone.id}`, ({ grant }) => {
+    if (!grant) return graphError(190, 401, "Invalid OAuth access token - Cannot parse access token");
+    return Response.json({
+      verified_name: phone.verifiedName,
+      code_verification_status: "VERIFIED",
+      display_phone_number: phone.displayNumber,
+      quality_rating: "GREEN",
+      id: phone.id,
+    });
+  });
+}
+
+/** The OAuth platforms whose fake needs nothing but the FakePlatform itself. */
+export const OAUTH_FAKES = {
+  twitter: twitterFake,
+  linkedin: linkedinFake,
+  instagram: instagramFake,
+  facebook: facebookFake,
+  threads: threadsFake,
+  youtube: youtubeFake,
+  tiktok: tiktokFake,
+  pinterest: pinterestFake,
+  snapchat: snapchatFake,
+  reddit: redditFake,
+  googlebusiness: googlebusinessFake,
+  mastodon: mastodonFake,
+} satisfies Partial<Record<Platform, (fake: FakePlatform) => void>>;
+
+/** A fresh fake for `platform` (replacing any earlier one in this file) whose tokens are tracked. */
+export function fakeFor(platform: Platform): FakePlatform {
+  return track(fakePlatform(platform));
+}
+
+/** A fresh fake configured as the OAuth platform it stands for. */
+export function oauthFake(platform: keyof typeof OAUTH_FAKES): FakePlatform {
+  const fake = fakeFor(platform);
+  OAUTH_FAKES[platform](fake);
+  return fake;
+}
