@@ -6,6 +6,7 @@ import { accountsRouter } from "./features/accounts/accounts.routes";
 import { adminRouter } from "./features/admin/admin.routes";
 import { apiKeyAuth } from "./features/auth/auth.middleware";
 import { connectRouter, oauthRouter } from "./features/connect/connect.routes";
+import { webhooksRouter } from "./features/webhooks/webhooks.routes";
 import { ConfigError } from "./lib/config";
 import { ApiError, type ErrorCode, errorBody } from "./lib/errors";
 import { newId } from "./lib/ids";
@@ -56,6 +57,9 @@ export function createApp() {
   app.route("/v1/accounts", accountsRouter);
   app.route("/v1/accounts", connectRouter);
   app.route("/v1/oauth", oauthRouter);
+  app.use("/v1/webhooks", apiKeyAuth);
+  app.use("/v1/webhooks/*", apiKeyAuth);
+  app.route("/v1/webhooks", webhooksRouter);
   app.route("/v1/admin", adminRouter);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {

@@ -1,6 +1,6 @@
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
-import type { AccountStatus, ConnectionType, Plan, Platform, Scope } from "../lib/domain";
+import type { AccountStatus, ConnectionType, EventType, Plan, Platform, Scope } from "../lib/domain";
 
 // Times are integer milliseconds since the epoch; ids are prefixed and time-sortable (lib/ids).
 
@@ -125,6 +125,8 @@ export const accounts = sqliteTable(
     // The cron's due scan and the rewrap job.
     index("accounts_next_refresh_idx").on(t.nextRefreshAt),
     index("accounts_key_version_idx").on(t.keyVersion),
+    // Non-refreshable tokens nearing expiry (account.expiring, expiry without a refresh).
+    index("accounts_status_expiry_idx").on(t.status, t.tokenExpiresAt),
   ],
 );
 
@@ -157,8 +159,85 @@ export const platformApps = sqliteTable(
   (t) => [primaryKey({ columns: [t.platform, t.instance] })],
 );
 
+export const webhookEndpoints = sqliteTable(
+  "webhook_endpoints",
+  {
+    id: text("id").primaryKey(),
+    workspaceId: text("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    url: text("url").notNull(),
+    description: text("description"),
+    /** Event types delivered; null means every type. */
+    eventTypes: text("event_types", { mode: "json" }).$type<EventType[]>(),
+    enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
+    disabledReason: text("disabled_reason"),
+    /** `whsec_…`, encrypted; the previous one keeps signing until previousSecretExpiresAt. */
+    secretEnc: text("secret_enc").notNull(),
+    previousSecretEnc: text("previous_secret_enc"),
+    previousSecretExpiresAt: integer("previous_secret_expires_at"),
+    keyVersion: text("key_version").notNull(),
+    /** Start of the current run of failed attempts; cleared by a success. */
+    failingSince: integer("failing_since"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    index("webhook_endpoints_workspace_idx").on(t.workspaceId, t.id),
+    index("webhook_endpoints_key_version_idx").on(t.keyVersion),
+  ],
+);
+
+/** The outbox: every event, written in the same batch as the change that caused it. */
+export const events = sqliteTable(
+  "events",
+  {
+    id: text("id").primaryKey(),
+    workspaceId: text("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    type: text("type").notNull(),
+    /** The exact JSON body delivered (no token or secret ever goes in). */
+    payload: text("payload").notNull(),
+    createdAt: integer("created_at").notNull(),
+  },
+  (t) => [index("events_created_idx").on(t.createdAt)],
+);
+
+export const deliveries = sqliteTable(
+  "deliveries",
+  {
+    id: text("id").primaryKey(),
+    workspaceId: text("workspace_id").notNull(),
+    eventId: text("event_id")
+      .notNull()
+      .references(() => events.id, { onDelete: "cascade" }),
+    endpointId: text("endpoint_id")
+      .notNull()
+      .references(() => webhookEndpoints.id, { onDelete: "cascade" }),
+    status: text("status").$type<"pending" | "succeeded" | "failed">().notNull().default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    nextAttemptAt: integer("next_attempt_at"),
+    leaseId: text("lease_id"),
+    leaseUntil: integer("lease_until"),
+    lastAttemptAt: integer("last_attempt_at"),
+    lastStatusCode: integer("last_status_code"),
+    lastError: text("last_error"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    index("deliveries_due_idx").on(t.status, t.nextAttemptAt),
+    index("deliveries_endpoint_idx").on(t.endpointId, t.id),
+    index("deliveries_event_idx").on(t.eventId),
+  ],
+);
+
 export type WorkspaceRow = typeof workspaces.$inferSelect;
 export type UserRow = typeof users.$inferSelect;
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
 export type AccountRow = typeof accounts.$inferSelect;
 export type NewAccountRow = typeof accounts.$inferInsert;
+export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
+export type EventRow = typeof events.$inferSelect;
+export type DeliveryRow = typeof deliveries.$inferSelect;

@@ -39,3 +39,13 @@ export const SCOPES = [
   "analytics:read",
 ] as const;
 export type Scope = (typeof SCOPES)[number];
+
+/** Webhook event types a customer can subscribe to. */
+export const EVENT_TYPES = [
+  "account.connected",
+  "account.error",
+  "account.disconnected",
+  "account.recovered",
+  "account.expiring",
+] as const;
+export type EventType = (typeof EVENT_TYPES)[number];

@@ -23,7 +23,8 @@ export const twitter: PlatformModule = {
     clientAuth: "basic",
   },
   needsClientCredentials: true,
-  refresh: { kind: "rotating", leadMs: 10 * MINUTE },
+  // The reference contract refreshes within 5 minutes of expiry: a 2-hour token about 12 times a day.
+  refresh: { kind: "rotating", leadMs: 5 * MINUTE },
 
   async profile(ctx, grant) {
     const me = await apiJson<UsersMe>(

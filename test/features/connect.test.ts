@@ -72,8 +72,8 @@ describe("connect → redirect → callback", () => {
       expect(JSON.stringify(row)).not.toContain(secret);
       expect(done.text).not.toContain(secret);
     }
-    // Due for refresh 10 minutes (X's lead time) before the 2-hour token expires.
-    expect(Number(row?.token_expires_at) - Number(row?.next_refresh_at)).toBe(10 * 60_000);
+    // Due for refresh 5 minutes (X's lead time) before the 2-hour token expires.
+    expect(Number(row?.token_expires_at) - Number(row?.next_refresh_at)).toBe(5 * 60_000);
     expect(fake.tokenRequests).toBe(1);
   });
 

@@ -89,14 +89,9 @@ export async function updateAccount(
   return row;
 }
 
-/** Archives the account: credentials wiped, nothing left to refresh, the row kept. */
-export async function disconnectAccount(
-  db: Db,
-  workspaceId: string,
-  id: string,
-  now: number,
-): Promise<AccountRow | undefined> {
-  const [row] = await db
+/** Archives the account: credentials wiped, nothing left to refresh, the row kept (a statement, for a batch). */
+export function disconnectAccount(db: Db, workspaceId: string, id: string, now: number) {
+  return db
     .update(accounts)
     .set({
       status: "disconnected",
@@ -116,7 +111,6 @@ export async function disconnectAccount(
     })
     .where(and(eq(accounts.workspaceId, workspaceId), eq(accounts.id, id)))
     .returning();
-  return row;
 }
 
 /** How far ahead an expiry that nothing will refresh counts as a warning. */

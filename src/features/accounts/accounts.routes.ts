@@ -5,6 +5,7 @@ import { createRouter, errorResponses, json, jsonBody } from "../../lib/router";
 import { iso } from "../../lib/time";
 import { requireScope } from "../auth/auth.middleware";
 import { providerFailure, toConnected } from "../connect/connect.service";
+import { sendSoon } from "../webhooks/webhooks.service";
 import {
   accountHealthPage,
   findAccount,
@@ -189,7 +190,10 @@ export const accountsRouter = createRouter()
     return c.json(toAccount(row), 200);
   })
   .openapi(deleteAccount, async (c) => {
-    await disconnect(c.env, c.var.db, c.var.auth.workspaceId, c.req.valid("param").id, Date.now());
+    sendSoon(
+      c,
+      await disconnect(c.env, c.var.db, c.var.auth.workspaceId, c.req.valid("param").id, Date.now()),
+    );
     return c.json({ success: true as const }, 200);
   })
   .openapi(createAccount, async (c) => {
@@ -212,6 +216,7 @@ export const accountsRouter = createRouter()
       { ...rest, credentials },
       now,
     );
+    sendSoon(c, result.deliveryIds);
     return c.json(toConnected(result), result.account.connectedAt === now ? 201 : 200);
   })
   .openapi(testAccount, async (c) => {
@@ -232,6 +237,7 @@ export const accountsRouter = createRouter()
       c.req.valid("param").id,
       Date.now(),
     );
+    sendSoon(c, outcome.deliveryIds ?? []);
     if (outcome.kind === "refused") {
       throw new ApiError(
         "REFRESH_FAILED",

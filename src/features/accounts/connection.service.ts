@@ -9,6 +9,7 @@ import { ProviderError } from "../../platforms/http";
 import type { CredentialsInput, Grant, Profile, TokenSet } from "../../platforms/types";
 import { type ConnectedAccount, providerFailure, upsertConnectedAccount } from "../connect/connect.service";
 import { instanceOrigin, resolveContext } from "../connect/platform-apps";
+import { accountEvent, commitWithEvents } from "../webhooks/events";
 import { disconnectAccount, findAccount, openAccountSecrets } from "./accounts.repository";
 import { newLeaseId, type RefreshOutcome, refreshLeased, takeRefreshLease } from "./refresh.service";
 
@@ -128,7 +129,18 @@ export async function disconnect(env: Env, db: Db, workspaceId: string, accountI
       );
     }
   }
-  if (!(await disconnectAccount(db, workspaceId, accountId, now))) throw notFound();
+  const events =
+    row.status === "disconnected"
+      ? []
+      : [accountEvent("account.disconnected", { ...row, status: "disconnected" })];
+  const { results, deliveryIds } = await commitWithEvents(
+    db,
+    [disconnectAccount(db, workspaceId, accountId, now)],
+    events,
+    now,
+  );
+  if ((results[0] as AccountRow[]).length === 0) throw notFound();
+  return deliveryIds;
 }
 
 export interface CredentialsConnect {

@@ -1,15 +1,17 @@
-import { and, eq, isNull, lte, ne, or } from "drizzle-orm";
+import { and, eq, isNull, lte, ne, or, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { type AccountRow, accounts } from "../../db/schema";
 import { getSecretBox } from "../../lib/config";
 import { randomToken } from "../../lib/crypto";
-import { MINUTE, SECOND } from "../../lib/time";
+import type { AccountStatus } from "../../lib/domain";
+import { iso, MINUTE, SECOND } from "../../lib/time";
 import { getModule } from "../../platforms/catalogue";
 import { ProviderError } from "../../platforms/http";
 import { refreshGrant } from "../../platforms/oauth";
 import { nextRefreshAt } from "../../platforms/schedule";
 import type { TokenSet } from "../../platforms/types";
 import { resolveContext } from "../connect/platform-apps";
+import { accountEvent, commitGuardedWithEvents, type PendingEvent } from "../webhooks/events";
 import { openAccountSecrets, sealAccountSecrets } from "./accounts.repository";
 
 /** Longer than any one refresh can take (each provider call times out well before). */
@@ -17,13 +19,15 @@ export const REFRESH_LEASE_MS = 60 * SECOND;
 const BACKOFF_BASE_MS = MINUTE;
 const BACKOFF_MAX_MS = 30 * MINUTE;
 
-export type RefreshOutcome =
-  | { kind: "refreshed"; account: AccountRow }
+/** What a refresh came to; deliveryIds are its event's deliveries, for their first attempt. */
+export type RefreshOutcome = { account: AccountRow; deliveryIds?: string[] } & (
+  | { kind: "refreshed" }
   /** Someone else refreshed after this caller asked: its result stands, no refresh token spent. */
-  | { kind: "already-refreshed"; account: AccountRow }
-  | { kind: "not-refreshable"; account: AccountRow; reason: string }
-  | { kind: "refused"; account: AccountRow; error: ProviderError }
-  | { kind: "transient"; account: AccountRow; error: ProviderError };
+  | { kind: "already-refreshed" }
+  | { kind: "not-refreshable"; reason: string }
+  | { kind: "refused"; error: ProviderError }
+  | { kind: "transient"; error: ProviderError }
+);
 
 /**
  * Takes the account's refresh lease with one conditional statement: only one caller, cron or API,
@@ -52,18 +56,43 @@ export async function takeRefreshLease(
 export const newLeaseId = () => randomToken(12);
 
 /** Writes the outcome and releases the lease, only if this caller still holds it (fencing). */
-async function finish(
-  db: Db,
-  row: AccountRow,
-  leaseId: string,
-  changes: Partial<AccountRow>,
-): Promise<AccountRow> {
-  const [updated] = await db
-    .update(accounts)
-    .set({ ...changes, refreshLeaseId: null, refreshLeaseUntil: null })
-    .where(and(eq(accounts.id, row.id), eq(accounts.refreshLeaseId, leaseId)))
-    .returning();
-  return updated ?? row;
+const BROKEN: AccountStatus[] = ["error", "expired"];
+
+/** The event a status change owes the customer: one account.error per breakage, one account.recovered per recovery. */
+export function transitionEvent(row: AccountRow, changes: Partial<AccountRow>): PendingEvent[] {
+  const next = changes.status ?? row.status;
+  const after = { ...row, ...changes };
+  if (BROKEN.includes(next) && !BROKEN.includes(row.status)) {
+    return [
+      accountEvent("account.error", after, {
+        code: after.lastErrorCode ?? "error",
+        message: after.lastErrorMessage ?? "",
+      }),
+    ];
+  }
+  if (next === "active" && BROKEN.includes(row.status)) return [accountEvent("account.recovered", after)];
+  return [];
+}
+
+/**
+ * Writes the outcome and releases the lease only if this caller still holds it (fencing), with the
+ * transition's event in the same batch and under the same condition.
+ */
+async function finish(db: Db, row: AccountRow, leaseId: string, changes: Partial<AccountRow>, now: number) {
+  const held = and(eq(accounts.id, row.id), eq(accounts.refreshLeaseId, leaseId)) as SQL;
+  const { result, deliveryIds } = await commitGuardedWithEvents(
+    db,
+    sql`EXISTS (SELECT 1 FROM ${accounts} WHERE ${held})`,
+    db
+      .update(accounts)
+      .set({ ...changes, refreshLeaseId: null, refreshLeaseUntil: null })
+      .where(held)
+      .returning(),
+    transitionEvent(row, changes),
+    now,
+  );
+  const [updated] = result as AccountRow[];
+  return { account: updated ?? row, deliveryIds: updated ? deliveryIds : [] };
 }
 
 /** Exponential backoff from one minute to half an hour, honouring Retry-After, and never past the token's last useful minute. */
@@ -94,19 +123,24 @@ export async function refreshLeased(
   now: number,
 ): Promise<RefreshOutcome> {
   if (row.lastRefreshedAt !== null && row.lastRefreshedAt >= requestedAt) {
-    return { kind: "already-refreshed", account: await finish(db, row, leaseId, {}) };
+    return { kind: "already-refreshed", ...(await finish(db, row, leaseId, {}, now)) };
   }
   const module = getModule(row.platform);
   const model = module.refresh;
   const expired = row.tokenExpiresAt !== null && row.tokenExpiresAt <= now;
   const notRefreshable = async (reason: string) => ({
     kind: "not-refreshable" as const,
-    account: await finish(db, row, leaseId, {}),
+    ...(await finish(db, row, leaseId, {}, now)),
     reason,
   });
 
-  if (model.kind === "none")
-    return notRefreshable(`${module.name} tokens are not refreshed; they last until revoked`);
+  if (model.kind === "none") {
+    return notRefreshable(
+      row.tokenExpiresAt === null
+        ? `${module.name} tokens are not refreshed; they last until revoked`
+        : `${module.name} tokens are not refreshed: reconnect the account before ${iso(row.tokenExpiresAt)}`,
+    );
+  }
   if (!row.accessTokenEnc) return notRefreshable("The account holds no credentials");
   if (
     model.kind === "extend-in-place" &&
@@ -140,36 +174,60 @@ export async function refreshLeased(
     });
   } catch (err) {
     if (!(err instanceof ProviderError)) {
-      await finish(db, row, leaseId, {});
+      // Our own failure (configuration, storage): back off so the account does not hog every run.
+      const failures = row.refreshFailures + 1;
+      await finish(
+        db,
+        row,
+        leaseId,
+        {
+          refreshFailures: failures,
+          nextRefreshAt: backoffUntil(failures, now, row.tokenExpiresAt),
+          updatedAt: now,
+        },
+        now,
+      );
       throw err;
     }
     if (err.kind === "transient") {
       const failures = row.refreshFailures + 1;
-      const account = await finish(db, row, leaseId, {
-        refreshFailures: failures,
-        nextRefreshAt: backoffUntil(failures, now, row.tokenExpiresAt, err.details.retryAfterMs),
-        ...(expired
-          ? {
-              status: "expired" as const,
-              lastErrorCode: "token_expired",
-              lastErrorMessage: err.message,
-              lastErrorAt: now,
-            }
-          : {}),
-        updatedAt: now,
-      });
-      return { kind: "transient", account, error: err };
+      const done = await finish(
+        db,
+        row,
+        leaseId,
+        {
+          refreshFailures: failures,
+          nextRefreshAt: backoffUntil(failures, now, row.tokenExpiresAt, err.details.retryAfterMs),
+          ...(expired
+            ? {
+                status: "expired" as const,
+                lastErrorCode: "token_expired",
+                lastErrorMessage: err.message,
+                lastErrorAt: now,
+              }
+            : {}),
+          updatedAt: now,
+        },
+        now,
+      );
+      return { kind: "transient", ...done, error: err };
     }
-    const account = await finish(db, row, leaseId, {
-      status: err.details.code === "invalid_grant" || expired ? "expired" : "error",
-      lastErrorCode: err.details.code ?? "refresh_refused",
-      lastErrorMessage: err.message,
-      lastErrorAt: now,
-      refreshFailures: row.refreshFailures + 1,
-      nextRefreshAt: null,
-      updatedAt: now,
-    });
-    return { kind: "refused", account, error: err };
+    const done = await finish(
+      db,
+      row,
+      leaseId,
+      {
+        status: err.details.code === "invalid_grant" || expired ? "expired" : "error",
+        lastErrorCode: err.details.code ?? "refresh_refused",
+        lastErrorMessage: err.message,
+        lastErrorAt: now,
+        refreshFailures: row.refreshFailures + 1,
+        nextRefreshAt: null,
+        updatedAt: now,
+      },
+      now,
+    );
+    return { kind: "refused", ...done, error: err };
   }
 
   // A platform that returns no new refresh token keeps the old one valid.
@@ -179,27 +237,33 @@ export async function refreshLeased(
     refreshToken,
     extras: { ...secrets.extras, ...tokens.extras },
   });
-  const account = await finish(db, row, leaseId, {
-    ...sealed,
-    ...(tokens.scopes ? { scopes: tokens.scopes } : {}),
-    tokenExpiresAt: tokens.expiresAt,
-    refreshTokenExpiresAt: tokens.refreshToken
-      ? (tokens.refreshTokenExpiresAt ?? null)
-      : row.refreshTokenExpiresAt,
-    tokenIssuedAt: now,
-    lastRefreshedAt: now,
-    refreshFailures: 0,
-    nextRefreshAt: nextRefreshAt(model, {
-      expiresAt: tokens.expiresAt,
-      issuedAt: now,
-      hasRefreshToken: Boolean(refreshToken),
-    }),
-    status: "active",
-    lastErrorCode: null,
-    lastErrorMessage: null,
-    lastErrorAt: null,
-    expiringNotifiedAt: null,
-    updatedAt: now,
-  });
-  return { kind: "refreshed", account };
+  const done = await finish(
+    db,
+    row,
+    leaseId,
+    {
+      ...sealed,
+      ...(tokens.scopes ? { scopes: tokens.scopes } : {}),
+      tokenExpiresAt: tokens.expiresAt,
+      refreshTokenExpiresAt: tokens.refreshToken
+        ? (tokens.refreshTokenExpiresAt ?? null)
+        : row.refreshTokenExpiresAt,
+      tokenIssuedAt: now,
+      lastRefreshedAt: now,
+      refreshFailures: 0,
+      nextRefreshAt: nextRefreshAt(model, {
+        expiresAt: tokens.expiresAt,
+        issuedAt: now,
+        hasRefreshToken: Boolean(refreshToken),
+      }),
+      status: "active",
+      lastErrorCode: null,
+      lastErrorMessage: null,
+      lastErrorAt: null,
+      expiringNotifiedAt: null,
+      updatedAt: now,
+    },
+    now,
+  );
+  return { kind: "refreshed", ...done };
 }

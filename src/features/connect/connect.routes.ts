@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { createRouter, errorResponses, json, jsonBody } from "../../lib/router";
 import { AccountIdParamsSchema, ConnectedAccountSchema } from "../accounts/accounts.schemas";
 import { requireScope } from "../auth/auth.middleware";
+import { sendSoon } from "../webhooks/webhooks.service";
 import {
   AuthorizationSchema,
   CallbackBodySchema,
@@ -103,6 +104,7 @@ export const connectRouter = createRouter()
       c.req.valid("json"),
       Date.now(),
     );
+    sendSoon(c, result.deliveryIds);
     return c.json(toConnected(result), 200);
   })
   .openapi(reconnectAccount, async (c) => {

@@ -25,6 +25,7 @@ import {
 import { toAccount } from "../accounts/accounts.service";
 import { findWorkspace } from "../admin/admin.repository";
 import { accountLimitOf } from "../admin/admin.service";
+import { accountEvent, commitWithEvents } from "../webhooks/events";
 import { validateCallbackUrl } from "./callback-url";
 import { consumeState, OAUTH_STATE_TTL_MS, type OAuthState, readState, saveState } from "./oauth-state";
 import { instanceOrigin, resolveContext } from "./platform-apps";
@@ -211,6 +212,8 @@ export async function redirectTarget(
 export interface ConnectedAccount {
   account: AccountRow;
   warning?: string;
+  /** Deliveries of the account.connected event, for their first attempt. */
+  deliveryIds: string[];
 }
 
 /** POST /v1/accounts/callback/:platform: single-use state, code exchange, profile, upsert. */
@@ -308,6 +311,7 @@ export async function upsertConnectedAccount(
   db: Db,
   workspaceId: string,
   input: UpsertInput,
+  attempt = 0,
 ): Promise<ConnectedAccount> {
   const { platform, tokens, profile, now } = input;
   const module = getModule(platform);
@@ -348,6 +352,7 @@ export async function upsertConnectedAccount(
   };
 
   let row: AccountRow | undefined;
+  let deliveries: string[] = [];
   if (existing) {
     const previous =
       existing.accessTokenEnc || existing.refreshTokenEnc || existing.extrasEnc
@@ -360,27 +365,34 @@ export async function upsertConnectedAccount(
       extras: { ...previous?.extras, ...tokens.extras },
     });
     const scopes = tokens.scopes ?? existing.scopes;
-    const [updated] = await db.batch([
-      db
-        .update(accounts)
-        .set({
-          ...grantFields,
-          ...secrets,
-          scopes,
-          refreshTokenExpiresAt: tokens.refreshToken
-            ? (tokens.refreshTokenExpiresAt ?? null)
-            : existing.refreshTokenExpiresAt,
-          nextRefreshAt: schedule(refreshToken),
-          refreshLeaseId: null,
-          refreshLeaseUntil: null,
-          ...(input.name !== undefined ? { name: input.name } : {}),
-          ...(input.metadata !== undefined ? { metadata: input.metadata } : {}),
-        })
-        .where(eq(accounts.id, existing.id))
-        .returning(),
-      markSharedElsewhere(db, workspaceId, platform, profile.platformUserId, now),
-    ]);
-    row = updated[0];
+    const event = accountEvent("account.connected", { ...existing, ...grantFields });
+    const { results, deliveryIds } = await commitWithEvents(
+      db,
+      [
+        db
+          .update(accounts)
+          .set({
+            ...grantFields,
+            ...secrets,
+            scopes,
+            refreshTokenExpiresAt: tokens.refreshToken
+              ? (tokens.refreshTokenExpiresAt ?? null)
+              : existing.refreshTokenExpiresAt,
+            nextRefreshAt: schedule(refreshToken),
+            refreshLeaseId: null,
+            refreshLeaseUntil: null,
+            ...(input.name !== undefined ? { name: input.name } : {}),
+            ...(input.metadata !== undefined ? { metadata: input.metadata } : {}),
+          })
+          .where(eq(accounts.id, existing.id))
+          .returning(),
+        markSharedElsewhere(db, workspaceId, platform, profile.platformUserId, now),
+      ],
+      [event],
+      now,
+    );
+    row = (results[0] as AccountRow[])[0];
+    deliveries = deliveryIds;
   } else {
     await assertPlanRoom(db, workspace);
     const id = newId("acc", now);
@@ -389,32 +401,46 @@ export async function upsertConnectedAccount(
       refreshToken: tokens.refreshToken ?? null,
       extras: tokens.extras ?? null,
     });
-    const [inserted] = await db.batch([
-      db
-        .insert(accounts)
-        .values({
-          id,
-          workspaceId,
-          platform,
-          platformUserId: profile.platformUserId,
-          ...grantFields,
-          ...secrets,
-          name: input.name ?? null,
-          metadata: input.metadata ?? null,
-          scopes: tokens.scopes ?? [],
-          nextRefreshAt: schedule(tokens.refreshToken ?? null),
-          connectedAt: now,
-        })
-        .onConflictDoNothing()
-        .returning(),
-      markSharedElsewhere(db, workspaceId, platform, profile.platformUserId, now),
-    ]);
-    row = inserted[0];
-    // Another callback for the same platform user won the insert: refresh that row instead.
-    if (!row) return upsertConnectedAccount(env, db, workspaceId, input);
+    const values = {
+      id,
+      workspaceId,
+      platform,
+      platformUserId: profile.platformUserId,
+      ...grantFields,
+      ...secrets,
+      name: input.name ?? null,
+      metadata: input.metadata ?? null,
+      scopes: tokens.scopes ?? [],
+      nextRefreshAt: schedule(tokens.refreshToken ?? null),
+      connectedAt: now,
+    };
+    try {
+      const { results, deliveryIds } = await commitWithEvents(
+        db,
+        [
+          db.insert(accounts).values(values).returning(),
+          markSharedElsewhere(db, workspaceId, platform, profile.platformUserId, now),
+        ],
+        [accountEvent("account.connected", values)],
+        now,
+      );
+      row = (results[0] as AccountRow[])[0];
+      deliveries = deliveryIds;
+    } catch (err) {
+      // Another connect of the same platform user won the insert (the batch, event included, rolled
+      // back): refresh that row instead.
+      if (attempt === 0 && /UNIQUE constraint failed/i.test(String((err as Error)?.message ?? err))) {
+        return upsertConnectedAccount(env, db, workspaceId, input, 1);
+      }
+      throw err;
+    }
   }
   if (!row) throw new ApiError("NOT_FOUND", "Account not found");
-  return { account: row, ...(sharedElsewhere ? { warning: SHARED_ACCOUNT_WARNING } : {}) };
+  return {
+    account: row,
+    deliveryIds: deliveries,
+    ...(sharedElsewhere ? { warning: SHARED_ACCOUNT_WARNING } : {}),
+  };
 }
 
 export const toConnected = ({ account, warning }: ConnectedAccount) => ({

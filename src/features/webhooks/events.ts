@@ -1,0 +1,148 @@
+import { and, eq, type SQL, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import type { Db } from "../../db/client";
+import { type AccountRow, deliveries, events, webhookEndpoints } from "../../db/schema";
+import type { EventType } from "../../lib/domain";
+import { newId } from "../../lib/ids";
+import { iso } from "../../lib/time";
+
+/** Sent only by POST /v1/webhooks/:id/test, to that endpoint. */
+export const TEST_EVENT = "webhook.test";
+
+type AccountFields = Pick<AccountRow, "id" | "platform" | "status" | "username" | "displayName">;
+
+export interface PendingEvent {
+  type: EventType | typeof TEST_EVENT;
+  workspaceId: string;
+  data: Record<string, unknown>;
+  /** Deliver only to this endpoint (tests); otherwise to every enabled subscriber. */
+  endpointId?: string;
+}
+
+/**
+ * An account event. platform and status are UPPERCASE in webhook payloads, as in the reference
+ * contract; only public fields are copied, never a token or secret.
+ */
+export function accountEvent(
+  type: EventType,
+  account: AccountFields & { workspaceId: string },
+  error?: { code: string; message: string },
+): PendingEvent {
+  return {
+    type,
+    workspaceId: account.workspaceId,
+    data: {
+      account: {
+        id: account.id,
+        platform: account.platform.toUpperCase(),
+        status: account.status.toUpperCase(),
+        username: account.username,
+        displayName: account.displayName,
+      },
+      ...(error ? { error: { code: error.code, message: error.message } } : {}),
+    },
+  };
+}
+
+export type Statement = BatchItem<"sqlite">;
+
+/** Constant values as a one-row SELECT, so an insert can be made conditional on `where`. */
+function constants(db: Db, values: Record<string, unknown>) {
+  return db.select(
+    Object.fromEntries(Object.entries(values).map(([key, value]) => [key, sql`${value}`.as(key)])),
+  );
+}
+
+/**
+ * The outbox rows for `pending`: each event and one delivery per subscribed endpoint, as statements
+ * to run in the same db.batch as the change that caused them. With `guard`, the events are inserted
+ * only where it holds, and each delivery only if its event was.
+ */
+export async function outboxStatements(db: Db, pending: PendingEvent[], now: number, guard?: SQL) {
+  const statements: Statement[] = [];
+  const deliveryIds: string[] = [];
+  const workspaces = [...new Set(pending.map((e) => e.workspaceId))];
+  const subscribers = new Map<string, { id: string; eventTypes: string[] | null }[]>();
+  for (const workspaceId of workspaces) {
+    subscribers.set(
+      workspaceId,
+      await db
+        .select({ id: webhookEndpoints.id, eventTypes: webhookEndpoints.eventTypes })
+        .from(webhookEndpoints)
+        .where(and(eq(webhookEndpoints.workspaceId, workspaceId), eq(webhookEndpoints.enabled, true))),
+    );
+  }
+  for (const event of pending) {
+    const id = newId("evt", now);
+    const payload = JSON.stringify({
+      id,
+      type: event.type,
+      createdAt: iso(now),
+      workspaceId: event.workspaceId,
+      data: event.data,
+    });
+    const row = { id, workspaceId: event.workspaceId, type: event.type, payload, createdAt: now };
+    statements.push(
+      guard
+        ? db.insert(events).select(constants(db, row).from(sql`(SELECT 1)`).where(guard) as never)
+        : db.insert(events).values(row),
+    );
+    const targets = (subscribers.get(event.workspaceId) ?? []).filter((endpoint) =>
+      event.endpointId
+        ? endpoint.id === event.endpointId
+        : !endpoint.eventTypes || endpoint.eventTypes.includes(event.type),
+    );
+    for (const endpoint of targets) {
+      const delivery = {
+        id: newId("dlv", now),
+        workspaceId: event.workspaceId,
+        eventId: id,
+        endpointId: endpoint.id,
+        status: "pending" as const,
+        attempts: 0,
+        nextAttemptAt: now,
+        createdAt: now,
+        updatedAt: now,
+      };
+      deliveryIds.push(delivery.id);
+      statements.push(
+        guard
+          ? db
+              .insert(deliveries)
+              .select(constants(db, delivery).from(events).where(eq(events.id, id)) as never)
+          : db.insert(deliveries).values(delivery),
+      );
+    }
+  }
+  return { statements, deliveryIds };
+}
+
+/**
+ * Runs `changes` and the outbox rows of `pending` in one db.batch: all or nothing, so there is no
+ * change without its event and no event without its change. Answers the changes' results.
+ */
+export async function commitWithEvents(db: Db, changes: Statement[], pending: PendingEvent[], now: number) {
+  const { statements, deliveryIds } = await outboxStatements(db, pending, now);
+  const all = [...changes, ...statements] as unknown as [Statement, ...Statement[]];
+  const results: unknown[] = all.length ? await db.batch(all) : [];
+  return { results: results.slice(0, changes.length), deliveryIds };
+}
+
+/**
+ * Like commitWithEvents for a change fenced by a condition (a lease still held): the outbox rows
+ * are written only where `guard` holds, checked before the change, in the same batch.
+ */
+export async function commitGuardedWithEvents(
+  db: Db,
+  guard: SQL,
+  change: Statement,
+  pending: PendingEvent[],
+  now: number,
+) {
+  const { statements, deliveryIds } = await outboxStatements(db, pending, now, guard);
+  const results: unknown[] = await db.batch([...statements, change] as unknown as [
+    Statement,
+    ...Statement[],
+  ]);
+  return { result: results.at(-1), deliveryIds };
+}
