@@ -1,15 +1,39 @@
+import { deliverWebhooks } from "./deliver-webhooks";
+import { watchExpiry } from "./expiry";
+import { housekeeping } from "./housekeeping";
+import { refreshTokens } from "./refresh-tokens";
+import { rewrapSecrets } from "./rewrap";
+
 /** One plain function per job, each taking (env, now); the Cron Trigger only dispatches here. */
 export type Job = (env: Env, now: number) => Promise<unknown>;
 
-/** Token maintenance, webhook retries and housekeeping register here as they land. */
-export const JOBS: Record<string, Job> = {};
+/**
+ * Run in this order every minute, one after another so their outbound connections never add up
+ * past the Workers limit: refresh first, so the events it writes go out in the same run.
+ */
+export const JOBS: Record<string, Job> = {
+  refreshTokens,
+  watchExpiry,
+  deliverWebhooks,
+  rewrapSecrets,
+  housekeeping,
+};
 
-export async function runScheduled(env: Env, now: number, _cron: string): Promise<void> {
-  const results = await Promise.allSettled(Object.values(JOBS).map((job) => job(env, now)));
-  for (const [i, result] of results.entries()) {
-    if (result.status === "rejected") {
-      const reason = result.reason instanceof Error ? result.reason.message : String(result.reason);
-      console.error(JSON.stringify({ level: "error", job: Object.keys(JOBS)[i], message: reason }));
+export async function runScheduled(env: Env, now: number): Promise<Record<string, unknown>> {
+  const report: Record<string, unknown> = {};
+  for (const [name, job] of Object.entries(JOBS)) {
+    try {
+      report[name] = await job(env, now);
+    } catch (err) {
+      report[name] = { failed: true };
+      console.error(
+        JSON.stringify({
+          level: "error",
+          job: name,
+          message: err instanceof Error ? err.message : String(err),
+        }),
+      );
     }
   }
+  return report;
 }

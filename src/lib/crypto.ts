@@ -45,6 +45,11 @@ export class SecretBox {
     private readonly keys: ReadonlyMap<string, CryptoKey>,
   ) {}
 
+  /** Key versions still accepted for decryption but no longer used to encrypt. */
+  get oldVersions(): string[] {
+    return [...this.keys.keys()].filter((version) => version !== this.currentVersion);
+  }
+
   /** Parses `k2:<base64 32 bytes>,k1:<base64 32 bytes>`. */
   static async fromKeyring(keyring: string): Promise<SecretBox> {
     const entries = keyring

@@ -92,7 +92,11 @@ describe("GET /v1/accounts/health", () => {
         scopes: ["tweet.read"],
       }),
       noExpiry: await insertAccount(hw.id, { platform: "mastodon" }),
-      expiringSoon: await insertAccount(hw.id, { platform: "linkedin", tokenExpiresAt: at(3 * DAY - HOUR) }),
+      expiringSoon: await insertAccount(hw.id, {
+        platform: "linkedin",
+        tokenExpiresAt: at(3 * DAY - HOUR),
+        nextRefreshAt: null,
+      }),
       expiredUnrefreshable: await insertAccount(hw.id, { platform: "threads", tokenExpiresAt: at(-HOUR) }),
       expiredPendingRefresh: await insertAccount(hw.id, {
         tokenExpiresAt: at(-60_000),

@@ -103,7 +103,9 @@ describe("whatsapp connectWithCredentials", () => {
       .catch((e) => e);
     expect(err).toBeInstanceOf(ApiError);
     expect(err.code).toBe("INVALID_PARAM");
-    expect(err.details).toEqual([{ field: "credentials.phoneNumberId", message: "The WhatsApp phone number id" }]);
+    expect(err.details).toEqual([
+      { field: "credentials.phoneNumberId", message: "The WhatsApp phone number id" },
+    ]);
     expect(fake.calls).toHaveLength(0);
   });
 

@@ -3,6 +3,8 @@ import { getSecretBox } from "../../lib/config";
 import { ApiError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { createRouter, errorResponses, json, jsonBody } from "../../lib/router";
+import { getModule } from "../../platforms/catalogue";
+import { nextRefreshAt } from "../../platforms/schedule";
 import { insertAccount, sealAccountSecrets } from "../accounts/accounts.repository";
 import { AccountSchema } from "../accounts/accounts.schemas";
 import { toAccount } from "../accounts/accounts.service";
@@ -239,7 +241,17 @@ export const adminRouter = createRouter()
       tokenExpiresAt: ms(body.tokenExpiresAt),
       refreshTokenExpiresAt: ms(body.refreshTokenExpiresAt),
       tokenIssuedAt: now,
-      nextRefreshAt: ms(body.nextRefreshAt),
+      // Scheduled like a connected account unless the caller says otherwise.
+      nextRefreshAt:
+        body.nextRefreshAt !== undefined
+          ? ms(body.nextRefreshAt)
+          : archived
+            ? null
+            : nextRefreshAt(getModule(body.platform).refresh, {
+                expiresAt: ms(body.tokenExpiresAt),
+                issuedAt: now,
+                hasRefreshToken: Boolean(body.credentials.refreshToken),
+              }),
       disconnectedAt: body.status === "disconnected" ? now : null,
       connectedAt,
       updatedAt: now,

@@ -7,7 +7,7 @@ import { ApiError } from "../../lib/errors";
 import { type ContextOptions, getModule, platformContext } from "../../platforms/catalogue";
 import type { PlatformContext } from "../../platforms/types";
 
-const secretContext = (platform: Platform, instance: string) => ({
+export const appSecretContext = (platform: Platform, instance: string) => ({
   table: "platform_apps",
   rowId: `${platform}:${instance}`,
   field: "client_secret",
@@ -23,7 +23,7 @@ async function findApp(env: Env, db: Db, platform: Platform, instance: string) {
   const box = await getSecretBox(env);
   return {
     clientId: row.clientId,
-    clientSecret: await box.decrypt(row.clientSecretEnc, secretContext(platform, instance)),
+    clientSecret: await box.decrypt(row.clientSecretEnc, appSecretContext(platform, instance)),
   };
 }
 
@@ -47,7 +47,7 @@ async function registerApp(
       platform: ctx.platform,
       instance,
       clientId: app.clientId,
-      clientSecretEnc: await box.encrypt(app.clientSecret, secretContext(ctx.platform, instance)),
+      clientSecretEnc: await box.encrypt(app.clientSecret, appSecretContext(ctx.platform, instance)),
       keyVersion: box.currentVersion,
       redirectUri,
       createdAt: now,
