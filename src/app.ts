@@ -6,6 +6,7 @@ import { accountsRouter } from "./features/accounts/accounts.routes";
 import { adminRouter } from "./features/admin/admin.routes";
 import { apiKeyAuth } from "./features/auth/auth.middleware";
 import { connectRouter, oauthRouter } from "./features/connect/connect.routes";
+import { sandboxRouter } from "./features/sandbox/sandbox.routes";
 import { webhooksRouter } from "./features/webhooks/webhooks.routes";
 import { ConfigError } from "./lib/config";
 import { ApiError, type ErrorCode, errorBody } from "./lib/errors";
@@ -61,6 +62,7 @@ export function createApp() {
   app.use("/v1/webhooks/*", apiKeyAuth);
   app.route("/v1/webhooks", webhooksRouter);
   app.route("/v1/admin", adminRouter);
+  app.route("/sandbox", sandboxRouter);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

@@ -1,3 +1,4 @@
+import { sandboxFetch } from "../features/sandbox/sandbox.routes";
 import { ConfigError, getConfig } from "../lib/config";
 import { PLATFORMS, type Platform } from "../lib/domain";
 import { ApiError } from "../lib/errors";
@@ -166,7 +167,8 @@ export function platformContext(
     clientId: clientId ?? "",
     clientSecret: clientSecret ?? "",
     allowHttp: !config.isProduction,
-    fetch: timedFetch(),
+    // The sandbox is served in-process: a Worker cannot fetch its own public URL.
+    fetch: sandbox ? sandboxFetch(env, timedFetch()) : timedFetch(),
     now,
   };
 }

@@ -12,11 +12,14 @@ export interface TokenTimes {
 
 /**
  * When the cron should next refresh a token, from the platform's refresh model: `max(5 min, lead)`
- * before expiry; extend-in-place tokens also wait until they are old enough. Null: nothing to do.
+ * before expiry, the lead capped at half the token's life; extend-in-place tokens also wait until
+ * they are old enough. Null: nothing to do.
  */
 export function nextRefreshAt(model: RefreshModel, t: TokenTimes): number | null {
   if (t.expiresAt === null || model.kind === "none") return null;
-  const due = t.expiresAt - Math.max(MIN_REFRESH_LEAD_MS, model.leadMs);
+  // A lead longer than half the token's life would refresh it again at once: cap it there.
+  const lead = Math.min(model.leadMs, (t.expiresAt - t.issuedAt) / 2);
+  const due = t.expiresAt - Math.max(MIN_REFRESH_LEAD_MS, lead);
   if (model.kind === "extend-in-place") {
     const at = Math.max(due, t.issuedAt + model.minAgeMs);
     return at < t.expiresAt ? at : null;

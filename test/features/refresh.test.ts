@@ -60,8 +60,14 @@ describe("POST /v1/accounts/:id/refresh", () => {
     expect(results.map((r) => r.status)).toEqual(Array(50).fill(200));
     expect(fake.refreshRequests).toBe(1);
     expect(new Set(results.map((r) => r.json.tokenExpiresAt)).size).toBe(1);
-    // The grant is alive: the next refresh works.
+    // A refresh within the last 30 s answers without spending the token again…
+    expect((await call(`/v1/accounts/${id}/refresh`, { method: "POST", key: ws.key })).status).toBe(200);
+    expect(fake.refreshRequests).toBe(1);
+    // …and the grant is alive: once that refresh is older, the next one works.
     expect(fake.liveGrants).toHaveLength(1);
+    await env.DB.prepare("UPDATE accounts SET last_refreshed_at = last_refreshed_at - 60000 WHERE id = ?")
+      .bind(id)
+      .run();
     expect((await call(`/v1/accounts/${id}/refresh`, { method: "POST", key: ws.key })).status).toBe(200);
     expect(fake.refreshRequests).toBe(2);
   });

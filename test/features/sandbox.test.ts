@@ -8,7 +8,7 @@ import { PLATFORMS, type Platform } from "../../src/lib/domain";
 import { CATALOGUE, sandboxEnabled, sandboxEndpoints } from "../../src/platforms/catalogue";
 import { ProviderError } from "../../src/platforms/http";
 import { buildAuthorizationUrl, exchangeCode, refreshGrant } from "../../src/platforms/oauth";
-import type { Grant, PlatformContext, Profile, TokenSet } from "../../src/platforms/types";
+import type { CredentialsInput, Grant, PlatformContext, Profile, TokenSet } from "../../src/platforms/types";
 import { call, createWorkspace } from "../helpers/api";
 import { CALLBACK } from "../helpers/connect";
 
@@ -57,9 +57,7 @@ async function consent(
     request: requestField(await page.text()),
     decision: options.decision ?? "approve",
   });
-  if (options.username !== undefined || (options.decision ?? "approve") === "approve")
-    form.set("username", options.username ?? "");
-  if (options.username === undefined) form.delete("username");
+  if (options.username !== undefined) form.set("username", options.username);
   const decided = await sbFetch(`${PUBLIC_URL}/sandbox/${platform}/authorize`, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded" },
@@ -201,6 +199,8 @@ describe("consent page", () => {
     expect(page).toContain("Sign in to X");
     for (const scope of ["tweet.read", "users.read", "offline.access"]) expect(page).toContain(scope);
     expect(page).toContain('value="sandbox_x"');
+    // Enter in the username field submits the first button: it must be Approve.
+    expect(page.indexOf('value="approve"')).toBeLessThan(page.indexOf('value="deny"'));
     expect(page).not.toMatch(/<(script|link|img)\b/);
     expect(page).not.toMatch(/https?:\/\/(?!www\.w3)/);
   });
@@ -486,6 +486,13 @@ const EXPECTED: Record<Platform, Partial<Profile>> = {
   telegram: { platformUserId: "7012345678", username: "@sandbox_7012345678_bot", accountType: "bot" },
 };
 
+/** The module's own credentials connect (Bluesky, Telegram, WhatsApp). */
+function credentials(platform: Platform, ctx: PlatformContext, input: CredentialsInput) {
+  const connect = CATALOGUE[platform].connectWithCredentials;
+  if (!connect) throw new Error(`${platform} has no credentials connect`);
+  return connect.call(CATALOGUE[platform], ctx, input);
+}
+
 const BOT_TOKEN = "7012345678:AAHsandboxsandboxsandboxsandbox12345";
 const SYSTEM_USER_TOKEN = "EAAGsandboxSystemUserToken0123456789";
 
@@ -523,10 +530,10 @@ describe("every platform's module reads its sandbox", () => {
 
   it("bluesky: app password session, rotating refreshSession, deleteSession", async () => {
     const ctx = context("bluesky");
-    const { tokens, profile } = await CATALOGUE.bluesky.connectWithCredentials?.(ctx, {
+    const { tokens, profile } = await credentials("bluesky", ctx, {
       identifier: "@sandbox.bsky.social",
       password: "abcd-efgh-ijkl-mnop",
-    })!;
+    });
     expect(profile).toMatchObject(EXPECTED.bluesky);
     expect(tokens.expiresAt).toBeGreaterThan(Date.now() + 110 * 60_000);
     expect(tokens.extras).toMatchObject({ did: "did:plc:sbx-bluesky-1001", handle: "sandbox.bsky.social" });
@@ -536,27 +543,27 @@ describe("every platform's module reads its sandbox", () => {
     const replay = await refusal(refreshGrant(ctx, CATALOGUE.bluesky, grantOf(tokens)));
     expect(replay.kind).toBe("refused");
 
-    const other = await CATALOGUE.bluesky.connectWithCredentials?.(ctx, {
+    const other = await credentials("bluesky", ctx, {
       identifier: "alice",
       password: "x",
-    })!;
+    });
     expect(other.profile.username).toBe("@alice.bsky.social");
     expect(other.profile.platformUserId).not.toBe(profile.platformUserId);
     await CATALOGUE.bluesky.revoke?.(ctx, grantOf(other.tokens));
     expect((await refusal(CATALOGUE.bluesky.profile(ctx, grantOf(other.tokens)))).kind).toBe("refused");
 
     const bad = await refusal(
-      CATALOGUE.bluesky.connectWithCredentials?.(ctx, {
+      credentials("bluesky", ctx, {
         identifier: "not a handle!",
         password: "x",
-      }) as Promise<unknown>,
+      }),
     );
     expect(bad.details.status).toBe(401);
   });
 
   it("telegram: any token of the bot-token shape is a sandbox bot", async () => {
     const ctx = context("telegram");
-    const { profile } = await CATALOGUE.telegram.connectWithCredentials?.(ctx, { accessToken: BOT_TOKEN })!;
+    const { profile } = await credentials("telegram", ctx, { accessToken: BOT_TOKEN });
     expect(profile).toMatchObject(EXPECTED.telegram);
     const res = await sbFetch(`${PUBLIC_URL}/sandbox/telegram/api/bot123:short/getMe`);
     expect(res.status).toBe(401);
@@ -565,10 +572,10 @@ describe("every platform's module reads its sandbox", () => {
 
   it("whatsapp: a system-user-shaped token reads the phone number", async () => {
     const ctx = context("whatsapp");
-    const { profile } = await CATALOGUE.whatsapp.connectWithCredentials?.(ctx, {
+    const { profile } = await credentials("whatsapp", ctx, {
       platformAccountId: "106540352242922",
       accessToken: SYSTEM_USER_TOKEN,
-    })!;
+    });
     expect(profile).toMatchObject(EXPECTED.whatsapp);
     const err = await refusal(
       CATALOGUE.whatsapp.profile(ctx, {
@@ -645,5 +652,23 @@ describe("connect flow through the app (needs the lead's wiring: platformContext
     const listed = await call(`/v1/accounts?platform=${platform}`, { key: ws.key });
     expect(listed.status).toBe(200);
     expect(listed.json.data.map((a: { id: string }) => a.id)).toContain(account.id);
+  });
+
+  it("mastodon: the sandbox's client is never cached as a real instance's app", async () => {
+    const ws = await createWorkspace();
+    const auth = { keyId: ws.keyId, workspaceId: ws.id, userId: "usr_sandbox", scopes: [] };
+    const started = await startConnect(
+      sandboxEnv,
+      createDb(env.DB),
+      auth,
+      "mastodon",
+      { callbackUrl: CALLBACK, instance: "fosstodon.org" },
+      Date.now(),
+    );
+    expect(new URL(started.authorizationUrl).searchParams.get("client_id")).toBe("sandbox-client");
+    const cached = await env.DB.prepare("SELECT count(*) AS n FROM platform_apps WHERE instance = ?")
+      .bind("https://fosstodon.org")
+      .first<{ n: number }>();
+    expect(cached?.n).toBe(0);
   });
 });

@@ -16,6 +16,8 @@ import { newLeaseId, type RefreshOutcome, refreshLeased, takeRefreshLease } from
 const notFound = () => new ApiError("NOT_FOUND", "Account not found");
 /** How long POST …/refresh waits for a refresh already in flight elsewhere. */
 const REFRESH_WAIT_MS = 15 * SECOND;
+/** A refresh this recent (by cron or another caller) answers a manual one instead of spending the token again. */
+export const JUST_REFRESHED_MS = 30 * SECOND;
 const POLL_MS = 50;
 
 const instanceOf = (grant: Grant) =>
@@ -32,7 +34,11 @@ async function grantOf(env: Env, row: AccountRow): Promise<Grant> {
   };
 }
 
-/** POST …/refresh: refresh now through the cron's code; waits for, and answers, a refresh already running. */
+/**
+ * POST …/refresh: refresh now through the cron's code. A refresh already running is waited for and
+ * answered, and so is one finished in the last JUST_REFRESHED_MS, so hammering the endpoint cannot
+ * spend a rotating refresh token over and over.
+ */
 export async function refreshNow(
   env: Env,
   db: Db,
@@ -45,14 +51,15 @@ export async function refreshNow(
   if (account.status === "disconnected")
     throw new ApiError("REFRESH_FAILED", "The account is disconnected; reconnect it");
   const leaseId = newLeaseId();
+  const recent = requestedAt - JUST_REFRESHED_MS;
   for (;;) {
     const now = Date.now();
     const leased = await takeRefreshLease(db, account.id, leaseId, now);
-    if (leased) return refreshLeased(env, db, leased, leaseId, requestedAt, now);
+    if (leased) return refreshLeased(env, db, leased, leaseId, recent, now);
     // Someone else holds the lease: wait for their result rather than spend the refresh token twice.
     const current = await findAccount(db, workspaceId, accountId);
     if (!current) throw notFound();
-    if (current.lastRefreshedAt !== null && current.lastRefreshedAt >= requestedAt)
+    if (current.lastRefreshedAt !== null && current.lastRefreshedAt >= recent)
       return { kind: "already-refreshed", account: current };
     if (
       current.refreshLeaseUntil === null &&

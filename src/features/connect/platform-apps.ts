@@ -4,7 +4,7 @@ import { platformApps } from "../../db/schema";
 import { getSecretBox } from "../../lib/config";
 import type { Platform } from "../../lib/domain";
 import { ApiError } from "../../lib/errors";
-import { type ContextOptions, getModule, platformContext } from "../../platforms/catalogue";
+import { type ContextOptions, getModule, platformContext, sandboxEnabled } from "../../platforms/catalogue";
 import type { PlatformContext } from "../../platforms/types";
 
 export const appSecretContext = (platform: Platform, instance: string) => ({
@@ -93,7 +93,8 @@ export async function resolveContext(
   options: ContextOptions & { register?: { redirectUri: string } } = {},
 ): Promise<PlatformContext> {
   const support = getModule(platform).instances;
-  if (!support || !instance) return platformContext(env, platform, now, options);
+  // The sandbox serves every instance with its own client: never cache its credentials as an instance's app.
+  if (!support || !instance || sandboxEnabled(env)) return platformContext(env, platform, now, options);
   const endpoints = support.endpoints(instance);
   let app = await findApp(env, db, platform, instance);
   if (!app && options.register) {

@@ -31,6 +31,7 @@ export const DELIVERY_LEASE_MS = 60 * SECOND;
 export const DISABLE_AFTER_MS = 5 * DAY;
 /** Outbound connections one invocation keeps open at once (the Workers limit is 6). */
 export const MAX_CONCURRENCY = 6;
+const CLAIM_IDS_PER_STATEMENT = 90;
 
 export const secretContext = (endpointId: string, field: "secret" | "previous_secret") => ({
   table: "webhook_endpoints",
@@ -208,8 +209,13 @@ export async function deliverNow(
   deliveryIds: string[],
   now: number,
 ): Promise<AttemptResult[]> {
-  if (deliveryIds.length === 0) return [];
-  const claimed = await claimDeliveries(db, randomToken(12), now, { ids: deliveryIds });
+  const leaseId = randomToken(12);
+  const claimed: DeliveryRow[] = [];
+  // D1 binds at most 100 parameters per statement.
+  for (let i = 0; i < deliveryIds.length; i += CLAIM_IDS_PER_STATEMENT) {
+    const ids = deliveryIds.slice(i, i + CLAIM_IDS_PER_STATEMENT);
+    claimed.push(...(await claimDeliveries(db, leaseId, now, { ids })));
+  }
   return pool(claimed, MAX_CONCURRENCY, (delivery) => attemptDelivery(env, db, delivery, now));
 }
 

@@ -52,7 +52,8 @@ export function validateEndpointUrl(raw: string, production: boolean): string {
   if (url.username || url.password) reject("must not contain credentials");
   if (url.hash) reject("must not contain a fragment");
   if (production) {
-    const host = url.hostname;
+    // "localhost." is localhost: compare names without their trailing dot.
+    const host = url.hostname.replace(/\.$/, "");
     if (
       host === "localhost" ||
       host.endsWith(".localhost") ||

@@ -1,6 +1,6 @@
 import { and, eq, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
-import type { Db } from "../../db/client";
+import { type Db, selectConstants } from "../../db/client";
 import { type AccountRow, deliveries, events, webhookEndpoints } from "../../db/schema";
 import type { EventType } from "../../lib/domain";
 import { newId } from "../../lib/ids";
@@ -46,13 +46,6 @@ export function accountEvent(
 
 export type Statement = BatchItem<"sqlite">;
 
-/** Constant values as a one-row SELECT, so an insert can be made conditional on `where`. */
-function constants(db: Db, values: Record<string, unknown>) {
-  return db.select(
-    Object.fromEntries(Object.entries(values).map(([key, value]) => [key, sql`${value}`.as(key)])),
-  );
-}
-
 /**
  * The outbox rows for `pending`: each event and one delivery per subscribed endpoint, as statements
  * to run in the same db.batch as the change that caused them. With `guard`, the events are inserted
@@ -81,10 +74,11 @@ export async function outboxStatements(db: Db, pending: PendingEvent[], now: num
       workspaceId: event.workspaceId,
       data: event.data,
     });
+    // Every column, in table order (see the delivery below).
     const row = { id, workspaceId: event.workspaceId, type: event.type, payload, createdAt: now };
     statements.push(
       guard
-        ? db.insert(events).select(constants(db, row).from(sql`(SELECT 1)`).where(guard) as never)
+        ? db.insert(events).select(selectConstants(db, row).from(sql`(SELECT 1)`).where(guard) as never)
         : db.insert(events).values(row),
     );
     const targets = (subscribers.get(event.workspaceId) ?? []).filter((endpoint) =>
@@ -93,6 +87,7 @@ export async function outboxStatements(db: Db, pending: PendingEvent[], now: num
         : !endpoint.eventTypes || endpoint.eventTypes.includes(event.type),
     );
     for (const endpoint of targets) {
+      // Every column, in table order: drizzle's insert … select requires it.
       const delivery = {
         id: newId("dlv", now),
         workspaceId: event.workspaceId,
@@ -101,6 +96,11 @@ export async function outboxStatements(db: Db, pending: PendingEvent[], now: num
         status: "pending" as const,
         attempts: 0,
         nextAttemptAt: now,
+        leaseId: null,
+        leaseUntil: null,
+        lastAttemptAt: null,
+        lastStatusCode: null,
+        lastError: null,
         createdAt: now,
         updatedAt: now,
       };
@@ -109,7 +109,7 @@ export async function outboxStatements(db: Db, pending: PendingEvent[], now: num
         guard
           ? db
               .insert(deliveries)
-              .select(constants(db, delivery).from(events).where(eq(events.id, id)) as never)
+              .select(selectConstants(db, delivery).from(events).where(eq(events.id, id)) as never)
           : db.insert(deliveries).values(delivery),
       );
     }

@@ -1,5 +1,5 @@
 import { and, desc, eq, gte, lt, sql } from "drizzle-orm";
-import type { Db } from "../../db/client";
+import { type Db, selectConstants } from "../../db/client";
 import { deliveries, events, type WebhookEndpointRow, webhookEndpoints } from "../../db/schema";
 
 export async function findEndpoint(
@@ -23,20 +23,40 @@ export function listEndpoints(db: Db, workspaceId: string) {
     .orderBy(desc(webhookEndpoints.id));
 }
 
-export async function countEndpoints(db: Db, workspaceId: string): Promise<number> {
-  const [row] = await db
-    .select({ n: sql<number>`count(*)` })
-    .from(webhookEndpoints)
-    .where(eq(webhookEndpoints.workspaceId, workspaceId));
-  return row?.n ?? 0;
-}
-
-export async function insertEndpoint(
+/**
+ * Inserts an endpoint only while the workspace has fewer than `cap`: the count and the insert are
+ * one statement, so parallel creates cannot overshoot. Undefined when the cap is reached.
+ */
+export async function insertEndpointWithinCap(
   db: Db,
-  row: typeof webhookEndpoints.$inferInsert,
-): Promise<WebhookEndpointRow> {
-  const [inserted] = await db.insert(webhookEndpoints).values(row).returning();
-  return inserted as WebhookEndpointRow;
+  row: Pick<
+    WebhookEndpointRow,
+    "id" | "workspaceId" | "url" | "description" | "eventTypes" | "secretEnc" | "keyVersion" | "createdAt"
+  >,
+  cap: number,
+): Promise<WebhookEndpointRow | undefined> {
+  const values = {
+    id: row.id,
+    workspaceId: row.workspaceId,
+    url: row.url,
+    description: row.description,
+    eventTypes: row.eventTypes ? JSON.stringify(row.eventTypes) : null,
+    enabled: 1,
+    disabledReason: null,
+    secretEnc: row.secretEnc,
+    previousSecretEnc: null,
+    previousSecretExpiresAt: null,
+    keyVersion: row.keyVersion,
+    failingSince: null,
+    createdAt: row.createdAt,
+    updatedAt: row.createdAt,
+  };
+  const room = sql`(SELECT count(*) FROM ${webhookEndpoints} WHERE ${webhookEndpoints.workspaceId} = ${row.workspaceId}) < ${cap}`;
+  const [inserted] = await db
+    .insert(webhookEndpoints)
+    .select(selectConstants(db, values).from(sql`(SELECT 1)`).where(room) as never)
+    .returning();
+  return inserted;
 }
 
 export async function updateEndpoint(

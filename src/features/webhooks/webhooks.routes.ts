@@ -13,10 +13,9 @@ import { validateEndpointUrl } from "./endpoint-url";
 import { commitWithEvents, TEST_EVENT } from "./events";
 import { newWebhookSecret } from "./signing";
 import {
-  countEndpoints,
   deleteEndpoint,
   findEndpoint,
-  insertEndpoint,
+  insertEndpointWithinCap,
   listDeliveries as listDeliveryRows,
   listEndpoints,
   requeueFailed,
@@ -153,26 +152,29 @@ export const webhooksRouter = createRouter()
     const body = c.req.valid("json");
     const now = Date.now();
     const url = validateEndpointUrl(body.url, getConfig(c.env).isProduction);
-    if ((await countEndpoints(c.var.db, c.var.auth.workspaceId)) >= MAX_ENDPOINTS_PER_WORKSPACE) {
+    const id = newId("wh", now);
+    const secret = newWebhookSecret();
+    const box = await getSecretBox(c.env);
+    const row = await insertEndpointWithinCap(
+      c.var.db,
+      {
+        id,
+        workspaceId: c.var.auth.workspaceId,
+        url,
+        description: body.description ?? null,
+        eventTypes: body.eventTypes ?? null,
+        secretEnc: await box.encrypt(secret, secretContext(id, "secret")),
+        keyVersion: box.currentVersion,
+        createdAt: now,
+      },
+      MAX_ENDPOINTS_PER_WORKSPACE,
+    );
+    if (!row) {
       throw new ApiError(
         "INVALID_PARAM",
         `A workspace has at most ${MAX_ENDPOINTS_PER_WORKSPACE} webhook endpoints`,
       );
     }
-    const id = newId("wh", now);
-    const secret = newWebhookSecret();
-    const box = await getSecretBox(c.env);
-    const row = await insertEndpoint(c.var.db, {
-      id,
-      workspaceId: c.var.auth.workspaceId,
-      url,
-      description: body.description ?? null,
-      eventTypes: body.eventTypes ?? null,
-      secretEnc: await box.encrypt(secret, secretContext(id, "secret")),
-      keyVersion: box.currentVersion,
-      createdAt: now,
-      updatedAt: now,
-    });
     return c.json({ webhook: toWebhook(row, now), secret }, 201);
   })
   .openapi(listWebhooks, async (c) => {

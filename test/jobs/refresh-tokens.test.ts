@@ -1,0 +1,271 @@
+import { applyD1Migrations, reset } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { beforeEach, describe, expect, it } from "vitest";
+import { createDb } from "../../src/db/client";
+import { accounts } from "../../src/db/schema";
+import { sealAccountSecrets } from "../../src/features/accounts/accounts.repository";
+import { refreshTokens } from "../../src/jobs/refresh-tokens";
+import { getSecretBox } from "../../src/lib/config";
+import { newId } from "../../src/lib/ids";
+import { DAY, HOUR, MINUTE, SECOND } from "../../src/lib/time";
+import { nextRefreshAt } from "../../src/platforms/schedule";
+import { call, createWorkspace, insertAccount, type TestWorkspace } from "../helpers/api";
+import { connectAccount } from "../helpers/connect";
+import { type FakePlatform, fakePlatform, unauthorized } from "../helpers/fake-provider";
+
+let fake: FakePlatform;
+let ws: TestWorkspace;
+const db = createDb(env.DB);
+
+beforeEach(async () => {
+  // The cron scans every workspace: start each test from empty tables.
+  await reset();
+  await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
+  fake = fakePlatform("twitter");
+  fake.api("GET /2/users/me", ({ grant }) =>
+    grant
+      ? Response.json({
+          data: { id: grant.profile.id, username: grant.profile.username, name: grant.profile.name },
+        })
+      : unauthorized(),
+  );
+  ws = await createWorkspace();
+});
+
+const rowOf = (id: string) =>
+  env.DB.prepare("SELECT * FROM accounts WHERE id = ?").bind(id).first<Record<string, unknown>>();
+const eventsOf = async (accountId: string, type: string) =>
+  (
+    await env.DB.prepare("SELECT payload FROM events WHERE type = ?").bind(type).all<{ payload: string }>()
+  ).results
+    .map((r) => JSON.parse(r.payload))
+    .filter((p) => p.data.account.id === accountId);
+
+/** `count` twitter accounts in this workspace whose grants the fake knows, all due at `dueAt`. */
+async function dueAccounts(count: number, dueAt: number) {
+  const box = await getSecretBox(env);
+  const ids: string[] = [];
+  const rows = [];
+  for (let i = 0; i < count; i++) {
+    const grant = fake.newGrant({ id: `bulk-${i}-${crypto.randomUUID()}`, username: `b${i}`, name: "B" });
+    const id = newId("acc");
+    ids.push(id);
+    rows.push({
+      id,
+      workspaceId: ws.id,
+      platform: "twitter" as const,
+      platformUserId: grant.profile.id,
+      status: "active" as const,
+      connectionType: "oauth" as const,
+      ...(await sealAccountSecrets(box, id, {
+        accessToken: grant.accessToken,
+        refreshToken: grant.refreshToken,
+        extras: null,
+      })),
+      tokenExpiresAt: dueAt + 5 * MINUTE,
+      tokenIssuedAt: dueAt - 2 * HOUR,
+      nextRefreshAt: dueAt,
+      connectedAt: dueAt - 2 * HOUR,
+      updatedAt: dueAt - 2 * HOUR,
+    });
+  }
+  // Wide rows (D1 binds at most 100 parameters per statement): one per statement, many per batch.
+  const statements = [];
+  for (const row of rows) statements.push(db.insert(accounts).values(row));
+  for (let i = 0; i < statements.length; i += 50)
+    await db.batch(statements.slice(i, i + 50) as [never, ...never[]]);
+  return ids;
+}
+
+describe("one refresh per account at a time, across API and cron", () => {
+  it("50 parallel POST …/refresh and a cron run spend a rotating refresh token once", async () => {
+    const res = await connectAccount(ws, fake, { id: "r1", username: "r1", name: "R" });
+    const id = res.json.account.id;
+    const now = Date.now();
+    await env.DB.prepare("UPDATE accounts SET next_refresh_at = ? WHERE id = ?")
+      .bind(now - SECOND, id)
+      .run();
+    const results = await Promise.all([
+      refreshTokens(env, now),
+      ...Array.from({ length: 50 }, () =>
+        call(`/v1/accounts/${id}/refresh`, { method: "POST", key: ws.key }),
+      ),
+    ]);
+    expect(fake.refreshRequests).toBe(1);
+    expect(fake.grants.filter((g) => g.revoked)).toHaveLength(0);
+    for (const r of results.slice(1) as { status: number }[]) expect(r.status).toBe(200);
+    expect(await rowOf(id)).toMatchObject({ status: "active", refresh_lease_id: null });
+  });
+
+  it("two overlapping cron runs over 1,000 due accounts make exactly 1,000 token requests", async () => {
+    const now = Date.now();
+    const ids = await dueAccounts(1000, now - MINUTE);
+    const [a, b] = await Promise.all([
+      refreshTokens(env, now, { budgetMs: 10 * MINUTE }),
+      refreshTokens(env, now, { budgetMs: 10 * MINUTE }),
+    ]);
+    expect(fake.refreshRequests).toBe(1000);
+    expect(fake.grants.filter((g) => g.revoked)).toHaveLength(0);
+    expect(a.claimed + b.claimed).toBe(1000);
+    expect(a.outcomes.refreshed + b.outcomes.refreshed).toBe(1000);
+    const stillDue = await env.DB.prepare(
+      "SELECT count(*) AS n FROM accounts WHERE workspace_id = ? AND next_refresh_at <= ?",
+    )
+      .bind(ws.id, now)
+      .first<{ n: number }>();
+    expect(ids).toHaveLength(1000);
+    expect(stillDue?.n).toBe(0);
+  });
+
+  it("hands back what it could not reach within its time budget", async () => {
+    const now = Date.now();
+    await dueAccounts(20, now - MINUTE);
+    let ticks = 0;
+    // A clock that runs out after a few refreshes.
+    const run = await refreshTokens(env, now, { budgetMs: 5, clock: () => ticks++ });
+    expect(run.outcomes.refreshed).toBeLessThan(20);
+    expect(run.released).toBeGreaterThan(0);
+    const leased = await env.DB.prepare(
+      "SELECT count(*) AS n FROM accounts WHERE refresh_lease_id IS NOT NULL",
+    ).first<{ n: number }>();
+    expect(leased?.n).toBe(0);
+    const rest = await refreshTokens(env, now);
+    expect(run.outcomes.refreshed + rest.outcomes.refreshed).toBe(20);
+  });
+});
+
+describe("when accounts are due", () => {
+  it("refreshes a token expiring in 4:59 and leaves one expiring in 5:01", async () => {
+    const now = Date.now();
+    const soon = fake.newGrant({ id: "soon", username: "soon", name: "S" });
+    const later = fake.newGrant({ id: "later", username: "later", name: "L" });
+    const insert = (grant: typeof soon, expiresIn: number) =>
+      insertAccount(ws.id, {
+        platformUserId: grant.profile.id,
+        credentials: { accessToken: grant.accessToken, refreshToken: grant.refreshToken },
+        tokenExpiresAt: new Date(now + expiresIn).toISOString(),
+      });
+    const a = await insert(soon, 5 * MINUTE - SECOND);
+    const b = await insert(later, 5 * MINUTE + SECOND);
+    await refreshTokens(env, now);
+    expect(fake.refreshRequests).toBe(1);
+    expect(Number((await rowOf(a.id))?.last_refreshed_at)).toBe(now);
+    expect((await rowOf(b.id))?.last_refreshed_at).toBeNull();
+  });
+
+  it("refreshes X-like 2-hour tokens about 12 times a day, not every run", async () => {
+    const start = Date.now();
+    const res = await connectAccount(ws, fake, { id: "daily", username: "daily", name: "D" });
+    const id = res.json.account.id;
+    await env.DB.prepare("UPDATE accounts SET token_expires_at = ?, next_refresh_at = ? WHERE id = ?")
+      .bind(start + 2 * HOUR, start + 2 * HOUR - 5 * MINUTE, id)
+      .run();
+    for (let t = start; t < start + DAY; t += MINUTE) await refreshTokens(env, t);
+    expect(fake.refreshRequests).toBeGreaterThanOrEqual(12);
+    expect(fake.refreshRequests).toBeLessThanOrEqual(13);
+    expect(fake.grants.filter((g) => g.revoked)).toHaveLength(0);
+  });
+});
+
+describe("outcomes", () => {
+  it("rides out 20 transient failures without account.error while the token is valid, then refreshes on the first good run", async () => {
+    const linkedin = fakePlatform("linkedin");
+    linkedin.rotating = false;
+    const grant = linkedin.newGrant({ id: "li-1", username: "li", name: "Li" });
+    const now = Date.now();
+    const account = await insertAccount(ws.id, {
+      platform: "linkedin",
+      platformUserId: "li-1",
+      credentials: { accessToken: grant.accessToken, refreshToken: grant.refreshToken },
+      tokenExpiresAt: new Date(now + 6 * DAY).toISOString(),
+    });
+    const kinds = ["5xx", "429", "network"] as const;
+    for (let i = 0; i < 20; i++)
+      linkedin.failNext({ kind: kinds[i % 3] as (typeof kinds)[number], retryAfter: "60" });
+    let t = Number((await rowOf(account.id))?.next_refresh_at);
+    for (let i = 0; i < 20; i++) {
+      const run = await refreshTokens(env, t);
+      expect(run.outcomes.transient).toBe(1);
+      t = Number((await rowOf(account.id))?.next_refresh_at);
+    }
+    expect(await rowOf(account.id)).toMatchObject({ status: "active", refresh_failures: 20 });
+    expect(t).toBeLessThan(now + 6 * DAY);
+    expect(await eventsOf(account.id, "account.error")).toHaveLength(0);
+    const run = await refreshTokens(env, t);
+    expect(run.outcomes.refreshed).toBe(1);
+    expect(await rowOf(account.id)).toMatchObject({ status: "active", refresh_failures: 0 });
+  });
+
+  it("emits exactly one account.error for invalid_grant, and account.recovered after a reconnect-free recovery", async () => {
+    const res = await connectAccount(ws, fake, { id: "dead", username: "dead", name: "D" });
+    const id = res.json.account.id;
+    const now = Date.now();
+    await env.DB.prepare("UPDATE accounts SET next_refresh_at = ? WHERE id = ?")
+      .bind(now - SECOND, id)
+      .run();
+    fake.failNext({ kind: "invalid_grant" });
+    await refreshTokens(env, now);
+    await refreshTokens(env, now + MINUTE);
+    expect(await rowOf(id)).toMatchObject({
+      status: "expired",
+      last_error_code: "invalid_grant",
+      next_refresh_at: null,
+    });
+    // A manual retry that is refused again is not a new transition.
+    fake.failNext({ kind: "invalid_grant" });
+    expect((await call(`/v1/accounts/${id}/refresh`, { method: "POST", key: ws.key })).status).toBe(409);
+    const errors = await eventsOf(id, "account.error");
+    expect(errors).toHaveLength(1);
+    expect(errors[0].data).toMatchObject({
+      account: { platform: "TWITTER", status: "EXPIRED" },
+      error: { code: "invalid_grant" },
+    });
+    // The grant was fine after all: a manual refresh recovers the account, once.
+    expect((await call(`/v1/accounts/${id}/refresh`, { method: "POST", key: ws.key })).status).toBe(200);
+    expect(await eventsOf(id, "account.recovered")).toHaveLength(1);
+    expect((await rowOf(id))?.status).toBe("active");
+  });
+
+  it("marks an account expired with one account.error when its token lapses during an outage", async () => {
+    const res = await connectAccount(ws, fake, { id: "lapse", username: "lapse", name: "L" });
+    const id = res.json.account.id;
+    const expiresAt = Number((await rowOf(id))?.token_expires_at);
+    fake.failNext({ kind: "5xx" }, 50);
+    let t = Number((await rowOf(id))?.next_refresh_at);
+    for (let i = 0; i < 8 && t; i++) {
+      await refreshTokens(env, t);
+      t = Number((await rowOf(id))?.next_refresh_at);
+    }
+    await refreshTokens(env, expiresAt + MINUTE);
+    await refreshTokens(env, expiresAt + 30 * MINUTE);
+    expect((await rowOf(id))?.status).toBe("expired");
+    expect(await eventsOf(id, "account.error")).toHaveLength(1);
+  });
+});
+
+describe("the schedule", () => {
+  it("never makes a fresh token due at once, whatever the platform's lead", () => {
+    const issuedAt = 1_000_000;
+    const model = { kind: "non-rotating", leadMs: 7 * DAY } as const;
+    expect(nextRefreshAt(model, { expiresAt: issuedAt + 2 * HOUR, issuedAt, hasRefreshToken: true })).toBe(
+      issuedAt + HOUR,
+    );
+    expect(nextRefreshAt(model, { expiresAt: issuedAt + 60 * DAY, issuedAt, hasRefreshToken: true })).toBe(
+      issuedAt + 53 * DAY,
+    );
+    expect(
+      nextRefreshAt(model, { expiresAt: issuedAt + 60 * DAY, issuedAt, hasRefreshToken: false }),
+    ).toBeNull();
+    const x = { kind: "rotating", leadMs: 5 * MINUTE } as const;
+    expect(nextRefreshAt(x, { expiresAt: issuedAt + 2 * HOUR, issuedAt, hasRefreshToken: true })).toBe(
+      issuedAt + 2 * HOUR - 5 * MINUTE,
+    );
+    const extend = { kind: "extend-in-place", leadMs: 7 * DAY, minAgeMs: DAY } as const;
+    expect(nextRefreshAt(extend, { expiresAt: issuedAt + 60 * DAY, issuedAt, hasRefreshToken: false })).toBe(
+      issuedAt + 53 * DAY,
+    );
+    expect(
+      nextRefreshAt({ kind: "none" }, { expiresAt: issuedAt + DAY, issuedAt, hasRefreshToken: true }),
+    ).toBeNull();
+  });
+});
