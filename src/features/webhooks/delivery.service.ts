@@ -117,7 +117,7 @@ export async function attemptDelivery(
     .limit(1);
   const mine = and(eq(deliveries.id, delivery.id), eq(deliveries.leaseId, delivery.leaseId ?? ""));
   const release = { leaseId: null, leaseUntil: null, updatedAt: now };
-  if (!found || !found.endpoint.enabled) {
+  if (!found?.endpoint.enabled) {
     const error = found
       ? `Endpoint disabled: ${found.endpoint.disabledReason ?? "by the customer"}`
       : "Endpoint deleted";
