@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
+import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import type { AccountStatus, ConnectionType, EventType, Plan, Platform, Scope } from "../lib/domain";
 
 // Times are integer milliseconds since the epoch; ids are prefixed and time-sortable (lib/ids).
@@ -233,6 +233,70 @@ export const deliveries = sqliteTable(
   ],
 );
 
+/** Historical analytics imports; the cron advances running jobs a page at a time. */
+export const backfillJobs = sqliteTable(
+  "backfill_jobs",
+  {
+    id: text("id").primaryKey(),
+    workspaceId: text("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id, { onDelete: "cascade" }),
+    status: text("status")
+      .$type<"pending" | "running" | "completed" | "failed">()
+      .notNull()
+      .default("pending"),
+    /** The platform's pagination cursor for the next page; null before the first page. */
+    cursor: text("cursor"),
+    pagesFetched: integer("pages_fetched").notNull().default(0),
+    postsImported: integer("posts_imported").notNull().default(0),
+    /** Estimated progress from 0 to 1, where the platform says how much there is. */
+    progress: real("progress"),
+    attempts: integer("attempts").notNull().default(0),
+    nextRunAt: integer("next_run_at"),
+    leaseId: text("lease_id"),
+    leaseUntil: integer("lease_until"),
+    errorCode: text("error_code"),
+    errorMessage: text("error_message"),
+    startedAt: integer("started_at"),
+    finishedAt: integer("finished_at"),
+    createdAt: integer("created_at").notNull(),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    index("backfill_jobs_due_idx").on(t.status, t.nextRunAt),
+    index("backfill_jobs_account_idx").on(t.accountId, t.id),
+  ],
+);
+
+/** One row per published post: its metrics as last imported (idempotent on account and post). */
+export const postMetrics = sqliteTable(
+  "post_metrics",
+  {
+    accountId: text("account_id")
+      .notNull()
+      .references(() => accounts.id, { onDelete: "cascade" }),
+    platformPostId: text("platform_post_id").notNull(),
+    workspaceId: text("workspace_id").notNull(),
+    platform: text("platform").$type<Platform>().notNull(),
+    publishedAt: integer("published_at").notNull(),
+    impressions: integer("impressions"),
+    reach: integer("reach"),
+    likes: integer("likes"),
+    comments: integer("comments"),
+    shares: integer("shares"),
+    saves: integer("saves"),
+    videoViews: integer("video_views"),
+    importedAt: integer("imported_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.accountId, t.platformPostId] }),
+    index("post_metrics_account_time_idx").on(t.accountId, t.publishedAt),
+  ],
+);
+
 export type WorkspaceRow = typeof workspaces.$inferSelect;
 export type UserRow = typeof users.$inferSelect;
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
@@ -241,3 +305,5 @@ export type NewAccountRow = typeof accounts.$inferInsert;
 export type WebhookEndpointRow = typeof webhookEndpoints.$inferSelect;
 export type EventRow = typeof events.$inferSelect;
 export type DeliveryRow = typeof deliveries.$inferSelect;
+export type BackfillJobRow = typeof backfillJobs.$inferSelect;
+export type PostMetricRow = typeof postMetrics.$inferSelect;
