@@ -263,7 +263,7 @@ async function main() {
   const publicUrlSet =
     readDevVars(envName)?.PUBLIC_URL !== undefined ||
     wranglerArgs.some((arg, i) => wranglerArgs[i - 1] === "--var" && arg.startsWith("PUBLIC_URL:"));
-  if (!publicUrlSet && baseUrl !== DEFAULT_URL) args.push("--var", `PUBLIC_URL:${baseUrl}`);
+  if (!publicUrlSet) args.push("--var", `PUBLIC_URL:${baseUrl}`);
 
   say(`Starting wrangler dev on ${baseUrl} …`);
   const child = wrangler(args, { stdio: "inherit" });

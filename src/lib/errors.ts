@@ -70,10 +70,17 @@ export function errorBody(err: ApiError, requestId?: string): ErrorBody {
 
 /** Turns zod issues into one message and per-field details that name the field. */
 export function validationError(issues: readonly z.core.$ZodIssue[], where: string): ApiError {
-  const details = issues.map((issue) => ({
-    field: issue.path.length ? issue.path.map(String).join(".") : where,
-    message: issue.message,
-  }));
+  const target = where === "json" ? "body" : where;
+  const named = (path: readonly PropertyKey[], message: string) => ({
+    field: path.length ? path.map(String).join(".") : target,
+    message,
+  });
+  // An unknown key is named itself, not its parent object.
+  const details = issues.flatMap((issue) =>
+    issue.code === "unrecognized_keys"
+      ? issue.keys.map((key) => named([...issue.path, key], "Unknown field"))
+      : [named(issue.path, issue.message)],
+  );
   const first = details[0];
   const message = first ? `Invalid ${first.field}: ${first.message}` : "Invalid request";
   return new ApiError("INVALID_PARAM", message, details);

@@ -166,3 +166,18 @@ describe("unknown routes", () => {
     expect(res.json.error.code).toBe("NOT_FOUND");
   });
 });
+
+describe("validation details", () => {
+  it("name each unknown field and call the JSON body `body`", async () => {
+    const res = await call("/v1/accounts", {
+      method: "POST",
+      key: ws.key,
+      body: { platform: "telegram", botToken: "x", extra: 1 },
+    });
+    expect(res.status).toBe(400);
+    const fields = res.json.error.details.map((d: { field: string }) => d.field);
+    expect(fields).toEqual(expect.arrayContaining(["credentials", "botToken", "extra"]));
+    const empty = await call(`/v1/accounts/${accountId}`, { method: "PATCH", key: ws.key, body: {} });
+    expect(empty.json.error.details[0].field).toBe("body");
+  });
+});
