@@ -8,7 +8,7 @@ import { constants } from "node:os";
 import path from "node:path";
 import { styleText } from "node:util";
 import { allScopes, callApi, describeError, NetworkError } from "./lib/api.mjs";
-import { DEFAULT_URL, ROOT, readDevVars } from "./lib/env.mjs";
+import { ROOT, readDevVars } from "./lib/env.mjs";
 
 const DEFAULT_PORT = 8787;
 const READY_HINT_MS = 60_000;
