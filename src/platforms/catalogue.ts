@@ -2,45 +2,12 @@ import { sandboxFetch } from "../features/sandbox/sandbox.routes";
 import { ConfigError, getConfig } from "../lib/config";
 import { PLATFORMS, type Platform } from "../lib/domain";
 import { ApiError } from "../lib/errors";
-import { bluesky } from "./bluesky";
-import { facebook } from "./facebook";
-import { googlebusiness } from "./googlebusiness";
 import { timedFetch } from "./http";
-import { instagram } from "./instagram";
-import { linkedin } from "./linkedin";
-import { mastodon } from "./mastodon";
-import { pinterest } from "./pinterest";
-import { reddit } from "./reddit";
-import { snapchat } from "./snapchat";
-import { telegram } from "./telegram";
-import { threads } from "./threads";
-import { tiktok } from "./tiktok";
-import { twitter } from "./twitter";
+import { MODULES } from "./modules";
 import type { Endpoints, PlatformContext, PlatformModule } from "./types";
-import { whatsapp } from "./whatsapp";
-import { youtube } from "./youtube";
-
-/** Every platform module, by slug. */
-export const CATALOGUE: Record<Platform, PlatformModule> = {
-  twitter,
-  linkedin,
-  youtube,
-  googlebusiness,
-  reddit,
-  pinterest,
-  facebook,
-  instagram,
-  threads,
-  whatsapp,
-  tiktok,
-  snapchat,
-  mastodon,
-  bluesky,
-  telegram,
-};
 
 export function getModule(platform: Platform): PlatformModule {
-  return CATALOGUE[platform];
+  return MODULES[platform];
 }
 
 type Overrides = Partial<Record<Platform, Partial<Endpoints>>>;

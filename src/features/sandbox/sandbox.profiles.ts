@@ -1,42 +1,8 @@
 import { sha256Hex } from "../../lib/crypto";
 import type { Platform } from "../../lib/domain";
 import { DAY, HOUR, SECOND } from "../../lib/time";
-import { bluesky } from "../../platforms/bluesky";
-import { facebook } from "../../platforms/facebook";
-import { googlebusiness } from "../../platforms/googlebusiness";
-import { instagram } from "../../platforms/instagram";
-import { linkedin } from "../../platforms/linkedin";
-import { mastodon } from "../../platforms/mastodon";
 import { LONG_LIVED_TTL_MS } from "../../platforms/meta";
-import { pinterest } from "../../platforms/pinterest";
-import { reddit } from "../../platforms/reddit";
-import { snapchat } from "../../platforms/snapchat";
-import { telegram } from "../../platforms/telegram";
-import { threads } from "../../platforms/threads";
-import { tiktok } from "../../platforms/tiktok";
-import { twitter } from "../../platforms/twitter";
-import type { PlatformModule } from "../../platforms/types";
-import { whatsapp } from "../../platforms/whatsapp";
-import { youtube } from "../../platforms/youtube";
-
-/** The modules the sandbox stands in for; listed here because catalogue.ts imports this feature. */
-export const SANDBOX_MODULES: Record<Platform, PlatformModule> = {
-  twitter,
-  linkedin,
-  youtube,
-  googlebusiness,
-  reddit,
-  pinterest,
-  facebook,
-  instagram,
-  threads,
-  whatsapp,
-  tiktok,
-  snapchat,
-  mastodon,
-  bluesky,
-  telegram,
-};
+import { MODULES } from "../../platforms/modules";
 
 /** The client platformContext uses while the sandbox is on (and Mastodon's app registration answers). */
 export const SANDBOX_CLIENT_ID = "sandbox-client";
@@ -139,7 +105,7 @@ export const LONG_LIVED_TTL = s(LONG_LIVED_TTL_MS);
 
 /** How the sandbox treats refresh tokens, from the module's own refresh model. */
 export function refreshBehaviour(platform: Platform): "rotating" | "non-rotating" | "none" {
-  const kind = SANDBOX_MODULES[platform].refresh.kind;
+  const kind = MODULES[platform].refresh.kind;
   return kind === "rotating" || kind === "non-rotating" ? kind : "none";
 }
 
@@ -206,7 +172,7 @@ export function tokenResponse(platform: Platform, t: Issued): Record<string, unk
   const refresh = t.refreshToken
     ? { refresh_token: t.refreshToken, ...(t.refreshTtl ? { refresh_token_expires_in: t.refreshTtl } : {}) }
     : {};
-  const separator = SANDBOX_MODULES[platform].oauth?.scopeSeparator ?? " ";
+  const separator = MODULES[platform].oauth?.scopeSeparator ?? " ";
   switch (platform) {
     case "instagram":
       // Instagram Login: a short-lived token wrapped in data[], permissions instead of scope.

@@ -3,9 +3,9 @@ import { ConfigError, getConfig } from "../../lib/config";
 import { PLATFORMS, type Platform } from "../../lib/domain";
 import { ApiError, errorBody } from "../../lib/errors";
 import { timedFetch } from "../../platforms/http";
+import { MODULES } from "../../platforms/modules";
 import { handleApi } from "./sandbox.api";
 import { avatarSvg } from "./sandbox.page";
-import { SANDBOX_MODULES } from "./sandbox.profiles";
 import { authorizePage, decide, oauthError, revoke, token } from "./sandbox.service";
 
 type SandboxEnv = { Bindings: Env };
@@ -94,7 +94,7 @@ export const sandboxRouter = new Hono<SandboxEnv>()
     const platform = platformOf(c.req.param("platform"));
     const file = c.req.param("file");
     if (!platform || !file.endsWith(".svg")) return notFound(c);
-    return c.body(avatarSvg(file, SANDBOX_MODULES[platform].name.charAt(0)), 200, {
+    return c.body(avatarSvg(file, MODULES[platform].name.charAt(0)), 200, {
       "content-type": "image/svg+xml",
       "cache-control": "public, max-age=86400",
       "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'",

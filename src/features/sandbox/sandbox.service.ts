@@ -3,6 +3,7 @@ import { randomToken, secretsEqual } from "../../lib/crypto";
 import type { Platform } from "../../lib/domain";
 import { toBase64Url, utf8 } from "../../lib/encoding";
 import { MINUTE } from "../../lib/time";
+import { MODULES } from "../../platforms/modules";
 import { consentPage, errorPage, PAGE_HEADERS } from "./sandbox.page";
 import {
   type Issued,
@@ -10,7 +11,6 @@ import {
   refreshBehaviour,
   SANDBOX_CLIENT_ID,
   SANDBOX_CLIENT_SECRET,
-  SANDBOX_MODULES,
   SANDBOX_SPECS,
   type SandboxUser,
   sandboxUser,
@@ -87,7 +87,7 @@ export async function authorizePage(
   params: URLSearchParams,
   now: number,
 ): Promise<Response> {
-  const module = SANDBOX_MODULES[platform];
+  const module = MODULES[platform];
   const settings = module.oauth;
   if (!settings) {
     return page(
@@ -158,7 +158,7 @@ function consentView(
   error?: string,
 ) {
   return consentPage({
-    platformName: SANDBOX_MODULES[platform].name,
+    platformName: MODULES[platform].name,
     clientId: SANDBOX_CLIENT_ID,
     scopes,
     request,
@@ -360,7 +360,7 @@ export async function token(
   form: URLSearchParams,
   now: number,
 ): Promise<Response> {
-  if (!SANDBOX_MODULES[platform].oauth) return notServed(platform);
+  if (!MODULES[platform].oauth) return notServed(platform);
   const client = presentedClient(platform, headers, form);
   if (!client || !(await clientValid(client)))
     return oauthError(platform, 401, "invalid_client", "Client authentication failed");
@@ -416,7 +416,7 @@ export async function revoke(
   form: URLSearchParams,
   now: number,
 ): Promise<Response> {
-  if (!SANDBOX_MODULES[platform].oauth) return notServed(platform);
+  if (!MODULES[platform].oauth) return notServed(platform);
   const google = GOOGLE.includes(platform);
   const client = presentedClient(platform, headers, form);
   if (client ? !(await clientValid(client)) : !google)
