@@ -1,3 +1,4 @@
+import { advanceBackfills } from "./backfill";
 import { deliverWebhooks } from "./deliver-webhooks";
 import { watchExpiry } from "./expiry";
 import { housekeeping } from "./housekeeping";
@@ -14,6 +15,7 @@ export type Job = (env: Env, now: number) => Promise<unknown>;
 export const JOBS: Record<string, Job> = {
   refreshTokens,
   watchExpiry,
+  advanceBackfills,
   deliverWebhooks,
   rewrapSecrets,
   housekeeping,

@@ -1,6 +1,14 @@
+import { facebook } from "./facebook";
 import { ProviderError } from "./http";
-import { EXTEND_IN_PLACE, extendInPlace, fetchLongLivedToken, GRAPH_VERSION, graphJson } from "./meta";
-import type { PlatformModule } from "./types";
+import {
+  EXTEND_IN_PLACE,
+  extendInPlace,
+  FACEBOOK_LOGIN,
+  fetchLongLivedToken,
+  GRAPH_VERSION,
+  graphJson,
+} from "./meta";
+import type { Grant, PlatformContext, PlatformModule, Profile } from "./types";
 
 interface Me {
   id?: string;
@@ -9,6 +17,93 @@ interface Me {
   name?: string;
   profile_picture_url?: string;
   account_type?: string;
+}
+
+/** An Instagram user node read through Facebook Login (`GET /{ig-user-id}`). */
+interface IgUser {
+  id: string;
+  username?: string;
+  name?: string;
+  profile_picture_url?: string;
+}
+
+/** The Facebook user behind a Facebook-Login grant (`GET /me`). */
+interface FacebookMe {
+  id: string;
+  name?: string;
+  picture?: { data?: { url?: string; is_silhouette?: boolean } };
+}
+
+/** Instagram API with Facebook Login: publishing, plus the Page listing that finds the business account. */
+export const FACEBOOK_LOGIN_SCOPES = [
+  "instagram_basic",
+  "instagram_content_publish",
+  "pages_show_list",
+  "pages_read_engagement",
+  "business_management",
+] as const;
+
+/** graph.instagram.com accepts only Instagram-Login tokens; Facebook-Login calls go to graph.facebook.com. */
+const INSTAGRAM_LOGIN_HOST = "graph.instagram.com";
+const FACEBOOK_GRAPH_ORIGIN = "https://graph.facebook.com";
+
+/** Whether a grant holds a Facebook user token (Instagram through Facebook Login). */
+export function isFacebookLogin(extras: Record<string, unknown> | null | undefined): boolean {
+  return extras?.oauthVersion === FACEBOOK_LOGIN;
+}
+
+/**
+ * The context for Graph calls made with a Facebook-Login token: Instagram's default API host becomes
+ * graph.facebook.com; a deployment that overrides Instagram's apiBaseUrl (a sandbox, the tests' fake)
+ * serves both kinds of call there. Paths carry the Graph version.
+ */
+export function facebookLoginContext(ctx: PlatformContext): PlatformContext {
+  if (new URL(ctx.endpoints.apiBaseUrl).hostname !== INSTAGRAM_LOGIN_HOST) return ctx;
+  return { ...ctx, endpoints: { ...ctx.endpoints, apiBaseUrl: FACEBOOK_GRAPH_ORIGIN } };
+}
+
+/** The Instagram business account a Facebook-Login grant acts as: chosen with select-page, or given as igUserId. */
+export function selectedIgUserId(extras: Record<string, unknown> | null | undefined): string | undefined {
+  const id = extras?.igUserId;
+  return typeof id === "string" && id ? id : undefined;
+}
+
+/** Before a business account is chosen the grant is the Facebook user; after, the Instagram account. */
+async function facebookLoginProfile(ctx: PlatformContext, grant: Grant): Promise<Profile> {
+  const graph = facebookLoginContext(ctx);
+  const igUserId = selectedIgUserId(grant.extras);
+  if (igUserId) {
+    const ig = await graphJson<IgUser>(
+      graph,
+      `/${GRAPH_VERSION}/${encodeURIComponent(igUserId)}`,
+      { token: grant.accessToken, query: { fields: "id,username,name,profile_picture_url" } },
+      "Instagram business account",
+    );
+    if (!ig.id) throw new ProviderError("invalid", "Instagram business account answered no id");
+    return {
+      platformUserId: ig.id,
+      username: ig.username ? `@${ig.username}` : null,
+      displayName: ig.name || ig.username || null,
+      avatarUrl: ig.profile_picture_url ?? null,
+      // Facebook Login exposes no account_type; only business and creator accounts are reachable this way.
+      accountType: "business",
+    };
+  }
+  const me = await graphJson<FacebookMe>(
+    graph,
+    `/${GRAPH_VERSION}/me`,
+    { token: grant.accessToken, query: { fields: "id,name,picture" } },
+    "Facebook me",
+  );
+  if (!me.id) throw new ProviderError("invalid", "Facebook me answered no id");
+  const picture = me.picture?.data;
+  return {
+    platformUserId: me.id,
+    username: null,
+    displayName: me.name ?? null,
+    avatarUrl: picture?.url && !picture.is_silhouette ? picture.url : null,
+    accountType: null,
+  };
 }
 
 /** account_type is "Business" or "Media_Creator" (Basic Display spelled them BUSINESS, MEDIA_CREATOR). */
@@ -23,6 +118,8 @@ function accountType(value: string | undefined): string | null {
 /**
  * Instagram API with Instagram Login (professional accounts): the code gives a 1-hour token, exchanged
  * at once for a 60-day one that is extended in place while valid and at least 24 h old.
+ * The fb_login variant connects through Facebook Login instead: a ~60-day Facebook user token, never
+ * refreshed (reconnect before it expires), from which a Page's Instagram business account is selected.
  */
 export const instagram: PlatformModule = {
   id: "instagram",
@@ -43,6 +140,24 @@ export const instagram: PlatformModule = {
   },
   needsClientCredentials: true,
   refresh: EXTEND_IN_PLACE,
+  variants: {
+    [FACEBOOK_LOGIN]: {
+      via: "facebook",
+      oauth: {
+        scopes: FACEBOOK_LOGIN_SCOPES,
+        scopeSeparator: ",",
+        pkce: true,
+        clientAuth: "post",
+        forcePromptParams: { auth_type: "rerequest" },
+      },
+      refresh: { kind: "none" },
+      async finishGrant(ctx, tokens) {
+        // The same long-lived exchange and granted-permission read as a Facebook connection.
+        const long = facebook.finishGrant ? await facebook.finishGrant(ctx, tokens) : tokens;
+        return { ...long, extras: { ...tokens.extras, ...long.extras, oauthVersion: FACEBOOK_LOGIN } };
+      },
+    },
+  },
 
   async finishGrant(ctx, tokens) {
     const long = await fetchLongLivedToken(
@@ -61,6 +176,15 @@ export const instagram: PlatformModule = {
   },
 
   refreshGrant(ctx, grant) {
+    // Facebook-Login tokens have nothing to refresh (the variant's model is none): answered unchanged.
+    if (isFacebookLogin(grant.extras)) {
+      return Promise.resolve({
+        accessToken: grant.accessToken,
+        refreshToken: null,
+        expiresAt: grant.expiresAt ?? null,
+        extras: { ...grant.extras },
+      });
+    }
     return extendInPlace(ctx, grant, {
       path: "/refresh_access_token",
       grantType: "ig_refresh_token",
@@ -69,6 +193,7 @@ export const instagram: PlatformModule = {
   },
 
   async profile(ctx, grant) {
+    if (isFacebookLogin(grant.extras)) return facebookLoginProfile(ctx, grant);
     const me = await graphJson<Me>(
       ctx,
       `/${GRAPH_VERSION}/me`,

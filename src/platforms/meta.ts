@@ -5,6 +5,9 @@ import type { Grant, PlatformContext, RefreshModel, TokenSet } from "./types";
 /** The Graph API version Facebook, Instagram and WhatsApp calls are pinned to. */
 export const GRAPH_VERSION = "v21.0";
 
+/** extras.oauthVersion of an Instagram grant made through Facebook Login (a Facebook user token). */
+export const FACEBOOK_LOGIN = "fb_login";
+
 /** Meta's long-lived user tokens last about 60 days; assumed when a response omits expires_in. */
 export const LONG_LIVED_TTL_MS = 60 * DAY;
 

@@ -109,6 +109,19 @@ export interface InstanceSupport {
   ): Promise<{ clientId: string; clientSecret: string }>;
 }
 
+/**
+ * Another way to connect the same platform, chosen by a connect option and remembered in the grant's
+ * `extras.oauthVersion` (Instagram through Facebook Login). Its OAuth steps (authorize, code exchange,
+ * finishGrant) use the `via` platform's endpoints and client credentials; its API calls still go
+ * through the module, which reads `extras.oauthVersion` to pick the variant's API.
+ */
+export interface OAuthVariant {
+  via: Platform;
+  oauth: OAuthSettings;
+  refresh: RefreshModel;
+  finishGrant?(ctx: PlatformContext, tokens: TokenSet): Promise<TokenSet>;
+}
+
 export interface PlatformModule {
   id: Platform;
   name: string;
@@ -127,6 +140,8 @@ export interface PlatformModule {
   profile(ctx: PlatformContext, grant: Grant): Promise<Profile>;
   /** Revokes the grant at the provider; absent when the platform offers no revocation. */
   revoke?(ctx: PlatformContext, grant: Grant): Promise<void>;
+  /** Alternative OAuth flows, by the `extras.oauthVersion` value they store; absent means one flow. */
+  variants?: Readonly<Record<string, OAuthVariant>>;
   /** Present for per-instance platforms; their endpoints and client come from the instance. */
   instances?: InstanceSupport;
   /** Verifies credentials given without OAuth and answers the grant to store. */
@@ -134,4 +149,23 @@ export interface PlatformModule {
     ctx: PlatformContext,
     input: CredentialsInput,
   ): Promise<{ tokens: TokenSet; profile: Profile }>;
+}
+
+/** The variant a grant was made with (its extras.oauthVersion), or undefined for the module's own flow. */
+export function grantVariant(
+  module: Pick<PlatformModule, "variants">,
+  extras: Record<string, unknown> | null | undefined,
+): OAuthVariant | undefined {
+  const version = extras?.oauthVersion;
+  if (typeof version !== "string" || !module.variants || !Object.hasOwn(module.variants, version))
+    return undefined;
+  return module.variants[version];
+}
+
+/** The refresh model that applies to a grant: its variant's, else the module's. */
+export function refreshModelOf(
+  module: Pick<PlatformModule, "variants" | "refresh">,
+  extras: Record<string, unknown> | null | undefined,
+): RefreshModel {
+  return grantVariant(module, extras)?.refresh ?? module.refresh;
 }

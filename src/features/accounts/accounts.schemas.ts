@@ -204,12 +204,20 @@ export const CreateAccountBodySchema = z
           .max(253)
           .optional()
           .openapi({ description: "Mastodon: the account's instance" }),
+        oauthVersion: z.enum(["instagram_login", "fb_login"]).optional().openapi({
+          description:
+            "Instagram: fb_login when accessToken is a Facebook user token (Instagram through Facebook Login); instagram_login (the default) for an Instagram-Login token",
+        }),
       })
       .strict(),
     name: z.string().trim().min(1).max(100).nullable().optional(),
     metadata: MetadataSchema.nullable().optional(),
   })
   .strict()
+  .refine((body) => body.credentials.oauthVersion === undefined || body.platform === "instagram", {
+    message: "oauthVersion applies to Instagram only",
+    path: ["credentials", "oauthVersion"],
+  })
   .openapi("CreateAccount");
 
 export const ConnectedAccountSchema = z

@@ -9,7 +9,7 @@ import { getModule } from "../../platforms/catalogue";
 import { ProviderError } from "../../platforms/http";
 import { refreshGrant } from "../../platforms/oauth";
 import { nextRefreshAt } from "../../platforms/schedule";
-import type { TokenSet } from "../../platforms/types";
+import { refreshModelOf, type TokenSet } from "../../platforms/types";
 import { resolveContext } from "../connect/platform-apps";
 import { accountEvent, commitGuardedWithEvents, type PendingEvent } from "../webhooks/events";
 import { openAccountSecrets, sealAccountSecrets } from "./accounts.repository";
@@ -126,7 +126,11 @@ export async function refreshLeased(
     return { kind: "already-refreshed", ...(await finish(db, row, leaseId, {}, now)) };
   }
   const module = getModule(row.platform);
-  const model = module.refresh;
+  // A login variant (Instagram through Facebook Login) may refresh differently from its platform.
+  const model =
+    module.variants && row.extrasEnc
+      ? refreshModelOf(module, (await openAccountSecrets(await getSecretBox(env), row)).extras)
+      : module.refresh;
   const expired = row.tokenExpiresAt !== null && row.tokenExpiresAt <= now;
   const notRefreshable = async (reason: string) => ({
     kind: "not-refreshable" as const,

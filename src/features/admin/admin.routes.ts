@@ -5,6 +5,7 @@ import { newId } from "../../lib/ids";
 import { createRouter, errorResponses, json, jsonBody } from "../../lib/router";
 import { getModule } from "../../platforms/catalogue";
 import { nextRefreshAt } from "../../platforms/schedule";
+import { refreshModelOf } from "../../platforms/types";
 import { insertAccount, sealAccountSecrets } from "../accounts/accounts.repository";
 import { AccountSchema } from "../accounts/accounts.schemas";
 import { toAccount } from "../accounts/accounts.service";
@@ -247,7 +248,7 @@ export const adminRouter = createRouter()
           ? ms(body.nextRefreshAt)
           : archived
             ? null
-            : nextRefreshAt(getModule(body.platform).refresh, {
+            : nextRefreshAt(refreshModelOf(getModule(body.platform), body.credentials.extras ?? null), {
                 expiresAt: ms(body.tokenExpiresAt),
                 issuedAt: now,
                 hasRefreshToken: Boolean(body.credentials.refreshToken),

@@ -28,11 +28,18 @@ export const ConnectBodySchema = z
       .max(253)
       .optional()
       .openapi({ description: "Mastodon: the instance, e.g. mastodon.social" }),
+    facebookLogin: z.boolean().optional().openapi({
+      description:
+        "Instagram: connect through Facebook Login (a Facebook user token; pick the business account with select-page) instead of Instagram Login",
+    }),
   })
   .strict()
   .openapi("ConnectRequest");
 
-export const ReconnectBodySchema = ConnectBodySchema.omit({ instance: true }).openapi("ReconnectRequest");
+/** A reconnect keeps the account's instance and login flow. */
+export const ReconnectBodySchema = ConnectBodySchema.omit({ instance: true, facebookLogin: true }).openapi(
+  "ReconnectRequest",
+);
 
 export const AuthorizationSchema = z
   .object({

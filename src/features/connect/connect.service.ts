@@ -9,11 +9,21 @@ import { ApiError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import type { AuthContext } from "../../lib/router";
 import { iso } from "../../lib/time";
-import { getModule, platformContext } from "../../platforms/catalogue";
+import { getModule, platformContext, sandboxEnabled } from "../../platforms/catalogue";
 import { ProviderError } from "../../platforms/http";
+import { FACEBOOK_LOGIN } from "../../platforms/meta";
 import { buildAuthorizationUrl, exchangeCode } from "../../platforms/oauth";
+import { grantsPlaylistRead } from "../../platforms/pages/youtube-playlists";
 import { nextRefreshAt } from "../../platforms/schedule";
-import type { PlatformContext, Profile, TokenSet } from "../../platforms/types";
+import {
+  grantVariant,
+  type OAuthVariant,
+  type PlatformContext,
+  type PlatformModule,
+  type Profile,
+  refreshModelOf,
+  type TokenSet,
+} from "../../platforms/types";
 import {
   countConnectedAccounts,
   findAccount,
@@ -41,6 +51,17 @@ export interface ConnectInput {
   forcePrompt?: boolean;
   pageMode?: boolean;
   instance?: string;
+  /** Instagram: connect through Facebook Login (the fb_login variant). */
+  facebookLogin?: boolean;
+}
+
+/** The state as this service writes it: the login variant rides along so the callback uses the same flow. */
+type ConnectState = OAuthState & { variant?: string | null };
+
+/** The module as a variant's OAuth flow sees it: the variant's settings, finishGrant and refresh model. */
+function withVariant(module: PlatformModule, variant: OAuthVariant | undefined): PlatformModule {
+  if (!variant) return module;
+  return { ...module, oauth: variant.oauth, refresh: variant.refresh, finishGrant: variant.finishGrant };
 }
 
 export function redirectUri(env: Env, platform: Platform): string {
@@ -84,18 +105,20 @@ function oauthModule(platform: Platform) {
 async function authorize(
   env: Env,
   db: Db,
-  state: Omit<OAuthState, "codeVerifier" | "redirectUri">,
+  state: Omit<ConnectState, "codeVerifier" | "redirectUri">,
   forcePrompt: boolean,
 ) {
-  const module = oauthModule(state.platform);
-  const full: OAuthState = {
+  const base = oauthModule(state.platform);
+  const variant = grantVariant(base, { oauthVersion: state.variant });
+  const module = withVariant(base, variant);
+  const full: ConnectState = {
     ...state,
     codeVerifier: generateRandomCodeVerifier(),
     redirectUri: redirectUri(env, state.platform),
   };
   let ctx: PlatformContext;
   try {
-    ctx = await resolveContext(env, db, state.platform, state.createdAt, state.instance, {
+    ctx = await resolveContext(env, db, variant?.via ?? state.platform, state.createdAt, state.instance, {
       register: { redirectUri: full.redirectUri },
     });
   } catch (err) {
@@ -130,10 +153,11 @@ export async function startConnect(
       [{ field: "instance", message: "Not used by this platform" }],
     );
   }
+  const variant = input.facebookLogin ? facebookLoginVariant(env, module) : undefined;
   const instance = instanceOrigin(platform, input.instance);
   const workspace = await loadWorkspace(db, auth.workspaceId);
   assertPlatformAllowed(workspace, platform);
-  if (!instance) platformContext(env, platform, now);
+  if (!instance) platformContext(env, variant?.via ?? platform, now);
   await assertPlanRoom(db, workspace);
   const callbackUrl = validateCallbackUrl(input.callbackUrl, workspace.allowedCallbackDomains).toString();
   return authorize(
@@ -146,10 +170,28 @@ export async function startConnect(
       pageMode: input.pageMode ?? false,
       accountId: null,
       instance,
+      variant: variant ? FACEBOOK_LOGIN : null,
       createdAt: now,
     },
     input.forcePrompt ?? false,
   );
+}
+
+/** The Facebook Login variant, where the platform has one and the deployment can serve it. */
+function facebookLoginVariant(env: Env, module: PlatformModule): OAuthVariant {
+  const variant = grantVariant(module, { oauthVersion: FACEBOOK_LOGIN });
+  if (!variant) {
+    throw new ApiError("INVALID_PARAM", `facebookLogin applies to Instagram, not ${module.name}`, [
+      { field: "facebookLogin", message: "Not used by this platform" },
+    ]);
+  }
+  // The built-in sandbox serves each platform's own flow only.
+  if (sandboxEnabled(env)) {
+    throw new ApiError("INVALID_PARAM", "facebookLogin is not served by the sandbox providers", [
+      { field: "facebookLogin", message: "Not available in the sandbox" },
+    ]);
+  }
+  return variant;
 }
 
 /** POST /v1/accounts/:id/reconnect: a new authorization URL bound to this account. */
@@ -167,7 +209,10 @@ export async function startReconnect(
   const workspace = await loadWorkspace(db, auth.workspaceId);
   assertPlatformAllowed(workspace, account.platform);
   const callbackUrl = validateCallbackUrl(input.callbackUrl, workspace.allowedCallbackDomains).toString();
-  const instance = module.instances ? await accountInstance(env, account) : null;
+  const extras = module.instances || module.variants ? await accountExtras(env, account) : null;
+  const instance = module.instances && typeof extras?.instance === "string" ? extras.instance : null;
+  const variant =
+    typeof extras?.oauthVersion === "string" && grantVariant(module, extras) ? extras.oauthVersion : null;
   return authorize(
     env,
     db,
@@ -178,17 +223,17 @@ export async function startReconnect(
       pageMode: input.pageMode ?? false,
       accountId: account.id,
       instance,
+      variant,
       createdAt: now,
     },
     input.forcePrompt ?? true,
   );
 }
 
-/** The instance origin a per-instance account lives on, from its encrypted extras. */
-export async function accountInstance(env: Env, account: AccountRow): Promise<string | null> {
+/** An account's provider extras (instance, login variant), decrypted. */
+async function accountExtras(env: Env, account: AccountRow): Promise<Record<string, unknown> | null> {
   if (!account.extrasEnc) return null;
-  const { extras } = await openAccountSecrets(await getSecretBox(env), account);
-  return typeof extras?.instance === "string" ? extras.instance : null;
+  return (await openAccountSecrets(await getSecretBox(env), account)).extras;
 }
 
 /** GET /v1/oauth/redirect/:platform: forwards the provider's answer to the caller's callbackUrl. */
@@ -230,19 +275,24 @@ export async function completeCallback(
   if (!found || found.state.workspaceId !== auth.workspaceId || found.state.platform !== platform)
     throw invalidState();
   if (!(await consumeState(db, found.hash, found.state, now))) throw invalidState();
-  const { state } = found;
+  const state: ConnectState = found.state;
+  const variant = grantVariant(module, { oauthVersion: state.variant });
 
   let tokens: TokenSet;
   let profile: Profile;
   try {
-    const ctx = await resolveContext(env, db, platform, now, state.instance);
-    tokens = await exchangeCode(ctx, module, {
+    // A variant's OAuth runs at its `via` platform; the account's API calls stay with the platform.
+    const ctx = await resolveContext(env, db, variant?.via ?? platform, now, state.instance);
+    tokens = await exchangeCode(ctx, withVariant(module, variant), {
       code: input.code,
       codeVerifier: state.codeVerifier,
       redirectUri: state.redirectUri,
     });
     if (state.instance) tokens.extras = { ...tokens.extras, instance: state.instance };
-    profile = await module.profile(ctx, {
+    const apiCtx = variant
+      ? await resolveContext(env, db, platform, now, state.instance, { requireClientCredentials: false })
+      : ctx;
+    profile = await module.profile(apiCtx, {
       accessToken: tokens.accessToken,
       refreshToken: tokens.refreshToken ?? null,
       extras: tokens.extras ?? {},
@@ -324,8 +374,8 @@ export async function upsertConnectedAccount(
     profile.platformUserId,
   );
   const box = await getSecretBox(env);
-  const schedule = (refreshToken: string | null) =>
-    nextRefreshAt(module.refresh, {
+  const schedule = (refreshToken: string | null, extras: Record<string, unknown> | null | undefined) =>
+    nextRefreshAt(refreshModelOf(module, extras), {
       expiresAt: tokens.expiresAt,
       issuedAt: now,
       hasRefreshToken: Boolean(refreshToken),
@@ -347,6 +397,10 @@ export async function upsertConnectedAccount(
     lastErrorMessage: null,
     lastErrorAt: null,
     isSharedAccount: sharedElsewhere,
+    // A grant that includes the playlist read scope ends the need to reconnect for playlists.
+    ...(platform === "youtube" && grantsPlaylistRead(tokens.scopes ?? [])
+      ? { needsPlaylistReauth: false }
+      : {}),
     disconnectedAt: null,
     updatedAt: now,
   };
@@ -359,10 +413,11 @@ export async function upsertConnectedAccount(
         ? await openAccountSecrets(box, existing)
         : null;
     const refreshToken = tokens.refreshToken || previous?.refreshToken || null;
+    const extras = { ...previous?.extras, ...tokens.extras };
     const secrets = await sealAccountSecrets(box, existing.id, {
       accessToken: tokens.accessToken,
       refreshToken,
-      extras: { ...previous?.extras, ...tokens.extras },
+      extras,
     });
     const scopes = tokens.scopes ?? existing.scopes;
     const event = accountEvent("account.connected", { ...existing, ...grantFields });
@@ -378,7 +433,7 @@ export async function upsertConnectedAccount(
             refreshTokenExpiresAt: tokens.refreshToken
               ? (tokens.refreshTokenExpiresAt ?? null)
               : existing.refreshTokenExpiresAt,
-            nextRefreshAt: schedule(refreshToken),
+            nextRefreshAt: schedule(refreshToken, extras),
             refreshLeaseId: null,
             refreshLeaseUntil: null,
             ...(input.name !== undefined ? { name: input.name } : {}),
@@ -411,7 +466,7 @@ export async function upsertConnectedAccount(
       name: input.name ?? null,
       metadata: input.metadata ?? null,
       scopes: tokens.scopes ?? [],
-      nextRefreshAt: schedule(tokens.refreshToken ?? null),
+      nextRefreshAt: schedule(tokens.refreshToken ?? null, tokens.extras),
       connectedAt: now,
     };
     try {

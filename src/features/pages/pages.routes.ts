@@ -1,0 +1,64 @@
+import { createRoute } from "@hono/zod-openapi";
+import { ErrorSchema } from "../../lib/errors";
+import { createRouter, errorResponses, json, jsonBody } from "../../lib/router";
+import { AccountIdParamsSchema } from "../accounts/accounts.schemas";
+import { toAccount } from "../accounts/accounts.service";
+import { requireScope } from "../auth/auth.middleware";
+import { PageListSchema, SelectPageBodySchema, SelectPageResultSchema } from "./pages.schemas";
+import { listPages, selectPage } from "./pages.service";
+
+const tags = ["Accounts"];
+const security = [{ bearer: [] }];
+const platformErrors = {
+  ...errorResponses,
+  502: json(ErrorSchema, "The platform failed (PROVIDER_ERROR)"),
+};
+
+export const listAccountPages = createRoute({
+  method: "get",
+  path: "/{id}/pages",
+  tags,
+  security,
+  summary: "List pages",
+  description:
+    "LinkedIn: the organisations the member administers. Instagram connected through Facebook Login: the Instagram business accounts linked to the user's Facebook Pages. Facebook: the Pages the user manages. Every other platform, and Instagram Direct Login accounts, answer an empty list.",
+  middleware: [requireScope("accounts:read")],
+  request: { params: AccountIdParamsSchema },
+  responses: { 200: json(PageListSchema, "The account's pages"), ...platformErrors },
+});
+
+export const selectAccountPage = createRoute({
+  method: "post",
+  path: "/{id}/select-page",
+  tags,
+  security,
+  summary: "Select a page",
+  description:
+    "Persists the page later posts go to, after checking it against a fresh listing: INVALID_PAGE_ID (400) when it is not among the account's pages. Instagram (Facebook Login) stores the business account, its Page and the Page token; Facebook stores the Page and its token (tokens encrypted, never answered).",
+  middleware: [requireScope("accounts:write")],
+  request: { params: AccountIdParamsSchema, ...jsonBody(SelectPageBodySchema) },
+  responses: { 200: json(SelectPageResultSchema, "The account with its selected page"), ...platformErrors },
+});
+
+export const pagesRouter = createRouter()
+  .openapi(listAccountPages, async (c) => {
+    const pages = await listPages(
+      c.env,
+      c.var.db,
+      c.var.auth.workspaceId,
+      c.req.valid("param").id,
+      Date.now(),
+    );
+    return c.json({ pages }, 200);
+  })
+  .openapi(selectAccountPage, async (c) => {
+    const row = await selectPage(
+      c.env,
+      c.var.db,
+      c.var.auth.workspaceId,
+      c.req.valid("param").id,
+      c.req.valid("json"),
+      Date.now(),
+    );
+    return c.json({ success: true as const, account: toAccount(row) }, 200);
+  });

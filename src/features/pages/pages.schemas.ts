@@ -1,0 +1,58 @@
+import { z } from "@hono/zod-openapi";
+import { AccountSchema } from "../accounts/accounts.schemas";
+
+export const LinkedInPageSchema = z
+  .object({
+    id: z.string().openapi({ description: "The organisation's id: pass it as pageId to select-page" }),
+    name: z.string(),
+    urn: z.string().openapi({ example: "urn:li:organization:12345678" }),
+    type: z.literal("organization"),
+    logoUrl: z.string().nullable(),
+  })
+  .openapi("LinkedInPage");
+
+export const InstagramPageSchema = z
+  .object({
+    id: z.string().openapi({ description: "The Instagram business account (IG user) id" }),
+    name: z.string().openapi({ example: "@username" }),
+    pageId: z.string().openapi({ description: "The Facebook Page it is linked to: pass it to select-page" }),
+    pageName: z.string(),
+    type: z.literal("instagram"),
+    avatarUrl: z.string().nullable(),
+  })
+  .openapi("InstagramPage");
+
+export const FacebookPageSchema = z
+  .object({
+    id: z.string().openapi({ description: "The Page id: pass it as pageId to select-page" }),
+    name: z.string(),
+    type: z.literal("page"),
+    avatarUrl: z.string().optional(),
+  })
+  .openapi("FacebookPage");
+
+export const PageSchema = z
+  .discriminatedUnion("type", [LinkedInPageSchema, InstagramPageSchema, FacebookPageSchema])
+  .openapi("Page");
+
+export const PageListSchema = z.object({ pages: z.array(PageSchema) }).openapi("PageList");
+
+export const SelectPageBodySchema = z
+  .object({
+    pageId: z.string().trim().min(1, "Must not be empty").max(256).openapi({
+      description:
+        "LinkedIn: the organisation id (or its URN); Instagram: the Facebook Page id (pageId from the list); Facebook: the Page id",
+    }),
+    pageName: z.string().trim().min(1).max(256).optional().openapi({
+      description: "Display name to keep for the page; defaults to the platform's",
+    }),
+  })
+  .strict()
+  .openapi("SelectPageRequest");
+
+export const SelectPageResultSchema = z
+  .object({ success: z.literal(true), account: AccountSchema })
+  .openapi("SelectPageResult");
+
+export type Page = z.infer<typeof PageSchema>;
+export type SelectPageBody = z.infer<typeof SelectPageBodySchema>;

@@ -1,0 +1,232 @@
+import type { Db } from "../../db/client";
+import type { AccountRow } from "../../db/schema";
+import { getSecretBox } from "../../lib/config";
+import { ApiError } from "../../lib/errors";
+import { getModule } from "../../platforms/catalogue";
+import { isFacebookLogin } from "../../platforms/instagram";
+import { FACEBOOK_LOGIN } from "../../platforms/meta";
+import { listAdministeredOrganizations } from "../../platforms/pages/linkedin-pages";
+import { listFacebookPages, listInstagramBusinessAccounts } from "../../platforms/pages/meta-pages";
+import type { PlatformContext } from "../../platforms/types";
+import {
+  type AccountSecrets,
+  findAccount,
+  openAccountSecrets,
+  sealAccountSecrets,
+} from "../accounts/accounts.repository";
+import { providerFailure } from "../connect/connect.service";
+import { resolveContext } from "../connect/platform-apps";
+import { type PageSelection, saveSelectedPage } from "./pages.repository";
+import type { Page, SelectPageBody } from "./pages.schemas";
+
+const notFound = () => new ApiError("NOT_FOUND", "Account not found");
+/** Attempts at a guarded selection write before giving up on a row that keeps changing. */
+const SAVE_ATTEMPTS = 3;
+
+type PagePlatform = "linkedin" | "instagram" | "facebook";
+const hasPages = (platform: string): platform is PagePlatform =>
+  platform === "linkedin" || platform === "instagram" || platform === "facebook";
+
+interface Opened {
+  row: AccountRow;
+  secrets: AccountSecrets;
+  token: string;
+  ctx: PlatformContext;
+}
+
+/** The account's decrypted credentials and its platform context, or INVALID_PARAM when it has none. */
+async function open(env: Env, db: Db, row: AccountRow, now: number): Promise<Opened> {
+  const secrets = await openAccountSecrets(await getSecretBox(env), row);
+  if (row.status === "disconnected" || !secrets.accessToken) {
+    throw new ApiError("INVALID_PARAM", "The account is disconnected; reconnect it", [
+      { field: "id", message: "Disconnected account" },
+    ]);
+  }
+  const ctx = await resolveContext(env, db, row.platform, now, null, { requireClientCredentials: false });
+  return { row, secrets, token: secrets.accessToken, ctx };
+}
+
+/** Platform calls: a platform failure answers PROVIDER_ERROR (or RATE_LIMITED), never 500. */
+async function platformCall<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    throw providerFailure(err);
+  }
+}
+
+const directLogin = (row: AccountRow, extras: Record<string, unknown> | null) =>
+  row.platform === "instagram" && !isFacebookLogin(extras);
+
+/** GET …/pages: LinkedIn organisations, Instagram business accounts (Facebook Login), Facebook Pages; else none. */
+export async function listPages(
+  env: Env,
+  db: Db,
+  workspaceId: string,
+  accountId: string,
+  now: number,
+): Promise<Page[]> {
+  const row = await findAccount(db, workspaceId, accountId);
+  if (!row) throw notFound();
+  if (!hasPages(row.platform)) return [];
+  if (row.platform === "instagram" && !row.extrasEnc) return [];
+  if (row.platform === "instagram") {
+    const { extras } = await openAccountSecrets(await getSecretBox(env), row);
+    // Instagram Direct Login reaches one account and no Pages.
+    if (directLogin(row, extras)) return [];
+  }
+  const { ctx, token } = await open(env, db, row, now);
+  switch (row.platform) {
+    case "linkedin": {
+      const orgs = await platformCall(() => listAdministeredOrganizations(ctx, token));
+      return orgs.map((org) => ({ ...org, type: "organization" as const }));
+    }
+    case "instagram": {
+      const accounts = await platformCall(() => listInstagramBusinessAccounts(ctx, token));
+      return accounts.map((ig) => ({
+        id: ig.igUserId,
+        name: ig.username ? `@${ig.username}` : (ig.name ?? ig.igUserId),
+        pageId: ig.pageId,
+        pageName: ig.pageName,
+        type: "instagram" as const,
+        avatarUrl: ig.avatarUrl,
+      }));
+    }
+    case "facebook": {
+      const pages = await platformCall(() => listFacebookPages(ctx, token));
+      return pages.map((page) => ({
+        id: page.id,
+        name: page.name,
+        type: "page" as const,
+        ...(page.avatarUrl ? { avatarUrl: page.avatarUrl } : {}),
+      }));
+    }
+  }
+}
+
+const invalidPageId = (message: string) =>
+  new ApiError("INVALID_PAGE_ID", message, [{ field: "pageId", message: "Not among this account's pages" }]);
+
+/** What selecting a page writes, from the freshly listed pages; throws INVALID_PAGE_ID when it is not one. */
+async function selectionFor(
+  env: Env,
+  opened: Opened,
+  input: SelectPageBody,
+): Promise<{ selection: PageSelection; guarded: boolean }> {
+  const { row, ctx, token, secrets } = opened;
+  const reseal = async (extras: Record<string, unknown>) =>
+    sealAccountSecrets(await getSecretBox(env), row.id, {
+      ...secrets,
+      extras: { ...secrets.extras, ...extras },
+    });
+  switch (row.platform) {
+    case "linkedin": {
+      const orgs = await platformCall(() => listAdministeredOrganizations(ctx, token));
+      const wanted = input.pageId.replace(/^urn:li:organization:/, "");
+      const org = orgs.find((o) => o.id === wanted);
+      if (!org) {
+        throw invalidPageId(
+          "pageId is not an organization this member administers. Re-fetch pages with GET /v1/accounts/:id/pages and use an id from that response.",
+        );
+      }
+      return {
+        selection: { selectedPageId: org.id, selectedPageName: input.pageName ?? org.name },
+        guarded: false,
+      };
+    }
+    case "instagram": {
+      const accounts = await platformCall(() => listInstagramBusinessAccounts(ctx, token));
+      const ig =
+        accounts.find((a) => a.pageId === input.pageId) ?? accounts.find((a) => a.igUserId === input.pageId);
+      if (!ig) {
+        throw invalidPageId(
+          "The provided pageId was not found among the Instagram Business accounts accessible via the connected Facebook token. Re-fetch pages with GET /v1/accounts/:id/pages and use a valid pageId from that response.",
+        );
+      }
+      const pageName = input.pageName ?? ig.pageName;
+      return {
+        selection: {
+          selectedPageId: ig.pageId,
+          selectedPageName: pageName,
+          username: ig.username ? `@${ig.username}` : row.username,
+          displayName: ig.name || ig.username || row.displayName,
+          avatarUrl: ig.avatarUrl ?? row.avatarUrl,
+          accountType: "business",
+          secrets: await reseal({
+            oauthVersion: FACEBOOK_LOGIN,
+            igUserId: ig.igUserId,
+            username: ig.username,
+            pageId: ig.pageId,
+            pageName,
+            pageAccessToken: ig.pageAccessToken,
+          }),
+        },
+        guarded: true,
+      };
+    }
+    case "facebook": {
+      const pages = await platformCall(() => listFacebookPages(ctx, token));
+      const page = pages.find((p) => p.id === input.pageId);
+      if (!page) {
+        throw invalidPageId(
+          "pageId is not a Page this Facebook login manages. Re-fetch pages with GET /v1/accounts/:id/pages and use an id from that response.",
+        );
+      }
+      const pageName = input.pageName ?? page.name;
+      return {
+        selection: {
+          selectedPageId: page.id,
+          selectedPageName: pageName,
+          secrets: await reseal({ pageId: page.id, pageName, pageAccessToken: page.accessToken }),
+        },
+        guarded: true,
+      };
+    }
+    default:
+      throw new Error(`No page selection for ${row.platform}`);
+  }
+}
+
+/**
+ * POST …/select-page: checks the page against a fresh listing, then stores it. Page tokens go into
+ * the account's encrypted extras; a row that changed meanwhile (a reconnect) is re-read and redone.
+ */
+export async function selectPage(
+  env: Env,
+  db: Db,
+  workspaceId: string,
+  accountId: string,
+  input: SelectPageBody,
+  now: number,
+): Promise<AccountRow> {
+  for (let attempt = 0; attempt < SAVE_ATTEMPTS; attempt++) {
+    const row = await findAccount(db, workspaceId, accountId);
+    if (!row) throw notFound();
+    if (!hasPages(row.platform)) {
+      throw new ApiError(
+        "INVALID_PARAM",
+        `Page selection does not apply to ${getModule(row.platform).name} accounts; it applies to LinkedIn, Instagram (Facebook Login) and Facebook`,
+        [{ field: "id", message: "Platform without pages" }],
+      );
+    }
+    const opened = await open(env, db, row, now);
+    if (directLogin(row, opened.secrets.extras)) {
+      throw new ApiError(
+        "INVALID_PARAM",
+        "Page selection needs an Instagram account connected through Facebook Login; reconnect it with facebookLogin: true",
+        [{ field: "id", message: "Instagram Direct Login account" }],
+      );
+    }
+    const { selection, guarded } = await selectionFor(env, opened, input);
+    const saved = await saveSelectedPage(
+      db,
+      workspaceId,
+      accountId,
+      selection,
+      guarded ? row : undefined,
+      now,
+    );
+    if (saved) return saved;
+  }
+  throw new ApiError("INTERNAL", "The account kept changing while the page was being selected");
+}

@@ -1,0 +1,90 @@
+import { apiJson, apiUrl } from "../http";
+import type { PlatformContext } from "../types";
+
+/** An organisation (Company Page) the member administers. */
+export interface LinkedInOrganization {
+  id: string;
+  name: string;
+  urn: string;
+  logoUrl: string | null;
+}
+
+/** Decorated organisation in an ACL element (Rest.li `organization~`). */
+interface DecoratedOrganization {
+  id?: number | string;
+  localizedName?: string;
+  vanityName?: string;
+  logoV2?: {
+    original?: string;
+    "original~"?: { elements?: { identifiers?: { identifier?: string }[] }[] };
+  };
+}
+
+/** `GET /v2/organizationAcls?q=roleAssignee` with the organisation decorated in by projection. */
+interface AclPage {
+  elements?: {
+    organization?: string;
+    role?: string;
+    state?: string;
+    "organization~"?: DecoratedOrganization;
+  }[];
+  paging?: { count?: number; start?: number; total?: number };
+}
+
+const ORGANIZATION_URN = /^urn:li:organization:(\d+)$/;
+/** The finder's page size; 5 pages bound one listing at 500 organisations. */
+const PAGE_SIZE = 100;
+const MAX_PAGES = 5;
+
+/**
+ * Names and logos come decorated into the ACLs (`organization~`, logo URLs through
+ * `original~:playableStreams`), which the v2 endpoint documents; whether the versioned /rest endpoint
+ * still decorates is unconfirmed, so this stays on /v2.
+ */
+const PROJECTION =
+  "(paging,elements*(organization,role,state,organization~(id,localizedName,vanityName,logoV2(original~:playableStreams))))";
+
+function logoOf(org: DecoratedOrganization | undefined): string | null {
+  const elements = org?.logoV2?.["original~"]?.elements ?? [];
+  for (let i = elements.length - 1; i >= 0; i--) {
+    const url = elements[i]?.identifiers?.[0]?.identifier;
+    if (url) return url;
+  }
+  return null;
+}
+
+/** Organisations where the member's ADMINISTRATOR role is APPROVED, each once, in LinkedIn's order. */
+export async function listAdministeredOrganizations(
+  ctx: PlatformContext,
+  token: string,
+): Promise<LinkedInOrganization[]> {
+  const found = new Map<string, LinkedInOrganization>();
+  for (let page = 0; page < MAX_PAGES; page++) {
+    const start = page * PAGE_SIZE;
+    // Rest.li wants the projection's parentheses and commas literal, so the query is written out, not encoded.
+    const url = `${apiUrl(ctx, "/v2/organizationAcls")}?q=roleAssignee&role=ADMINISTRATOR&state=APPROVED&start=${start}&count=${PAGE_SIZE}&projection=${PROJECTION}`;
+    const body = await apiJson<AclPage>(
+      ctx,
+      url,
+      { token, headers: { "x-restli-protocol-version": "2.0.0" } },
+      "LinkedIn organizationAcls",
+    );
+    const elements = body.elements ?? [];
+    for (const element of elements) {
+      const id = element.organization?.match(ORGANIZATION_URN)?.[1];
+      if (!id || found.has(id)) continue;
+      if (element.role && element.role !== "ADMINISTRATOR") continue;
+      if (element.state && element.state !== "APPROVED") continue;
+      const org = element["organization~"];
+      found.set(id, {
+        id,
+        name: org?.localizedName || org?.vanityName || `Organization ${id}`,
+        urn: `urn:li:organization:${id}`,
+        logoUrl: logoOf(org),
+      });
+    }
+    const total = body.paging?.total;
+    if (elements.length < PAGE_SIZE || (total !== undefined && start + PAGE_SIZE >= total)) break;
+  }
+  return [...found.values()];
+}

@@ -1,0 +1,406 @@
+import { createExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createApp } from "../../src/app";
+import { openAccountSecrets } from "../../src/features/accounts/accounts.repository";
+import { pagesRouter } from "../../src/features/pages/pages.routes";
+import { getSecretBox } from "../../src/lib/config";
+import { DAY } from "../../src/lib/time";
+import { timedFetch } from "../../src/platforms/http";
+import { facebookLoginContext, instagram } from "../../src/platforms/instagram";
+import type { PlatformContext } from "../../src/platforms/types";
+import { BASE, type CallOptions, call, createWorkspace, type TestWorkspace } from "../helpers/api";
+import { CALLBACK } from "../helpers/connect";
+import type { FakeGrant, FakePlatform, FakeProfile, FakeRequest } from "../helpers/fake-provider";
+import { fakeFor, issuedSecrets, oauthFake } from "../helpers/platform-fakes";
+
+/** The app with the pages router mounted the way app.ts mounts it; the connect routes are already there. */
+const app = createApp();
+app.route("/v1/accounts", pagesRouter);
+
+let responses: { path: string; text: string }[] = [];
+
+async function api(path: string, options: CallOptions = {}) {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.key) headers.authorization = `Bearer ${options.key}`;
+  if (options.body !== undefined) headers["content-type"] = "application/json";
+  const res = await app.request(
+    `${BASE}${path}`,
+    {
+      method: options.method ?? "GET",
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    },
+    env,
+    createExecutionContext(),
+  );
+  const text = await res.text();
+  responses.push({ path, text });
+  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON answers
+  const json: any = text ? JSON.parse(text) : undefined;
+  return { status: res.status, json, text };
+}
+
+const FB_SCOPES =
+  "instagram_basic,instagram_content_publish,pages_show_list,pages_read_engagement,business_management";
+const IG_ID = "17841400000000001";
+const PAGE_ID = "112233445566778";
+
+const rowOf = (id: string) =>
+  env.DB.prepare("SELECT * FROM accounts WHERE id = ?").bind(id).first<Record<string, unknown>>();
+
+async function extrasOf(id: string) {
+  const row = await rowOf(id);
+  if (!row) throw new Error(`no account ${id}`);
+  const opened = await openAccountSecrets(await getSecretBox(env), {
+    id,
+    accessTokenEnc: row.access_token_enc as string | null,
+    refreshTokenEnc: row.refresh_token_enc as string | null,
+    extrasEnc: row.extras_enc as string | null,
+  });
+  return opened.extras ?? {};
+}
+
+let fb: FakePlatform;
+let ig: FakePlatform;
+let ws: TestWorkspace;
+
+const graphError = (code: number, message: string) =>
+  Response.json({ error: { message, type: "OAuthException", code, fbtrace_id: "AbC" } }, { status: 400 });
+
+/**
+ * Instagram's API with Facebook Login, served where the tests point Instagram's apiBaseUrl: the
+ * tokens are Facebook's (issued by the facebook fake), so each handler looks the grant up there.
+ */
+function facebookLoginApi(fake: FakePlatform) {
+  const authed = (handler: (req: FakeRequest, grant: FakeGrant) => Response) => (req: FakeRequest) => {
+    const token = req.request.headers.get("authorization")?.replace(/^Bearer /i, "");
+    const grant = fb.grantByAccess(token);
+    return grant && !grant.revoked
+      ? handler(req, grant)
+      : graphError(190, "Invalid OAuth access token data.");
+  };
+  fake.api(
+    "GET /v21.0/me",
+    authed((_req, grant) =>
+      Response.json({
+        id: grant.profile.id,
+        name: grant.profile.name,
+        picture: {
+          data: { height: 50, is_silhouette: false, url: grant.profile.avatarUrl ?? "", width: 50 },
+        },
+      }),
+    ),
+  );
+  fake.api(
+    "GET /v21.0/me/accounts",
+    authed(() =>
+      Response.json({
+        data: [
+          {
+            access_token: fake.token("page"),
+            name: "Vox Burst",
+            id: PAGE_ID,
+            instagram_business_account: {
+              id: IG_ID,
+              username: "voxburst",
+              name: "Vox Burst",
+              profile_picture_url: "https://scontent.cdninstagram.com/vox.jpg",
+            },
+          },
+        ],
+        paging: { cursors: { before: "a", after: "b" } },
+      }),
+    ),
+  );
+  fake.api(
+    `GET /v21.0/${IG_ID}`,
+    authed((req) => {
+      const fields = (req.url.searchParams.get("fields") ?? "").split(",");
+      const node: Record<string, string> = {
+        id: IG_ID,
+        username: "voxburst",
+        name: "Vox Burst",
+        profile_picture_url: "https://scontent.cdninstagram.com/vox.jpg",
+      };
+      return Response.json(
+        Object.fromEntries(Object.entries(node).filter(([k]) => k === "id" || fields.includes(k))),
+      );
+    }),
+  );
+}
+
+const ada = (): FakeProfile => ({
+  id: `10${Math.floor(Math.random() * 1e13)}`,
+  username: "unused",
+  name: "Ada Lovelace",
+  avatarUrl: "https://scontent.xx.fbcdn.net/v/ada.jpg",
+});
+
+beforeEach(async () => {
+  responses = [];
+  fb = oauthFake("facebook");
+  ig = fakeFor("instagram");
+  facebookLoginApi(ig);
+  ws = await createWorkspace();
+});
+
+afterEach(() => {
+  const leaks: string[] = [];
+  for (const { path, text } of responses) {
+    for (const secret of issuedSecrets) if (text.includes(secret)) leaks.push(`${path}: ${secret}`);
+  }
+  expect(leaks, "tokens issued by a fake found in a response").toEqual([]);
+});
+
+async function record(path: string, options: CallOptions = {}) {
+  const res = await call(path, options);
+  responses.push({ path, text: res.text });
+  return res;
+}
+
+/** Connect (or reconnect, with `path`) through Facebook Login and play the Facebook dialog. */
+async function connectThroughFacebook(profile: FakeProfile, path = "/v1/accounts/connect/instagram") {
+  const started = await record(path, {
+    method: "POST",
+    key: ws.key,
+    body: { callbackUrl: CALLBACK, ...(path.endsWith("/instagram") ? { facebookLogin: true } : {}) },
+  });
+  expect(started.status, started.text).toBe(200);
+  const url = new URL(started.json.authorizationUrl);
+  const code = fb.issueCode(profile, {
+    scopes: url.searchParams.get("scope")?.split(",") ?? [],
+    challenge: url.searchParams.get("code_challenge") ?? undefined,
+    redirectUri: url.searchParams.get("redirect_uri") ?? undefined,
+  });
+  const done = await record("/v1/accounts/callback/instagram", {
+    method: "POST",
+    key: ws.key,
+    body: { code, state: started.json.state },
+  });
+  return { url, done };
+}
+
+describe("Instagram through Facebook Login: OAuth", () => {
+  it("authorizes at Facebook's dialog with the Instagram-via-Facebook scopes, PKCE and Instagram's redirect URI", async () => {
+    const res = await record("/v1/accounts/connect/instagram", {
+      method: "POST",
+      key: ws.key,
+      body: { callbackUrl: CALLBACK, facebookLogin: true },
+    });
+    expect(res.status, res.text).toBe(200);
+    const url = new URL(res.json.authorizationUrl);
+    expect(`${url.origin}${url.pathname}`).toBe("https://fake.test/facebook/authorize");
+    expect(url.searchParams.get("client_id")).toBe("facebook-client-id");
+    expect(url.searchParams.get("scope")).toBe(FB_SCOPES);
+    expect(url.searchParams.get("redirect_uri")).toBe("https://switchboard.test/v1/oauth/redirect/instagram");
+    expect(url.searchParams.get("code_challenge_method")).toBe("S256");
+    expect(url.searchParams.get("state")).toBe(res.json.state);
+  });
+
+  it("leaves the Instagram Login flow as it was without the option", async () => {
+    const res = await record("/v1/accounts/connect/instagram", {
+      method: "POST",
+      key: ws.key,
+      body: { callbackUrl: CALLBACK },
+    });
+    const url = new URL(res.json.authorizationUrl);
+    expect(`${url.origin}${url.pathname}`).toBe("https://fake.test/instagram/authorize");
+    expect(url.searchParams.get("client_id")).toBe("instagram-client-id");
+  });
+
+  it("refuses facebookLogin for another platform, naming the field", async () => {
+    const res = await record("/v1/accounts/connect/twitter", {
+      method: "POST",
+      key: ws.key,
+      body: { callbackUrl: CALLBACK, facebookLogin: true },
+    });
+    expect(res.status).toBe(400);
+    expect(res.json.error).toMatchObject({ code: "INVALID_PARAM", details: [{ field: "facebookLogin" }] });
+  });
+
+  it("exchanges the code with Facebook, goes long-lived, reads the Facebook user, and schedules no refresh", async () => {
+    const user = ada();
+    const { done } = await connectThroughFacebook(user);
+    expect(done.status, done.text).toBe(200);
+    expect(done.json.account).toMatchObject({
+      platform: "instagram",
+      platformUserId: user.id,
+      username: null,
+      displayName: "Ada Lovelace",
+      avatarUrl: user.avatarUrl,
+      status: "active",
+      connectionType: "oauth",
+      selectedPage: null,
+    });
+    expect(done.json.account.permissions).toEqual([...FB_SCOPES.split(","), "public_profile"]);
+    const expires = Date.parse(done.json.account.tokenExpiresAt);
+    expect(expires).toBeGreaterThan(Date.now() + 59 * DAY);
+    // Facebook's token endpoint with Facebook's client, then fb_exchange_token: Instagram's OAuth is untouched.
+    expect(fb.tokenRequests).toBe(1);
+    expect(fb.calls.map((c) => `${c.method} ${c.path}`)).toEqual([
+      "POST /token",
+      "GET /api/oauth/access_token",
+      "GET /api/me/permissions",
+    ]);
+    expect(new URLSearchParams(fb.calls[0]?.body).get("client_secret")).toBe("facebook-client-secret");
+    expect(ig.tokenRequests).toBe(0);
+    expect(ig.calls.map((c) => `${c.method} ${c.path}`)).toEqual(["GET /api/v21.0/me"]);
+    const row = await rowOf(done.json.account.id);
+    expect(row?.next_refresh_at).toBeNull();
+    expect(await extrasOf(done.json.account.id)).toEqual({ oauthVersion: "fb_login" });
+  });
+
+  it("lists and selects the business account, after which test answers the Instagram account", async () => {
+    const { done } = await connectThroughFacebook(ada());
+    const id = done.json.account.id as string;
+    const before = await record(`/v1/accounts/${id}/test`, { method: "POST", key: ws.key });
+    expect(before.json).toMatchObject({
+      success: true,
+      details: { displayName: "Ada Lovelace", username: null },
+    });
+
+    const pages = await api(`/v1/accounts/${id}/pages`, { key: ws.key });
+    expect(pages.json).toEqual({
+      pages: [
+        {
+          id: IG_ID,
+          name: "@voxburst",
+          pageId: PAGE_ID,
+          pageName: "Vox Burst",
+          type: "instagram",
+          avatarUrl: "https://scontent.cdninstagram.com/vox.jpg",
+        },
+      ],
+    });
+    const selected = await api(`/v1/accounts/${id}/select-page`, {
+      method: "POST",
+      key: ws.key,
+      body: { pageId: PAGE_ID, pageName: "Page Display Name" },
+    });
+    expect(selected.status, selected.text).toBe(200);
+    expect(selected.json.account).toMatchObject({ username: "@voxburst", selectedPage: { id: PAGE_ID } });
+    const extras = await extrasOf(id);
+    expect(extras).toMatchObject({ oauthVersion: "fb_login", igUserId: IG_ID, pageId: PAGE_ID });
+    expect(typeof extras.pageAccessToken).toBe("string");
+
+    const after = await record(`/v1/accounts/${id}/test`, { method: "POST", key: ws.key });
+    expect(after.json).toEqual({
+      success: true,
+      message: "Connection verified",
+      details: { platformUserId: IG_ID, username: "@voxburst", displayName: "Vox Burst" },
+    });
+  });
+
+  it("reconnects through Facebook again, keeping the selected business account", async () => {
+    const user = ada();
+    const { done } = await connectThroughFacebook(user);
+    const id = done.json.account.id as string;
+    await api(`/v1/accounts/${id}/select-page`, { method: "POST", key: ws.key, body: { pageId: PAGE_ID } });
+    const { url, done: again } = await connectThroughFacebook(user, `/v1/accounts/${id}/reconnect`);
+    expect(`${url.origin}${url.pathname}`).toBe("https://fake.test/facebook/authorize");
+    expect(url.searchParams.get("scope")).toBe(FB_SCOPES);
+    expect(again.status, again.text).toBe(200);
+    expect(again.json.account.id).toBe(id);
+    expect(await extrasOf(id)).toMatchObject({ oauthVersion: "fb_login", igUserId: IG_ID });
+    const test = await record(`/v1/accounts/${id}/test`, { method: "POST", key: ws.key });
+    expect(test.json.details.platformUserId).toBe(IG_ID);
+
+    const refused = await record(`/v1/accounts/${id}/reconnect`, {
+      method: "POST",
+      key: ws.key,
+      body: { callbackUrl: CALLBACK, facebookLogin: true },
+    });
+    expect(refused.status).toBe(400);
+  });
+});
+
+describe("Instagram through Facebook Login: bring your own token", () => {
+  it("verifies a Facebook user token against the Graph API and stores it with oauthVersion fb_login", async () => {
+    const user = ada();
+    const grant = fb.newGrant(user, FB_SCOPES.split(","));
+    const res = await record("/v1/accounts", {
+      method: "POST",
+      key: ws.key,
+      body: {
+        platform: "instagram",
+        credentials: {
+          accessToken: grant.accessToken,
+          oauthVersion: "fb_login",
+          expiresAt: new Date(Date.now() + 50 * DAY).toISOString(),
+        },
+      },
+    });
+    expect(res.status, res.text).toBe(201);
+    expect(res.json.account).toMatchObject({
+      platform: "instagram",
+      platformUserId: user.id,
+      displayName: "Ada Lovelace",
+      connectionType: "byok",
+    });
+    expect(await extrasOf(res.json.account.id)).toEqual({ oauthVersion: "fb_login" });
+    expect((await rowOf(res.json.account.id))?.next_refresh_at).toBeNull();
+    const pages = await api(`/v1/accounts/${res.json.account.id}/pages`, { key: ws.key });
+    expect(pages.json.pages).toHaveLength(1);
+  });
+
+  it("with igUserId, connects the Instagram business account itself", async () => {
+    const grant = fb.newGrant(ada(), FB_SCOPES.split(","));
+    const res = await record("/v1/accounts", {
+      method: "POST",
+      key: ws.key,
+      body: {
+        platform: "instagram",
+        platformAccountId: IG_ID,
+        credentials: { accessToken: grant.accessToken, oauthVersion: "fb_login", igUserId: IG_ID },
+      },
+    });
+    expect(res.status, res.text).toBe(201);
+    expect(res.json.account).toMatchObject({
+      platformUserId: IG_ID,
+      username: "@voxburst",
+      accountType: "business",
+    });
+  });
+
+  it("rejects a token Facebook does not accept, and oauthVersion on another platform", async () => {
+    const bad = await record("/v1/accounts", {
+      method: "POST",
+      key: ws.key,
+      body: { platform: "instagram", credentials: { accessToken: "not-a-token", oauthVersion: "fb_login" } },
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.json.error.details).toEqual([{ field: "credentials", message: "Rejected by the platform" }]);
+    const other = await record("/v1/accounts", {
+      method: "POST",
+      key: ws.key,
+      body: { platform: "twitter", credentials: { accessToken: "x", oauthVersion: "fb_login" } },
+    });
+    expect(other.status).toBe(400);
+    expect(other.json.error.details[0].field).toBe("credentials.oauthVersion");
+  });
+});
+
+describe("facebookLoginContext", () => {
+  const ctx = (apiBaseUrl: string): PlatformContext => ({
+    platform: "instagram",
+    endpoints: { ...instagram.endpoints, apiBaseUrl },
+    clientId: "",
+    clientSecret: "",
+    allowHttp: true,
+    fetch: timedFetch(),
+    now: Date.now(),
+  });
+
+  it("sends Facebook-Login calls to graph.facebook.com instead of graph.instagram.com", () => {
+    expect(facebookLoginContext(ctx("https://graph.instagram.com")).endpoints.apiBaseUrl).toBe(
+      "https://graph.facebook.com",
+    );
+  });
+
+  it("keeps a deployment's override of Instagram's API base", () => {
+    expect(facebookLoginContext(ctx("https://fake.test/instagram/api")).endpoints.apiBaseUrl).toBe(
+      "https://fake.test/instagram/api",
+    );
+  });
+});

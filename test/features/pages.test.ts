@@ -1,0 +1,610 @@
+import { createExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createApp } from "../../src/app";
+import { createDb } from "../../src/db/client";
+import { openAccountSecrets } from "../../src/features/accounts/accounts.repository";
+import { saveSelectedPage } from "../../src/features/pages/pages.repository";
+import { pagesRouter } from "../../src/features/pages/pages.routes";
+import { getSecretBox } from "../../src/lib/config";
+import {
+  BASE,
+  type CallOptions,
+  createWorkspace,
+  insertAccount,
+  issueKey,
+  type TestWorkspace,
+} from "../helpers/api";
+import { type FakePlatform, type FakeRequest, fakePlatform } from "../helpers/fake-provider";
+
+/** The app with the pages router mounted the way app.ts mounts it (under /v1/accounts, behind apiKeyAuth). */
+const app = createApp();
+app.route("/v1/accounts", pagesRouter);
+
+let responses: string[] = [];
+/** Every request URL the fakes of this file received, query included. */
+let seen: URL[] = [];
+/** Secrets the fakes hold: none may appear in any response. */
+let secrets: string[] = [];
+
+async function api(path: string, options: CallOptions = {}) {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.key) headers.authorization = `Bearer ${options.key}`;
+  if (options.body !== undefined) headers["content-type"] = "application/json";
+  const res = await app.request(
+    `${BASE}${path}`,
+    {
+      method: options.method ?? "GET",
+      headers,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+    },
+    env,
+    createExecutionContext(),
+  );
+  const text = await res.text();
+  responses.push(text);
+  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON answers
+  const json: any = text ? JSON.parse(text) : undefined;
+  return { status: res.status, json, text };
+}
+
+const rowOf = (id: string) =>
+  env.DB.prepare("SELECT * FROM accounts WHERE id = ?").bind(id).first<Record<string, unknown>>();
+
+async function extrasOf(id: string) {
+  const row = await rowOf(id);
+  if (!row) throw new Error(`no account ${id}`);
+  const opened = await openAccountSecrets(await getSecretBox(env), {
+    id,
+    accessTokenEnc: row.access_token_enc as string | null,
+    refreshTokenEnc: row.refresh_token_enc as string | null,
+    extrasEnc: row.extras_enc as string | null,
+  });
+  return opened.extras ?? {};
+}
+
+const bearer = (req: FakeRequest) => req.request.headers.get("authorization")?.replace(/^Bearer /i, "");
+
+function graphError(code: number, message: string, status = 400) {
+  return Response.json({ error: { message, type: "OAuthException", code, fbtrace_id: "AbC" } }, { status });
+}
+
+let ws: TestWorkspace;
+
+beforeEach(async () => {
+  responses = [];
+  secrets = [];
+  seen = [];
+  ws = await createWorkspace();
+});
+
+afterEach(() => {
+  for (const secret of secrets) for (const text of responses) expect(text).not.toContain(secret);
+});
+
+// ---------------------------------------------------------------------------------------------
+// LinkedIn
+
+const MEMBER_TOKEN = () => `li-at-${crypto.randomUUID()}`;
+
+interface Org {
+  id: number;
+  name: string;
+  logo?: string;
+  role?: string;
+  state?: string;
+}
+
+/** GET /v2/organizationAcls?q=roleAssignee with `organization~` decorated in, paged by start/count. */
+function linkedinFake(token: string, orgs: Org[]): FakePlatform {
+  const fake = fakePlatform("linkedin");
+  fake.api("GET /v2/organizationAcls", (req) => {
+    seen.push(req.url);
+    if (bearer(req) !== token)
+      return Response.json(
+        {
+          serviceErrorCode: 65600,
+          code: "INVALID_ACCESS_TOKEN",
+          message: "Invalid access token",
+          status: 401,
+        },
+        { status: 401 },
+      );
+    const start = Number(req.url.searchParams.get("start") ?? 0);
+    const count = Number(req.url.searchParams.get("count") ?? 10);
+    const page = orgs.slice(start, start + count);
+    return Response.json({
+      paging: { count, start, links: [] },
+      elements: page.map((org) => ({
+        roleAssignee: "urn:li:person:abc123",
+        role: org.role ?? "ADMINISTRATOR",
+        state: org.state ?? "APPROVED",
+        organization: `urn:li:organization:${org.id}`,
+        "organization~": {
+          id: org.id,
+          localizedName: org.name,
+          vanityName: org.name.toLowerCase().replace(/\s+/g, ""),
+          logoV2: {
+            original: "urn:li:digitalmediaAsset:C4D0BAQH",
+            "original~": {
+              elements: org.logo
+                ? [
+                    {
+                      authorizationMethod: "PUBLIC",
+                      identifiers: [
+                        {
+                          identifier: org.logo,
+                          index: 0,
+                          mediaType: "image/png",
+                          identifierType: "EXTERNAL_URL",
+                          identifierExpiresInSeconds: 1893456000,
+                        },
+                      ],
+                    },
+                  ]
+                : [],
+            },
+          },
+        },
+      })),
+    });
+  });
+  return fake;
+}
+
+async function linkedinAccount(token: string, fields: Record<string, unknown> = {}) {
+  return insertAccount(ws.id, {
+    platform: "linkedin",
+    credentials: { accessToken: token },
+    ...fields,
+  });
+}
+
+describe("LinkedIn pages", () => {
+  it("lists the organisations the member administers, with URN and logo", async () => {
+    const token = MEMBER_TOKEN();
+    secrets.push(token);
+    const fake = linkedinFake(token, [
+      {
+        id: 12345678,
+        name: "Vox Burst",
+        logo: "https://media.licdn.com/dms/image/C4D0BAQH/company-logo_400_400/0/1",
+      },
+      { id: 87654321, name: "Side Project" },
+    ]);
+    const account = await linkedinAccount(token);
+    const res = await api(`/v1/accounts/${account.id}/pages`, { key: ws.key });
+    expect(res.status, res.text).toBe(200);
+    expect(res.json).toEqual({
+      pages: [
+        {
+          id: "12345678",
+          name: "Vox Burst",
+          urn: "urn:li:organization:12345678",
+          type: "organization",
+          logoUrl: "https://media.licdn.com/dms/image/C4D0BAQH/company-logo_400_400/0/1",
+        },
+        {
+          id: "87654321",
+          name: "Side Project",
+          urn: "urn:li:organization:87654321",
+          type: "organization",
+          logoUrl: null,
+        },
+      ],
+    });
+    const [call] = fake.calls;
+    const [url] = seen;
+    expect(call?.headers.get("x-restli-protocol-version")).toBe("2.0.0");
+    expect(call?.headers.get("authorization")).toBe(`Bearer ${token}`);
+    expect(url?.pathname).toBe("/linkedin/api/v2/organizationAcls");
+    expect(url?.searchParams.get("q")).toBe("roleAssignee");
+    expect(url?.searchParams.get("role")).toBe("ADMINISTRATOR");
+    expect(url?.searchParams.get("state")).toBe("APPROVED");
+  });
+
+  it("sends the Rest.li projection with literal parentheses and follows start/count pages", async () => {
+    const token = MEMBER_TOKEN();
+    const orgs = Array.from({ length: 101 }, (_, i) => ({ id: 1000 + i, name: `Org ${i}` }));
+    linkedinFake(token, orgs);
+    const account = await linkedinAccount(token);
+    const res = await api(`/v1/accounts/${account.id}/pages`, { key: ws.key });
+    expect(res.status, res.text).toBe(200);
+    expect(res.json.pages).toHaveLength(101);
+    expect(seen).toHaveLength(2);
+    expect(seen[0]?.href).toContain(
+      "projection=(paging,elements*(organization,role,state,organization~(id,localizedName,vanityName,logoV2(original~:playableStreams))))",
+    );
+    expect(seen.map((u) => u.searchParams.get("start"))).toEqual(["0", "100"]);
+    expect(seen.map((u) => u.searchParams.get("count"))).toEqual(["100", "100"]);
+  });
+
+  it("selects an administered organisation by id or URN, keeping the given or LinkedIn's name", async () => {
+    const token = MEMBER_TOKEN();
+    linkedinFake(token, [{ id: 12345678, name: "Vox Burst" }]);
+    const account = await linkedinAccount(token);
+    const res = await api(`/v1/accounts/${account.id}/select-page`, {
+      method: "POST",
+      key: ws.key,
+      body: { pageId: "12345678" },
+    });
+    expect(res.status, res.text).toBe(200);
+    expect(res.json).toMatchObject({
+      success: true,
+      account: { id: account.id, selectedPage: { id: "12345678", name: "Vox Burst" } },
+    });
+    const renamed = await api(`/v1/accounts/${account.id}/select-page`, {
+      method: "POST",
+      key: ws.key,
+      body: { pageId: "urn:li:organization:12345678", pageName: "VoxBurst Official" },
+    });
+    expect(renamed.json.account.selectedPage).toEqual({ id: "12345678", name: "VoxBurst Official" });
+    const row = await rowOf(account.id);
+    expect(row).toMatchObject({ selected_page_id: "12345678", selected_page_name: "VoxBurst Official" });
+  });
+
+  it("refuses an organisation the member does not administer with INVALID_PAGE_ID", async () => {
+    const token = MEMBER_TOKEN();
+    linkedinFake(token, [{ id: 12345678, name: "Vox Burst" }]);
+    const account = await linkedinAccount(token);
+    const res = await api(`/v1/accounts/${account.id}/select-page`, {
+      method: "POST",
+      key: ws.key,
+      body: { pageId: "99999999" },
+    });
+    expect(res.status).toBe(400);
+    expect(res.json.error.code).toBe("INVALID_PAGE_ID");
+    expect(res.json.error.details).toEqual([{ field: "pageId", message: expect.any(String) }]);
+    expect((await rowOf(account.id))?.selected_page_id).toBeNull();
+  });
+
+  it("answers PROVIDER_ERROR when LinkedIn refuses the token, and 400 for a disconnected account", async () => {
+    linkedinFake("another-token", []);
+    const account = await linkedinAccount(MEMBER_TOKEN());
+    const res = await api(`/v1/accounts/${account.id}/pages`, { key: ws.key });
+    expect(res.status).toBe(502);
+    expect(res.json.error.code).toBe("PROVIDER_ERROR");
+    const gone = await linkedinAccount(MEMBER_TOKEN(), { status: "disconnected" });
+    const disconnected = await api(`/v1/accounts/${gone.id}/pages`, { key: ws.key });
+    expect(disconnected.status).toBe(400);
+    expect(disconnected.json.error).toMatchObject({
+      code: "INVALID_PARAM",
+      message: expect.stringContaining("disconnected"),
+    });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Instagram through Facebook Login (served on Instagram's API base, which the tests override)
+
+interface IgPage {
+  id: string;
+  name: string;
+  token: string;
+  ig?: { id: string; username: string; name?: string; picture?: string };
+}
+
+/** GET /v21.0/me/accounts with instagram_business_account expanded, paged with Graph cursors. */
+function facebookLoginFake(userToken: string, pages: IgPage[], pageSize = 25): FakePlatform {
+  const fake = fakePlatform("instagram");
+  fake.api("GET /v21.0/me/accounts", (req) => {
+    seen.push(req.url);
+    if (bearer(req) !== userToken) return graphError(190, "Invalid OAuth access token data.");
+    const fields = req.url.searchParams.get("fields") ?? "";
+    const start = Number(req.url.searchParams.get("after")?.replace("cursor-", "") ?? 0);
+    const slice = pages.slice(start, start + pageSize);
+    const next = start + pageSize < pages.length;
+    return Response.json({
+      data: slice.map((p) => ({
+        access_token: p.token,
+        name: p.name,
+        id: p.id,
+        ...(p.ig && fields.includes("instagram_business_account")
+          ? {
+              instagram_business_account: {
+                id: p.ig.id,
+                username: p.ig.username,
+                ...(p.ig.name ? { name: p.ig.name } : {}),
+                ...(p.ig.picture ? { profile_picture_url: p.ig.picture } : {}),
+              },
+            }
+          : {}),
+      })),
+      paging: {
+        cursors: { before: `cursor-${start}`, after: `cursor-${start + pageSize}` },
+        ...(next
+          ? { next: `https://graph.facebook.com/v21.0/me/accounts?after=cursor-${start + pageSize}` }
+          : {}),
+      },
+    });
+  });
+  return fake;
+}
+
+const VOX: IgPage = {
+  id: "112233445566778",
+  name: "Vox Burst",
+  token: "page-token-vox-EAAB",
+  ig: {
+    id: "17841400000000001",
+    username: "voxburst",
+    name: "Vox Burst",
+    picture: "https://scontent.cdninstagram.com/vox.jpg",
+  },
+};
+const NO_IG: IgPage = { id: "998877665544332", name: "Plain Page", token: "page-token-plain-EAAB" };
+
+async function fbLoginAccount(token: string, extras: Record<string, unknown> = { oauthVersion: "fb_login" }) {
+  return insertAccount(ws.id, {
+    platform: "instagram",
+    platformUserId: `10${Math.floor(Math.random() * 1e12)}`,
+    username: null,
+    displayName: "Ada Lovelace",
+    credentials: { accessToken: token, extras },
+  });
+}
+
+describe("Instagram pages (Facebook Login)", () => {
+  it("lists the business accounts linked to the user's Pages, leaving out Pages without one", async () => {
+    const token = `fb-user-${crypto.randomUUID()}`;
+    secrets.push(token, VOX.token, NO_IG.token);
+    facebookLoginFake(token, [VOX, NO_IG]);
+    const account = await fbLoginAccount(token);
+    const res = await api(`/v1/accounts/${account.id}/pages`, { key: ws.key });
+    expect(res.status, res.text).toBe(200);
+    expect(res.json).toEqual({
+      pages: [
+        {
+          id: "17841400000000001",
+          name: "@voxburst",
+          pageId: "112233445566778",
+          pageName: "Vox Burst",
+          type: "instagram",
+          avatarUrl: "https://scontent.cdninstagram.com/vox.jpg",
+        },
+      ],
+    });
+    expect(seen[0]?.searchParams.get("fields")).toBe(
+      "id,name,access_token,instagram_business_account{id,username,name,profile_picture_url}",
+    );
+  });
+
+  it("follows paging.next with the after cursor", async () => {
+    const token = `fb-user-${crypto.randomUUID()}`;
+    const pages = Array.from({ length: 5 }, (_, i) => ({
+      id: `10000000000000${i}`,
+      name: `Page ${i}`,
+      token: `page-token-${i}`,
+      ig: { id: `1784140000000000${i}`, username: `acct${i}` },
+    }));
+    facebookLoginFake(token, pages, 2);
+    const account = await fbLoginAccount(token);
+    const res = await api(`/v1/accounts/${account.id}/pages`, { key: ws.key });
+    expect(res.json.pages.map((p: { id: string }) => p.id)).toEqual(pages.map((p) => p.ig.id));
+    expect(seen.map((u) => u.searchParams.get("after"))).toEqual([null, "cursor-2", "cursor-4"]);
+  });
+
+  it("selects by Facebook Page id: stores the business account and the Page token encrypted, answers neither token", async () => {
+    const token = `fb-user-${crypto.randomUUID()}`;
+    secrets.push(token, VOX.token);
+    facebookLoginFake(token, [NO_IG, VOX]);
+    const account = await fbLoginAccount(token);
+    const res = await api(`/v1/accounts/${account.id}/select-page`, {
+      method: "POST",
+      key: ws.key,
+      body: { pageId: VOX.id, pageName: "Page Display Name" },
+    });
+    expect(res.status, res.text).toBe(200);
+    expect(res.json.account).toMatchObject({
+      username: "@voxburst",
+      displayName: "Vox Burst",
+      avatarUrl: "https://scontent.cdninstagram.com/vox.jpg",
+      accountType: "business",
+      selectedPage: { id: VOX.id, name: "Page Display Name" },
+    });
+    expect(await extrasOf(account.id)).toEqual({
+      oauthVersion: "fb_login",
+      igUserId: "17841400000000001",
+      username: "voxburst",
+      pageId: VOX.id,
+      pageName: "Page Display Name",
+      pageAccessToken: VOX.token,
+    });
+    const row = await rowOf(account.id);
+    expect(JSON.stringify(row)).not.toContain(VOX.token);
+    expect(row?.key_version).toBe("k2");
+  });
+
+  it("answers INVALID_PAGE_ID for a Page that is not reachable or has no business account", async () => {
+    const token = `fb-user-${crypto.randomUUID()}`;
+    facebookLoginFake(token, [VOX, NO_IG]);
+    const account = await fbLoginAccount(token);
+    for (const pageId of ["123", NO_IG.id]) {
+      const res = await api(`/v1/accounts/${account.id}/select-page`, {
+        method: "POST",
+        key: ws.key,
+        body: { pageId },
+      });
+      expect(res.status).toBe(400);
+      expect(res.json.error.code).toBe("INVALID_PAGE_ID");
+      expect(res.json.error.message).toContain("not found among the Instagram Business accounts");
+    }
+    expect(await extrasOf(account.id)).toEqual({ oauthVersion: "fb_login" });
+  });
+
+  it("answers no pages for an Instagram Direct Login account, and refuses to select one", async () => {
+    const fake = fakePlatform("instagram");
+    const legacy = await fbLoginAccount("ig-token", { oauthVersion: "instagram_login" });
+    const bare = await insertAccount(ws.id, {
+      platform: "instagram",
+      credentials: { accessToken: "ig-token-2" },
+    });
+    for (const account of [legacy, bare]) {
+      const res = await api(`/v1/accounts/${account.id}/pages`, { key: ws.key });
+      expect(res.status, res.text).toBe(200);
+      expect(res.json).toEqual({ pages: [] });
+      const select = await api(`/v1/accounts/${account.id}/select-page`, {
+        method: "POST",
+        key: ws.key,
+        body: { pageId: VOX.id },
+      });
+      expect(select.status).toBe(400);
+      expect(select.json.error).toMatchObject({
+        code: "INVALID_PARAM",
+        message: expect.stringContaining("Facebook Login"),
+      });
+    }
+    expect(fake.calls).toHaveLength(0);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Facebook Pages
+
+function facebookPagesFake(userToken: string, pages: IgPage[]) {
+  const fake = fakePlatform("facebook");
+  fake.api("GET /me/accounts", (req) => {
+    seen.push(req.url);
+    if (bearer(req) !== userToken) return graphError(190, "Invalid OAuth access token data.");
+    return Response.json({
+      data: pages.map((p) => ({
+        access_token: p.token,
+        name: p.name,
+        id: p.id,
+        picture: {
+          data: {
+            height: 50,
+            is_silhouette: !p.ig?.picture,
+            url: p.ig?.picture ?? "https://static.xx.fbcdn.net/rsrc.php/silhouette.png",
+            width: 50,
+          },
+        },
+      })),
+      paging: { cursors: { before: "a", after: "b" } },
+    });
+  });
+  return fake;
+}
+
+describe("Facebook pages", () => {
+  it("lists the Pages the user manages and selects one, its Page token stored encrypted", async () => {
+    const token = `fb-user-${crypto.randomUUID()}`;
+    secrets.push(token, VOX.token, NO_IG.token);
+    facebookPagesFake(token, [VOX, NO_IG]);
+    const account = await insertAccount(ws.id, { platform: "facebook", credentials: { accessToken: token } });
+    const list = await api(`/v1/accounts/${account.id}/pages`, { key: ws.key });
+    expect(list.status, list.text).toBe(200);
+    expect(list.json).toEqual({
+      pages: [
+        {
+          id: VOX.id,
+          name: "Vox Burst",
+          type: "page",
+          avatarUrl: "https://scontent.cdninstagram.com/vox.jpg",
+        },
+        { id: NO_IG.id, name: "Plain Page", type: "page" },
+      ],
+    });
+    expect(seen[0]?.pathname).toBe("/facebook/api/me/accounts");
+    expect(seen[0]?.searchParams.get("fields")).toBe("id,name,access_token,picture");
+    const select = await api(`/v1/accounts/${account.id}/select-page`, {
+      method: "POST",
+      key: ws.key,
+      body: { pageId: NO_IG.id },
+    });
+    expect(select.status, select.text).toBe(200);
+    expect(select.json.account.selectedPage).toEqual({ id: NO_IG.id, name: "Plain Page" });
+    expect(await extrasOf(account.id)).toEqual({
+      pageId: NO_IG.id,
+      pageName: "Plain Page",
+      pageAccessToken: NO_IG.token,
+    });
+    const unknown = await api(`/v1/accounts/${account.id}/select-page`, {
+      method: "POST",
+      key: ws.key,
+      body: { pageId: "404" },
+    });
+    expect(unknown.json.error.code).toBe("INVALID_PAGE_ID");
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Other platforms, tenancy, scopes, input
+
+describe("pages on other platforms and in other workspaces", () => {
+  it("answers no pages for a platform without them, and refuses to select one", async () => {
+    const account = await insertAccount(ws.id, { platform: "twitter" });
+    const list = await api(`/v1/accounts/${account.id}/pages`, { key: ws.key });
+    expect(list.json).toEqual({ pages: [] });
+    const select = await api(`/v1/accounts/${account.id}/select-page`, {
+      method: "POST",
+      key: ws.key,
+      body: { pageId: "1" },
+    });
+    expect(select.status).toBe(400);
+    expect(select.json.error).toMatchObject({
+      code: "INVALID_PARAM",
+      message: expect.stringContaining("Page selection does not apply to X accounts"),
+    });
+  });
+
+  it("answers 404 for another workspace's account and for an unknown one", async () => {
+    const other = await createWorkspace();
+    const theirs = await insertAccount(other.id, { platform: "linkedin" });
+    for (const id of [theirs.id, "acc_missing"]) {
+      const list = await api(`/v1/accounts/${id}/pages`, { key: ws.key });
+      expect(list.status).toBe(404);
+      const select = await api(`/v1/accounts/${id}/select-page`, {
+        method: "POST",
+        key: ws.key,
+        body: { pageId: "1" },
+      });
+      expect(select.status).toBe(404);
+      expect(select.json.error.code).toBe("NOT_FOUND");
+    }
+  });
+
+  it("needs accounts:read to list and accounts:write to select", async () => {
+    const account = await insertAccount(ws.id, { platform: "twitter" });
+    const writer = await issueKey(ws.id, ["accounts:write"]);
+    const reader = await issueKey(ws.id, ["accounts:read"]);
+    expect((await api(`/v1/accounts/${account.id}/pages`, { key: writer.key })).status).toBe(403);
+    const select = await api(`/v1/accounts/${account.id}/select-page`, {
+      method: "POST",
+      key: reader.key,
+      body: { pageId: "1" },
+    });
+    expect(select.status).toBe(403);
+    expect(select.json.error.code).toBe("INSUFFICIENT_SCOPE");
+    expect((await api(`/v1/accounts/${account.id}/pages`)).status).toBe(401);
+  });
+
+  it("names the field when the body is wrong", async () => {
+    const account = await insertAccount(ws.id, { platform: "linkedin" });
+    for (const body of [{}, { pageId: "" }, { pageId: "1", extra: true }, { pageId: 1 }]) {
+      const res = await api(`/v1/accounts/${account.id}/select-page`, { method: "POST", key: ws.key, body });
+      expect(res.status).toBe(400);
+      expect(res.json.error.code).toBe("INVALID_PARAM");
+      expect(res.json.error.details?.[0]?.field).toBeDefined();
+    }
+  });
+});
+
+describe("saveSelectedPage", () => {
+  it("writes nothing when the row's secrets changed since they were read", async () => {
+    const account = await insertAccount(ws.id, { platform: "facebook" });
+    const db = createDb(env.DB);
+    const row = await rowOf(account.id);
+    const stale = { accessTokenEnc: "k2.stale.ciphertext", extrasEnc: row?.extras_enc as string | null };
+    const saved = await saveSelectedPage(
+      db,
+      ws.id,
+      account.id,
+      { selectedPageId: "1", selectedPageName: "One" },
+      stale,
+      Date.now(),
+    );
+    expect(saved).toBeUndefined();
+    expect((await rowOf(account.id))?.selected_page_id).toBeNull();
+  });
+});
