@@ -41,6 +41,7 @@ export const FACEBOOK_LOGIN_SCOPES = [
   "pages_show_list",
   "pages_read_engagement",
   "business_management",
+  "instagram_manage_insights",
 ] as const;
 
 /** graph.instagram.com accepts only Instagram-Login tokens; Facebook-Login calls go to graph.facebook.com. */
@@ -130,7 +131,12 @@ export const instagram: PlatformModule = {
     apiBaseUrl: "https://graph.instagram.com",
   },
   oauth: {
-    scopes: ["instagram_business_basic", "instagram_business_content_publish"],
+    // Insights feed analytics backfill and optimal times.
+    scopes: [
+      "instagram_business_basic",
+      "instagram_business_content_publish",
+      "instagram_business_manage_insights",
+    ],
     scopeSeparator: ",",
     // No vendor page documents PKCE for Instagram Login.
     pkce: false,

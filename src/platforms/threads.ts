@@ -22,7 +22,7 @@ export const threads: PlatformModule = {
     apiBaseUrl: "https://graph.threads.net",
   },
   oauth: {
-    scopes: ["threads_basic", "threads_content_publish"],
+    scopes: ["threads_basic", "threads_content_publish", "threads_manage_insights"],
     scopeSeparator: ",",
     // No vendor page documents PKCE for Threads.
     pkce: false,

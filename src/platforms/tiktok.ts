@@ -77,7 +77,8 @@ export const tiktok: PlatformModule = {
     apiBaseUrl: "https://open.tiktokapis.com",
   },
   oauth: {
-    scopes: ["user.info.basic", "video.publish", "video.upload"],
+    // video.list lets the analytics backfill read the account's own videos.
+    scopes: ["user.info.basic", "video.publish", "video.upload", "video.list"],
     scopeSeparator: ",",
     // PKCE is for TikTok's mobile and desktop flows; the web flow does not take it.
     pkce: false,

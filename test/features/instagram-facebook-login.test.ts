@@ -42,7 +42,7 @@ async function api(path: string, options: CallOptions = {}) {
 }
 
 const FB_SCOPES =
-  "instagram_basic,instagram_content_publish,pages_show_list,pages_read_engagement,business_management";
+  "instagram_basic,instagram_content_publish,pages_show_list,pages_read_engagement,business_management,instagram_manage_insights";
 const IG_ID = "17841400000000001";
 const PAGE_ID = "112233445566778";
 

@@ -255,7 +255,7 @@ const OAUTH_CASES: OAuthCase[] = [
       avatarUrl: "https://scontent.cdninstagram.com/jay.jpg",
     }),
     authorize: {
-      scope: "instagram_business_basic,instagram_business_content_publish",
+      scope: "instagram_business_basic,instagram_business_content_publish,instagram_business_manage_insights",
       pkce: false,
       absent: ["force_authentication"],
     },
@@ -267,7 +267,11 @@ const OAUTH_CASES: OAuthCase[] = [
       avatarUrl: u.avatarUrl ?? null,
       accountType: "business",
     }),
-    permissions: ["instagram_business_basic", "instagram_business_content_publish"],
+    permissions: [
+      "instagram_business_basic",
+      "instagram_business_content_publish",
+      "instagram_business_manage_insights",
+    ],
     ttlSeconds: 5_184_000,
     refresh: "extend-in-place",
     revoke: null,
@@ -311,7 +315,7 @@ const OAUTH_CASES: OAuthCase[] = [
       name: "Vox Burst",
       avatarUrl: "https://scontent.cdninstagram.com/vox.jpg",
     }),
-    authorize: { scope: "threads_basic,threads_content_publish", pkce: false },
+    authorize: { scope: "threads_basic,threads_content_publish,threads_manage_insights", pkce: false },
     clientAuth: "post",
     account: (u) => ({
       platformUserId: u.id,
@@ -365,7 +369,7 @@ const OAUTH_CASES: OAuthCase[] = [
     }),
     authorize: {
       clientIdParam: "client_key",
-      scope: "user.info.basic,video.publish,video.upload",
+      scope: "user.info.basic,video.publish,video.upload,video.list",
       pkce: false,
       absent: ["disable_auto_auth"],
     },
@@ -377,7 +381,7 @@ const OAUTH_CASES: OAuthCase[] = [
       avatarUrl: u.avatarUrl ?? null,
       accountType: null,
     }),
-    permissions: ["user.info.basic", "video.publish", "video.upload"],
+    permissions: ["user.info.basic", "video.publish", "video.upload", "video.list"],
     ttlSeconds: 7200,
     refresh: "rotating",
     revoke: ({ calls, accessToken }) => {

@@ -39,7 +39,8 @@ const creator = {
   name: "Jay Posiris",
   avatarUrl: "https://scontent.cdninstagram.com/jay.jpg",
 };
-const PERMISSIONS = "instagram_business_basic,instagram_business_content_publish";
+const PERMISSIONS =
+  "instagram_business_basic,instagram_business_content_publish,instagram_business_manage_insights";
 
 let fake: FakePlatform;
 let accountType: string;
@@ -195,7 +196,7 @@ describe("instagram code exchange", () => {
       codeVerifier: "x",
       redirectUri: REDIRECT,
     });
-    expect(tokens.scopes).toEqual(["instagram_business_basic", "instagram_business_content_publish"]);
+    expect(tokens.scopes).toEqual(PERMISSIONS.split(","));
   });
 
   it("refuses when the short-lived token is rejected by the exchange (code 190)", async () => {
@@ -259,7 +260,7 @@ describe("instagram extend-in-place refresh", () => {
       accessToken: grant.accessToken,
       refreshToken: null,
       expiresAt: NOW + 60 * DAY,
-      scopes: ["instagram_business_basic", "instagram_business_content_publish"],
+      scopes: PERMISSIONS.split(","),
       extras: { oauthVersion: "instagram_login" },
     });
     expect(tokens.accessToken).not.toBe(old);

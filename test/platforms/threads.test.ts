@@ -99,7 +99,9 @@ describe("threads authorization URL", () => {
     );
     expect(`${url.origin}${url.pathname}`).toBe("https://fake.test/threads/authorize");
     expect(url.searchParams.get("client_id")).toBe("threads-client-id");
-    expect(url.searchParams.get("scope")).toBe("threads_basic,threads_content_publish");
+    expect(url.searchParams.get("scope")).toBe(
+      "threads_basic,threads_content_publish,threads_manage_insights",
+    );
     expect(url.searchParams.get("response_type")).toBe("code");
     expect(url.searchParams.get("redirect_uri")).toBe(REDIRECT);
     expect(url.searchParams.get("state")).toBe("state-1");
