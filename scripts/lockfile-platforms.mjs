@@ -1,5 +1,5 @@
 // Adds lockfile entries for optional platform binaries (other OSes' biome and workerd builds) that
-// the package registry reachable here does not serve. npm records nothing for an optional package
+// a registry mirror may not serve. npm records nothing for an optional package
 // it cannot resolve, and `npm ci` then refuses the lockfile; each entry restored here names its
 // os/cpu, so npm skips it on every other platform without fetching it. Run after `npm install`
 // changes package-lock.json: `npm run lock:platforms`.
