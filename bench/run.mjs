@@ -1,8 +1,8 @@
 // `npm run bench`: Switchboard against a bare D1 Worker on the same data, D1 round trips per
 // request, bundle size and cron refresh throughput. It measures and prints; it never fails on a
 // number (only when it cannot measure). Writes bench/results.json. See docs/benchmarks.md.
-//   npm run bench                 full run (about 5 minutes, plus about 1 minute when it seeds)
-//   npm run bench -- --quick      fewer and shorter rounds (about 2 minutes)
+//   npm run bench                 full run (about 3.5 minutes, plus about 1 minute when it seeds)
+//   npm run bench -- --quick      fewer and shorter rounds (under 2 minutes)
 //   npm run bench -- --reseed     seed the databases again even when the seeded state is current
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
