@@ -125,8 +125,11 @@ export const accounts = sqliteTable(
     // The cron's due scan and the rewrap job.
     index("accounts_next_refresh_idx").on(t.nextRefreshAt),
     index("accounts_key_version_idx").on(t.keyVersion),
-    // Non-refreshable tokens nearing expiry (account.expiring, expiry without a refresh).
-    index("accounts_status_expiry_idx").on(t.status, t.tokenExpiresAt),
+    // Tokens nothing refreshes, by expiry (account.expiring, expiry): partial, so the cron's scan
+    // reads only those rows instead of every active account expiring within a week.
+    index("accounts_unrefreshed_expiry_idx")
+      .on(t.status, t.tokenExpiresAt)
+      .where(sql`${t.nextRefreshAt} IS NULL`),
   ],
 );
 

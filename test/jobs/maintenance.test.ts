@@ -6,8 +6,10 @@ import {
   waitOnExecutionContext,
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { and, eq, isNotNull, isNull, lte } from "drizzle-orm";
 import { beforeEach, describe, expect, it } from "vitest";
 import { createDb } from "../../src/db/client";
+import { accounts } from "../../src/db/schema";
 import { consumeState } from "../../src/features/connect/oauth-state";
 import worker from "../../src/index";
 import { watchExpiry } from "../../src/jobs/expiry";
@@ -153,5 +155,27 @@ describe("housekeeping", () => {
     expect(await consumeState(db, "fresh-hash", { workspaceId: ws.id, createdAt: now } as never, now)).toBe(
       false,
     );
+  });
+});
+
+describe("the expiry scan", () => {
+  it("reads only unrefreshed tokens through the partial index", async () => {
+    const db = createDb(env.DB);
+    const query = db
+      .select()
+      .from(accounts)
+      .where(
+        and(
+          eq(accounts.status, "active"),
+          isNull(accounts.nextRefreshAt),
+          isNotNull(accounts.tokenExpiresAt),
+          lte(accounts.tokenExpiresAt, Date.now()),
+        ),
+      )
+      .toSQL();
+    const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${query.sql}`)
+      .bind(...query.params)
+      .all<{ detail: string }>();
+    expect(plan.results.map((r) => r.detail).join(" ")).toContain("accounts_unrefreshed_expiry_idx");
   });
 });
