@@ -1,12 +1,14 @@
 import { sql } from "drizzle-orm";
 import { drizzle } from "drizzle-orm/d1";
-import * as schema from "./schema";
 
 export type Db = ReturnType<typeof createDb>;
 
-/** Drizzle over D1 or a D1 session (read replicas); a session speaks the same prepare/batch API. */
+/**
+ * Drizzle over D1 or a D1 session (read replicas); a session speaks the same prepare/batch API.
+ * No schema is passed: only the query builder is used, and the relational setup would run on every request.
+ */
 export function createDb(d1: D1Database | D1DatabaseSession) {
-  return drizzle(d1 as D1Database, { schema });
+  return drizzle(d1 as D1Database);
 }
 
 /**

@@ -1,6 +1,6 @@
 import { createDb, type Db } from "../db/client";
 import type { BackfillJobRow } from "../db/schema";
-import { findAccount, openAccountSecrets } from "../features/accounts/accounts.repository";
+import { findAccount, openGrant } from "../features/accounts/accounts.repository";
 import {
   advanceBackfill,
   claimDueBackfills,
@@ -8,7 +8,7 @@ import {
   setbackBackfill,
   upsertPostMetrics,
 } from "../features/analytics/analytics.repository";
-import { resolveContext } from "../features/connect/platform-apps";
+import { grantInstance, resolveContext } from "../features/connect/platform-apps";
 import { MAX_CONCURRENCY, pool } from "../features/webhooks/delivery.service";
 import { getSecretBox } from "../lib/config";
 import { randomToken } from "../lib/crypto";
@@ -17,7 +17,6 @@ import { DAY, HOUR, MINUTE, SECOND } from "../lib/time";
 import { analyticsFetcher } from "../platforms/analytics";
 import type { PostMetrics, PostPage } from "../platforms/analytics/types";
 import { ProviderError } from "../platforms/http";
-import type { Grant } from "../platforms/types";
 
 /** How far back a backfill reads, and how many posts it keeps at most. */
 export const HISTORY_DAYS = 365;
@@ -122,16 +121,8 @@ async function fetchNextPage(
       TOKEN_WAIT_MS,
     );
   }
-  const secrets = await openAccountSecrets(await getSecretBox(env), account);
-  const grant: Grant = {
-    accessToken: secrets.accessToken ?? "",
-    refreshToken: secrets.refreshToken,
-    extras: secrets.extras ?? {},
-    expiresAt: account.tokenExpiresAt,
-    issuedAt: account.tokenIssuedAt,
-  };
-  const instance = typeof grant.extras.instance === "string" ? grant.extras.instance : null;
-  const resolved = await resolveContext(env, db, account.platform, now, instance, {
+  const grant = await openGrant(await getSecretBox(env), account);
+  const resolved = await resolveContext(env, db, account.platform, now, grantInstance(grant), {
     requireClientCredentials: false,
   });
   const ctx = {

@@ -4,6 +4,7 @@ import { type AccountRow, accounts, type NewAccountRow } from "../../db/schema";
 import type { SecretBox } from "../../lib/crypto";
 import type { AccountStatus, Platform } from "../../lib/domain";
 import { DAY } from "../../lib/time";
+import type { Grant } from "../../platforms/types";
 import type { HealthLevel, StatusFilter } from "./accounts.schemas";
 
 export interface AccountFilter {
@@ -194,6 +195,24 @@ export async function openAccountSecrets(
     open(row.extrasEnc, "extras"),
   ]);
   return { accessToken, refreshToken, extras: extras === null ? null : JSON.parse(extras) };
+}
+
+/** An account's grant as platform code sees it: tokens decrypted, extras parsed, token times. */
+export async function openGrant(
+  box: SecretBox,
+  row: Pick<
+    AccountRow,
+    "id" | "accessTokenEnc" | "refreshTokenEnc" | "extrasEnc" | "tokenExpiresAt" | "tokenIssuedAt"
+  >,
+): Promise<Grant> {
+  const secrets = await openAccountSecrets(box, row);
+  return {
+    accessToken: secrets.accessToken ?? "",
+    refreshToken: secrets.refreshToken,
+    extras: secrets.extras ?? {},
+    expiresAt: row.tokenExpiresAt,
+    issuedAt: row.tokenIssuedAt,
+  };
 }
 
 /** Inserts an account; answers undefined when (workspace, platform, platform user id) exists. */

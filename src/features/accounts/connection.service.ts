@@ -8,9 +8,9 @@ import { getModule } from "../../platforms/catalogue";
 import { ProviderError } from "../../platforms/http";
 import type { CredentialsInput, Grant, Profile, TokenSet } from "../../platforms/types";
 import { type ConnectedAccount, providerFailure, upsertConnectedAccount } from "../connect/connect.service";
-import { instanceOrigin, resolveContext } from "../connect/platform-apps";
+import { grantInstance, instanceOrigin, resolveContext } from "../connect/platform-apps";
 import { accountEvent, commitWithEvents } from "../webhooks/events";
-import { disconnectAccount, findAccount, openAccountSecrets } from "./accounts.repository";
+import { disconnectAccount, findAccount, openGrant } from "./accounts.repository";
 import { newLeaseId, type RefreshOutcome, refreshLeased, takeRefreshLease } from "./refresh.service";
 
 const notFound = () => new ApiError("NOT_FOUND", "Account not found");
@@ -20,19 +20,7 @@ const REFRESH_WAIT_MS = 15 * SECOND;
 export const JUST_REFRESHED_MS = 30 * SECOND;
 const POLL_MS = 50;
 
-const instanceOf = (grant: Grant) =>
-  typeof grant.extras.instance === "string" ? grant.extras.instance : null;
-
-async function grantOf(env: Env, row: AccountRow): Promise<Grant> {
-  const secrets = await openAccountSecrets(await getSecretBox(env), row);
-  return {
-    accessToken: secrets.accessToken ?? "",
-    refreshToken: secrets.refreshToken,
-    extras: secrets.extras ?? {},
-    expiresAt: row.tokenExpiresAt,
-    issuedAt: row.tokenIssuedAt,
-  };
-}
+const grantOf = async (env: Env, row: AccountRow): Promise<Grant> => openGrant(await getSecretBox(env), row);
 
 /**
  * POST …/refresh: refresh now through the cron's code. A refresh already running is waited for and
@@ -92,7 +80,7 @@ export async function testConnection(env: Env, db: Db, workspaceId: string, acco
   }
   try {
     const grant = await grantOf(env, row);
-    const ctx = await resolveContext(env, db, row.platform, now, instanceOf(grant), {
+    const ctx = await resolveContext(env, db, row.platform, now, grantInstance(grant), {
       requireClientCredentials: false,
     });
     const profile = await getModule(row.platform).profile(ctx, grant);
@@ -119,7 +107,7 @@ export async function disconnect(env: Env, db: Db, workspaceId: string, accountI
   if (row.accessTokenEnc && module.revoke) {
     try {
       const grant = await grantOf(env, row);
-      const ctx = await resolveContext(env, db, row.platform, now, instanceOf(grant), {
+      const ctx = await resolveContext(env, db, row.platform, now, grantInstance(grant), {
         requireClientCredentials: false,
       });
       await module.revoke(ctx, grant);

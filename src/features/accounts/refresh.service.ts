@@ -9,10 +9,10 @@ import { getModule } from "../../platforms/catalogue";
 import { ProviderError } from "../../platforms/http";
 import { refreshGrant } from "../../platforms/oauth";
 import { nextRefreshAt } from "../../platforms/schedule";
-import { refreshModelOf, type TokenSet } from "../../platforms/types";
-import { resolveContext } from "../connect/platform-apps";
+import { type Grant, refreshModelOf, type TokenSet } from "../../platforms/types";
+import { grantInstance, resolveContext } from "../connect/platform-apps";
 import { accountEvent, commitGuardedWithEvents, type PendingEvent } from "../webhooks/events";
-import { openAccountSecrets, sealAccountSecrets } from "./accounts.repository";
+import { openGrant, sealAccountSecrets } from "./accounts.repository";
 
 /** Longer than any one refresh can take (each provider call times out well before). */
 export const REFRESH_LEASE_MS = 60 * SECOND;
@@ -126,11 +126,16 @@ export async function refreshLeased(
     return { kind: "already-refreshed", ...(await finish(db, row, leaseId, {}, now)) };
   }
   const module = getModule(row.platform);
+  const box = await getSecretBox(env);
+  // Decrypted at most once, and only when needed.
+  let opened: Grant | undefined;
+  const grant = async () => {
+    opened ??= await openGrant(box, row);
+    return opened;
+  };
   // A login variant (Instagram through Facebook Login) may refresh differently from its platform.
   const model =
-    module.variants && row.extrasEnc
-      ? refreshModelOf(module, (await openAccountSecrets(await getSecretBox(env), row)).extras)
-      : module.refresh;
+    module.variants && row.extrasEnc ? refreshModelOf(module, (await grant()).extras) : module.refresh;
   const expired = row.tokenExpiresAt !== null && row.tokenExpiresAt <= now;
   const notRefreshable = async (reason: string) => ({
     kind: "not-refreshable" as const,
@@ -158,8 +163,7 @@ export async function refreshLeased(
     return notRefreshable("The platform gave no refresh token; reconnect before the token expires");
   }
 
-  const box = await getSecretBox(env);
-  const secrets = await openAccountSecrets(box, row);
+  const secrets = await grant();
   let tokens: TokenSet;
   try {
     if (model.kind === "extend-in-place" && expired) {
@@ -167,15 +171,8 @@ export async function refreshLeased(
         code: "token_expired",
       });
     }
-    const instance = typeof secrets.extras?.instance === "string" ? secrets.extras.instance : null;
-    const ctx = await resolveContext(env, db, row.platform, now, instance);
-    tokens = await refreshGrant(ctx, module, {
-      accessToken: secrets.accessToken ?? "",
-      refreshToken: secrets.refreshToken,
-      extras: secrets.extras ?? {},
-      expiresAt: row.tokenExpiresAt,
-      issuedAt: row.tokenIssuedAt,
-    });
+    const ctx = await resolveContext(env, db, row.platform, now, grantInstance(secrets));
+    tokens = await refreshGrant(ctx, module, secrets);
   } catch (err) {
     if (!(err instanceof ProviderError)) {
       // Our own failure (configuration, storage): back off so the account does not hog every run.

@@ -7,7 +7,7 @@ import { iso } from "../../lib/time";
 import { analyticsFetcher, NO_POST_ANALYTICS } from "../../platforms/analytics";
 import { missingScope } from "../../platforms/analytics/types";
 import { getModule } from "../../platforms/catalogue";
-import { findAccount, openAccountSecrets } from "../accounts/accounts.repository";
+import { findAccount, openGrant } from "../accounts/accounts.repository";
 import {
   findActiveBackfill,
   insertBackfillUnlessActive,
@@ -76,12 +76,7 @@ export async function requestBackfill(
     );
   }
   if (fetcher.unavailable) {
-    const secrets = await openAccountSecrets(await getSecretBox(env), account);
-    const grant = {
-      accessToken: secrets.accessToken ?? "",
-      refreshToken: secrets.refreshToken,
-      extras: secrets.extras ?? {},
-    };
+    const grant = await openGrant(await getSecretBox(env), account);
     const why = fetcher.unavailable(
       {
         platformUserId: account.platformUserId,

@@ -5,7 +5,7 @@ import { getSecretBox } from "../../lib/config";
 import type { Platform } from "../../lib/domain";
 import { ApiError } from "../../lib/errors";
 import { type ContextOptions, getModule, platformContext, sandboxEnabled } from "../../platforms/catalogue";
-import type { PlatformContext } from "../../platforms/types";
+import type { Grant, PlatformContext } from "../../platforms/types";
 
 export const appSecretContext = (platform: Platform, instance: string) => ({
   table: "platform_apps",
@@ -56,6 +56,10 @@ async function registerApp(
   // A concurrent first connect may have registered too: the stored app wins for everyone.
   return (await findApp(env, db, ctx.platform, instance)) ?? app;
 }
+
+/** The instance a per-instance account lives on, from its grant's extras (null elsewhere). */
+export const grantInstance = (grant: Pick<Grant, "extras">): string | null =>
+  typeof grant.extras.instance === "string" ? grant.extras.instance : null;
 
 /** Canonical instance origin for a per-instance platform, or an INVALID_PARAM naming `field`. */
 export function instanceOrigin(platform: Platform, instance: unknown, field = "instance"): string | null {
