@@ -1,5 +1,19 @@
-import { and, type Column, desc, eq, inArray, lt, ne, notInArray, or, type SQL, sql } from "drizzle-orm";
+import {
+  and,
+  type Column,
+  desc,
+  eq,
+  inArray,
+  lt,
+  ne,
+  notInArray,
+  or,
+  type Placeholder,
+  type SQL,
+  sql,
+} from "drizzle-orm";
 import type { Db } from "../../db/client";
+import { type CompiledSelect, compileSelect } from "../../db/compiled";
 import { type AccountRow, accounts, type NewAccountRow } from "../../db/schema";
 import type { SecretBox } from "../../lib/crypto";
 import type { AccountStatus, Platform } from "../../lib/domain";
@@ -14,6 +28,16 @@ export interface AccountFilter {
   q?: string;
   /** Only rows with an id below this one (keyset pagination, newest first). */
   beforeId?: string;
+}
+
+/** A filter's values, each given as itself or as a placeholder a compiled query fills later. */
+interface FilterValues {
+  status?: StatusFilter;
+  includeArchived?: boolean;
+  platform?: Platform | Placeholder;
+  beforeId?: string | Placeholder;
+  /** A LIKE pattern (`likePattern`) matched against username, display name and name. */
+  pattern?: string | Placeholder;
 }
 
 const INACTIVE_EXCLUDES: AccountStatus[] = ["active", "disconnected"];
@@ -34,36 +58,110 @@ function statusCondition(status: StatusFilter | undefined, includeArchived: bool
   }
 }
 
-const likeEscaped = (column: Column, pattern: string) => sql`${column} LIKE ${pattern} ESCAPE '\\'`;
+const likePattern = (q: string) => `%${q.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
+const likeEscaped = (column: Column, pattern: string | Placeholder) =>
+  sql`${column} LIKE ${pattern} ESCAPE '\\'`;
 
-function filterConditions(workspaceId: string, filter: AccountFilter): SQL | undefined {
+function filterConditions(workspaceId: string | Placeholder, filter: FilterValues): SQL | undefined {
   const conditions: (SQL | undefined)[] = [
     eq(accounts.workspaceId, workspaceId),
     statusCondition(filter.status, filter.includeArchived ?? false),
     filter.platform ? eq(accounts.platform, filter.platform) : undefined,
     filter.beforeId ? lt(accounts.id, filter.beforeId) : undefined,
   ];
-  if (filter.q) {
-    const pattern = `%${filter.q.replace(/[\\%_]/g, (m) => `\\${m}`)}%`;
+  if (filter.pattern) {
     conditions.push(
       or(
-        likeEscaped(accounts.username, pattern),
-        likeEscaped(accounts.displayName, pattern),
-        likeEscaped(accounts.name, pattern),
+        likeEscaped(accounts.username, filter.pattern),
+        likeEscaped(accounts.displayName, filter.pattern),
+        likeEscaped(accounts.name, filter.pattern),
       ),
     );
   }
   return and(...conditions);
 }
 
+/** What the API shows of an account: no ciphertext, lease or refresh bookkeeping is even read. */
+export const accountViewColumns = {
+  id: accounts.id,
+  platform: accounts.platform,
+  platformUserId: accounts.platformUserId,
+  username: accounts.username,
+  displayName: accounts.displayName,
+  avatarUrl: accounts.avatarUrl,
+  accountType: accounts.accountType,
+  status: accounts.status,
+  connectionType: accounts.connectionType,
+  name: accounts.name,
+  metadata: accounts.metadata,
+  scopes: accounts.scopes,
+  tokenExpiresAt: accounts.tokenExpiresAt,
+  lastRefreshedAt: accounts.lastRefreshedAt,
+  needsPlaylistReauth: accounts.needsPlaylistReauth,
+  isSharedAccount: accounts.isSharedAccount,
+  selectedPageId: accounts.selectedPageId,
+  selectedPageName: accounts.selectedPageName,
+  lastErrorCode: accounts.lastErrorCode,
+  lastErrorMessage: accounts.lastErrorMessage,
+  lastErrorAt: accounts.lastErrorAt,
+  connectedAt: accounts.connectedAt,
+  disconnectedAt: accounts.disconnectedAt,
+  updatedAt: accounts.updatedAt,
+};
+export type AccountView = Pick<AccountRow, keyof typeof accountViewColumns>;
+
+const listQueries = new Map<string, CompiledSelect<AccountView>>();
+
+/** The list statement for this filter's shape (which filters are set), compiled on first use. */
+function listQuery(filter: AccountFilter): CompiledSelect<AccountView> {
+  const shape = [
+    filter.status,
+    filter.includeArchived,
+    !!filter.platform,
+    !!filter.beforeId,
+    !!filter.q,
+  ].join();
+  let query = listQueries.get(shape);
+  if (!query) {
+    const conditions = filterConditions(sql.placeholder("workspaceId"), {
+      status: filter.status,
+      includeArchived: filter.includeArchived,
+      platform: filter.platform && sql.placeholder("platform"),
+      beforeId: filter.beforeId && sql.placeholder("beforeId"),
+      pattern: filter.q && sql.placeholder("pattern"),
+    });
+    query = compileSelect(accountViewColumns, (select) =>
+      select.from(accounts).where(conditions).orderBy(desc(accounts.id)).limit(sql.placeholder("limit")),
+    );
+    listQueries.set(shape, query);
+  }
+  return query;
+}
+
 /** One page, newest first; asks for one row more than `limit` so the caller knows if more follow. */
 export function listAccounts(db: Db, workspaceId: string, filter: AccountFilter, limit: number) {
-  return db
-    .select()
+  return listQuery(filter).all(db, {
+    workspaceId,
+    platform: filter.platform,
+    beforeId: filter.beforeId,
+    pattern: filter.q && likePattern(filter.q),
+    limit: limit + 1,
+  });
+}
+
+const viewQuery = compileSelect(accountViewColumns, (select) =>
+  select
     .from(accounts)
-    .where(filterConditions(workspaceId, filter))
-    .orderBy(desc(accounts.id))
-    .limit(limit + 1);
+    .where(
+      and(eq(accounts.workspaceId, sql.placeholder("workspaceId")), eq(accounts.id, sql.placeholder("id"))),
+    )
+    .limit(1),
+);
+
+/** The public columns of one account, for the API to show. */
+export async function findAccountView(db: Db, workspaceId: string, id: string) {
+  const [row] = await viewQuery.all(db, { workspaceId, id });
+  return row;
 }
 
 export async function findAccount(db: Db, workspaceId: string, id: string): Promise<AccountRow | undefined> {

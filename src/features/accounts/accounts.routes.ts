@@ -8,7 +8,7 @@ import { providerFailure, toConnected } from "../connect/connect.service";
 import { sendSoon } from "../webhooks/webhooks.service";
 import {
   accountHealthPage,
-  findAccount,
+  findAccountView,
   listAccounts as listAccountRows,
   updateAccount as updateAccountRow,
 } from "./accounts.repository";
@@ -173,7 +173,7 @@ export const accountsRouter = createRouter()
     );
   })
   .openapi(getAccount, async (c) => {
-    const row = await findAccount(c.var.db, c.var.auth.workspaceId, c.req.valid("param").id);
+    const row = await findAccountView(c.var.db, c.var.auth.workspaceId, c.req.valid("param").id);
     if (!row) throw notFound();
     return c.json(toAccount(row), 200);
   })

@@ -1,10 +1,11 @@
 import type { AccountRow } from "../../db/schema";
 import { encodeCursor } from "../../lib/cursor";
 import { DAY, iso } from "../../lib/time";
+import type { AccountView } from "./accounts.repository";
 import type { Account, AccountHealth, HealthLevel } from "./accounts.schemas";
 
 /** The public shape of an account: never a token, refresh token or extra. */
-export function toAccount(row: AccountRow): Account {
+export function toAccount(row: AccountView): Account {
   return {
     id: row.id,
     platform: row.platform,
@@ -30,7 +31,7 @@ export function toAccount(row: AccountRow): Account {
   };
 }
 
-function accountError(row: AccountRow) {
+function accountError(row: Pick<AccountRow, "lastErrorCode" | "lastErrorMessage" | "lastErrorAt">) {
   if (!row.lastErrorCode || row.lastErrorAt === null) return null;
   return { code: row.lastErrorCode, message: row.lastErrorMessage ?? "", at: iso(row.lastErrorAt) };
 }
