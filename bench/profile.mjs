@@ -4,10 +4,14 @@
 // `npm run bench` (run that once first).
 //   node bench/profile.mjs [--seconds 8] [--path /v1/accounts] [--inspector-port 9239] [--config other/wrangler.toml]
 // --config profiles the app as another wrangler config builds it (a candidate change in a copy).
+//   node bench/profile.mjs --cron 360   profiles one refresh run of 360 due accounts instead, against
+// the fake token endpoint answering in 100 ms (the cron benchmark's setup).
 import { readFileSync } from "node:fs";
 import { SourceMap } from "node:module";
 import { parseArgs } from "node:util";
 import { log, stopAll } from "./lib/common.mjs";
+import { resetCronAccounts } from "./lib/cron.mjs";
+import { startFakeTokenEndpoint } from "./lib/fake-token-endpoint.mjs";
 import { throughputRun } from "./lib/load.mjs";
 import { build, startWorkers } from "./lib/workers.mjs";
 import { readManifest, readVars } from "./seed.mjs";
@@ -19,6 +23,7 @@ const { values: flags } = parseArgs({
     "inspector-port": { type: "string", default: "9239" },
     top: { type: "string", default: "25" },
     config: { type: "string" },
+    cron: { type: "string" },
   },
 });
 export const port = Number(flags["inspector-port"]);
@@ -126,7 +131,59 @@ async function profileUnderLoad(worker, target, bundle, seconds) {
   return { run, ...aggregate(profile, map) };
 }
 
+function print(title, p) {
+  console.log(
+    [
+      title,
+      "Self time by package:",
+      ...p.byPackage,
+      "Self time by function:",
+      ...p.byFunction,
+      "Total time (self + callees) of this repository's functions:",
+      ...p.inclusive,
+      "",
+    ].join("\n"),
+  );
+}
+
+/** One refresh run of `due` accounts against a 100 ms token endpoint, sampled. */
+async function profileCron(due) {
+  const vars = readVars();
+  const fake = await startFakeTokenEndpoint({ delayMs: 100 });
+  vars.PROVIDER_OVERRIDES = JSON.stringify({ twitter: { tokenUrl: `${fake.url}/2/oauth2/token` } });
+  const instrumented = await build("instrumented", ["-c", "bench/instrumented/wrangler.toml"]);
+  const baseline = await build("baseline", ["-c", "bench/baseline/wrangler.toml"]);
+  const workers = await startWorkers({
+    app: instrumented.script,
+    baseline: baseline.script,
+    instrumented: instrumented.script,
+    vars,
+    inspectorPort: port,
+  });
+  const db = await workers.mf.getD1Database("DB", "instrumented");
+  const url = `${workers.urls.instrumented}/__bench/refresh-tokens`;
+  // A first run warms the isolate; the second is sampled.
+  await resetCronAccounts(db, 60, Date.now());
+  await fetch(url, { method: "POST" });
+  await resetCronAccounts(db, due, Date.now());
+  const session = await inspect("instrumented");
+  await session.send("Profiler.enable");
+  await session.send("Profiler.setSamplingInterval", { interval: 100 });
+  await session.send("Profiler.start");
+  const job = await (await fetch(url, { method: "POST" })).json();
+  const { profile } = await session.send("Profiler.stop");
+  session.close();
+  fake.close();
+  const map = new SourceMap(JSON.parse(readFileSync(`${instrumented.script}.map`, "utf8")));
+  const refreshed = job.run?.outcomes?.refreshed ?? 0;
+  print(
+    `refresh run: ${refreshed} accounts in ${job.elapsedMs} ms (${((refreshed * 1000) / job.elapsedMs).toFixed(1)}/s), ${profile.samples.length} samples of 100 µs`,
+    aggregate(profile, map),
+  );
+}
+
 async function main() {
+  if (flags.cron) return profileCron(Number(flags.cron));
   const manifest = readManifest();
   if (!manifest) throw new Error("No seeded state: run `npm run bench` once first");
   const vars = readVars();
@@ -165,17 +222,9 @@ async function main() {
       `Profiling ${worker}: ${target.url.replace(/^http:\/\/[^/]+/, "")} for ${seconds} s at 10 connections`,
     );
     const p = await profileUnderLoad(worker, target, bundle, seconds);
-    console.log(
-      [
-        `${worker}: ${p.run.requests} requests (${p.run.reqPerSec.toFixed(0)}/s), ${p.total} samples of 100 µs in the isolate`,
-        "Self time by package:",
-        ...p.byPackage,
-        "Self time by function:",
-        ...p.byFunction,
-        "Total time (self + callees) of this repository's functions:",
-        ...p.inclusive,
-        "",
-      ].join("\n"),
+    print(
+      `${worker}: ${p.run.requests} requests (${p.run.reqPerSec.toFixed(0)}/s), ${p.total} samples of 100 µs in the isolate`,
+      p,
     );
   }
 }

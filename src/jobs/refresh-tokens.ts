@@ -1,5 +1,6 @@
 import { and, asc, eq, inArray, isNull, lte, ne, or } from "drizzle-orm";
 import { createDb, type Db } from "../db/client";
+import { coalescingBatch } from "../db/coalesce";
 import { accounts } from "../db/schema";
 import {
   newLeaseId,
@@ -53,6 +54,8 @@ export async function refreshTokens(
   const clock = options.clock ?? Date.now;
   const deadline = clock() + (options.budgetMs ?? REFRESH_BUDGET_MS);
   const leaseId = newLeaseId();
+  // Lanes that finish together share a D1 round trip for their outcomes.
+  const batch = coalescingBatch(db);
   const run: RefreshRun = {
     claimed: 0,
     released: 0,
@@ -69,7 +72,7 @@ export async function refreshTokens(
         return;
       }
       try {
-        const outcome = await refreshLeased(env, db, row, leaseId, now, now);
+        const outcome = await refreshLeased(env, db, row, leaseId, now, now, { batch });
         run.outcomes[outcome.kind] += 1;
       } catch (err) {
         console.error(

@@ -3,6 +3,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { createDb } from "../../src/db/client";
 import {
   backoffUntil,
+  changedColumns,
   newLeaseId,
   refreshLeased,
   takeRefreshLease,
@@ -249,5 +250,25 @@ describe("POST /v1/accounts (bring your own token)", () => {
     });
     expect(missing.status).toBe(400);
     expect((await call("/v1/accounts?includeArchived=true", { key: ws.key })).json.data).toHaveLength(before);
+  });
+});
+
+describe("changedColumns", () => {
+  it("keeps only what differs from the row as read, comparing JSON columns by value", async () => {
+    const id = await connected();
+    const row = (await takeRefreshLease(createDb(env.DB), id, newLeaseId(), Date.now())) as NonNullable<
+      Awaited<ReturnType<typeof takeRefreshLease>>
+    >;
+    expect(
+      changedColumns(row, {
+        status: row.status,
+        keyVersion: row.keyVersion,
+        lastErrorCode: null,
+        scopes: [...row.scopes],
+        refreshFailures: row.refreshFailures + 1,
+        tokenExpiresAt: null,
+        metadata: { a: 1 },
+      }),
+    ).toEqual({ refreshFailures: row.refreshFailures + 1, tokenExpiresAt: null, metadata: { a: 1 } });
   });
 });

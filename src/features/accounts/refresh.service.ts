@@ -1,5 +1,6 @@
 import { and, eq, isNull, lte, ne, or, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
+import type { BatchRunner } from "../../db/coalesce";
 import { type AccountRow, accounts } from "../../db/schema";
 import { getSecretBox } from "../../lib/config";
 import { randomToken } from "../../lib/crypto";
@@ -55,7 +56,11 @@ export async function takeRefreshLease(
 
 export const newLeaseId = () => randomToken(12);
 
-/** Writes the outcome and releases the lease, only if this caller still holds it (fencing). */
+export interface RefreshOptions {
+  /** How the outcome's batch reaches D1; the cron coalesces the writes of its lanes. */
+  batch?: BatchRunner;
+}
+
 const BROKEN: AccountStatus[] = ["error", "expired"];
 
 /** The event a status change owes the customer: one account.error per breakage, one account.recovered per recovery. */
@@ -75,21 +80,47 @@ export function transitionEvent(row: AccountRow, changes: Partial<AccountRow>): 
 }
 
 /**
+ * The changes that differ from the row as read. D1 counts (and bills) a write to every index whose
+ * columns an UPDATE assigns, even to the value already there: a refresh that re-set its unchanged
+ * status, key version and error columns wrote 5 rows where 3 do.
+ */
+export function changedColumns(row: AccountRow, changes: Partial<AccountRow>): Partial<AccountRow> {
+  const changed: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(changes)) {
+    const current = row[key as keyof AccountRow];
+    const same =
+      value !== null && typeof value === "object"
+        ? JSON.stringify(value) === JSON.stringify(current)
+        : value === current;
+    if (!same) changed[key] = value;
+  }
+  return changed;
+}
+
+/**
  * Writes the outcome and releases the lease only if this caller still holds it (fencing), with the
  * transition's event in the same batch and under the same condition.
  */
-async function finish(db: Db, row: AccountRow, leaseId: string, changes: Partial<AccountRow>, now: number) {
+async function writeOutcome(
+  db: Db,
+  row: AccountRow,
+  leaseId: string,
+  changes: Partial<AccountRow>,
+  now: number,
+  batch?: BatchRunner,
+) {
   const held = and(eq(accounts.id, row.id), eq(accounts.refreshLeaseId, leaseId)) as SQL;
   const { result, deliveryIds } = await commitGuardedWithEvents(
     db,
     sql`EXISTS (SELECT 1 FROM ${accounts} WHERE ${held})`,
     db
       .update(accounts)
-      .set({ ...changes, refreshLeaseId: null, refreshLeaseUntil: null })
+      .set({ ...changedColumns(row, changes), refreshLeaseId: null, refreshLeaseUntil: null })
       .where(held)
       .returning(),
     transitionEvent(row, changes),
     now,
+    batch,
   );
   const [updated] = result as AccountRow[];
   return { account: updated ?? row, deliveryIds: updated ? deliveryIds : [] };
@@ -121,9 +152,12 @@ export async function refreshLeased(
   leaseId: string,
   requestedAt: number,
   now: number,
+  options: RefreshOptions = {},
 ): Promise<RefreshOutcome> {
+  const finish = (row: AccountRow, changes: Partial<AccountRow>) =>
+    writeOutcome(db, row, leaseId, changes, now, options.batch);
   if (row.lastRefreshedAt !== null && row.lastRefreshedAt >= requestedAt) {
-    return { kind: "already-refreshed", ...(await finish(db, row, leaseId, {}, now)) };
+    return { kind: "already-refreshed", ...(await finish(row, {})) };
   }
   const module = getModule(row.platform);
   const box = await getSecretBox(env);
@@ -139,7 +173,7 @@ export async function refreshLeased(
   const expired = row.tokenExpiresAt !== null && row.tokenExpiresAt <= now;
   const notRefreshable = async (reason: string) => ({
     kind: "not-refreshable" as const,
-    ...(await finish(db, row, leaseId, {}, now)),
+    ...(await finish(row, {})),
     reason,
   });
 
@@ -177,57 +211,39 @@ export async function refreshLeased(
     if (!(err instanceof ProviderError)) {
       // Our own failure (configuration, storage): back off so the account does not hog every run.
       const failures = row.refreshFailures + 1;
-      await finish(
-        db,
-        row,
-        leaseId,
-        {
-          refreshFailures: failures,
-          nextRefreshAt: backoffUntil(failures, now, row.tokenExpiresAt),
-          updatedAt: now,
-        },
-        now,
-      );
+      await finish(row, {
+        refreshFailures: failures,
+        nextRefreshAt: backoffUntil(failures, now, row.tokenExpiresAt),
+        updatedAt: now,
+      });
       throw err;
     }
     if (err.kind === "transient") {
       const failures = row.refreshFailures + 1;
-      const done = await finish(
-        db,
-        row,
-        leaseId,
-        {
-          refreshFailures: failures,
-          nextRefreshAt: backoffUntil(failures, now, row.tokenExpiresAt, err.details.retryAfterMs),
-          ...(expired
-            ? {
-                status: "expired" as const,
-                lastErrorCode: "token_expired",
-                lastErrorMessage: err.message,
-                lastErrorAt: now,
-              }
-            : {}),
-          updatedAt: now,
-        },
-        now,
-      );
+      const done = await finish(row, {
+        refreshFailures: failures,
+        nextRefreshAt: backoffUntil(failures, now, row.tokenExpiresAt, err.details.retryAfterMs),
+        ...(expired
+          ? {
+              status: "expired" as const,
+              lastErrorCode: "token_expired",
+              lastErrorMessage: err.message,
+              lastErrorAt: now,
+            }
+          : {}),
+        updatedAt: now,
+      });
       return { kind: "transient", ...done, error: err };
     }
-    const done = await finish(
-      db,
-      row,
-      leaseId,
-      {
-        status: err.details.code === "invalid_grant" || expired ? "expired" : "error",
-        lastErrorCode: err.details.code ?? "refresh_refused",
-        lastErrorMessage: err.message,
-        lastErrorAt: now,
-        refreshFailures: row.refreshFailures + 1,
-        nextRefreshAt: null,
-        updatedAt: now,
-      },
-      now,
-    );
+    const done = await finish(row, {
+      status: err.details.code === "invalid_grant" || expired ? "expired" : "error",
+      lastErrorCode: err.details.code ?? "refresh_refused",
+      lastErrorMessage: err.message,
+      lastErrorAt: now,
+      refreshFailures: row.refreshFailures + 1,
+      nextRefreshAt: null,
+      updatedAt: now,
+    });
     return { kind: "refused", ...done, error: err };
   }
 
@@ -238,33 +254,27 @@ export async function refreshLeased(
     refreshToken,
     extras: { ...secrets.extras, ...tokens.extras },
   });
-  const done = await finish(
-    db,
-    row,
-    leaseId,
-    {
-      ...sealed,
-      ...(tokens.scopes ? { scopes: tokens.scopes } : {}),
-      tokenExpiresAt: tokens.expiresAt,
-      refreshTokenExpiresAt: tokens.refreshToken
-        ? (tokens.refreshTokenExpiresAt ?? null)
-        : row.refreshTokenExpiresAt,
-      tokenIssuedAt: now,
-      lastRefreshedAt: now,
-      refreshFailures: 0,
-      nextRefreshAt: nextRefreshAt(model, {
-        expiresAt: tokens.expiresAt,
-        issuedAt: now,
-        hasRefreshToken: Boolean(refreshToken),
-      }),
-      status: "active",
-      lastErrorCode: null,
-      lastErrorMessage: null,
-      lastErrorAt: null,
-      expiringNotifiedAt: null,
-      updatedAt: now,
-    },
-    now,
-  );
+  const done = await finish(row, {
+    ...sealed,
+    ...(tokens.scopes ? { scopes: tokens.scopes } : {}),
+    tokenExpiresAt: tokens.expiresAt,
+    refreshTokenExpiresAt: tokens.refreshToken
+      ? (tokens.refreshTokenExpiresAt ?? null)
+      : row.refreshTokenExpiresAt,
+    tokenIssuedAt: now,
+    lastRefreshedAt: now,
+    refreshFailures: 0,
+    nextRefreshAt: nextRefreshAt(model, {
+      expiresAt: tokens.expiresAt,
+      issuedAt: now,
+      hasRefreshToken: Boolean(refreshToken),
+    }),
+    status: "active",
+    lastErrorCode: null,
+    lastErrorMessage: null,
+    lastErrorAt: null,
+    expiringNotifiedAt: null,
+    updatedAt: now,
+  });
   return { kind: "refreshed", ...done };
 }

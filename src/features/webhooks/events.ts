@@ -1,6 +1,6 @@
 import { and, eq, type SQL, sql } from "drizzle-orm";
-import type { BatchItem } from "drizzle-orm/batch";
 import { type Db, selectConstants } from "../../db/client";
+import type { BatchRunner, Statement } from "../../db/coalesce";
 import { type AccountRow, deliveries, events, webhookEndpoints } from "../../db/schema";
 import type { EventType } from "../../lib/domain";
 import { newId } from "../../lib/ids";
@@ -44,7 +44,7 @@ export function accountEvent(
   };
 }
 
-export type Statement = BatchItem<"sqlite">;
+export type { Statement };
 
 /**
  * The outbox rows for `pending`: each event and one delivery per subscribed endpoint, as statements
@@ -138,11 +138,9 @@ export async function commitGuardedWithEvents(
   change: Statement,
   pending: PendingEvent[],
   now: number,
+  batch: BatchRunner = (statements) => db.batch(statements as [Statement, ...Statement[]]),
 ) {
   const { statements, deliveryIds } = await outboxStatements(db, pending, now, guard);
-  const results: unknown[] = await db.batch([...statements, change] as unknown as [
-    Statement,
-    ...Statement[],
-  ]);
+  const results = await batch([...statements, change]);
   return { result: results.at(-1), deliveryIds };
 }
