@@ -1,7 +1,8 @@
 // The app as deployed, with env.DB wrapped so every D1 round trip is counted: each statement
 // executed on its own (all, first, run, raw), each batch and each exec counts one. The count goes
-// back in the x-bench-d1-round-trips header. POST /__bench/refresh-tokens runs the cron's refresh
-// job once and answers what it did, how long it took, and its time in D1 and in outbound fetches.
+// back in the x-bench-d1-round-trips header. POST /__bench/refresh-tokens[?cap=N] runs the cron's
+// refresh job once (budgeting against a D1 query cap of N per invocation, if given) and answers
+// what it did, how long it took, and its time in D1 and in outbound fetches.
 // POST /__bench/scheduled runs every cron job once and answers the D1 rows it read and wrote.
 // Two controls for the cron figures: /__bench/fetch-loop (the same outbound requests through the
 // same pool, nothing else) and /__bench/d1-writes (one-row write transactions back to back).
@@ -186,8 +187,13 @@ export default {
     }
     if (request.method === "POST" && url.pathname === "/__bench/refresh-tokens") {
       const started = Date.now();
+      // ?cap=N: the D1 query cap per invocation the run budgets against (default: wrangler.toml's).
+      const cap = url.searchParams.get("cap");
+      const target = cap
+        ? Object.create(wrapEnv(env), { D1_QUERIES_PER_INVOCATION: { value: cap } })
+        : wrapEnv(env);
       const { result, kinds, d1Ms, fetches, fetchMs, rowsRead, rowsWritten } = await counted(() =>
-        refreshTokens(wrapEnv(env), Date.now()),
+        refreshTokens(target, Date.now()),
       );
       return Response.json({
         run: result,

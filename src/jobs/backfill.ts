@@ -17,6 +17,7 @@ import { DAY, HOUR, MINUTE, SECOND } from "../lib/time";
 import { analyticsFetcher } from "../platforms/analytics";
 import type { PostMetrics, PostPage } from "../platforms/analytics/types";
 import { ProviderError } from "../platforms/http";
+import { metered } from "./budget";
 
 /** How far back a backfill reads, and how many posts it keeps at most. */
 export const HISTORY_DAYS = 365;
@@ -32,6 +33,11 @@ export const MAX_PAGES_PER_RUN = 40;
  * the scheduled invocation's subrequest allowance is shared with the other cron jobs.
  */
 export const MAX_SUBREQUESTS_PER_RUN = 500;
+/**
+ * Subrequests one page may make at worst: a list call and 25 insights calls, the account and app
+ * lookups, the metrics upserts (a statement per few rows) and the job's own update.
+ */
+const WORST_PAGE_SUBREQUESTS = 40;
 /** Consecutive transient failures (rate limits, outages) after which a job fails. */
 export const MAX_TRANSIENT_FAILURES = 6;
 const CLAIM_BATCH = MAX_CONCURRENCY * 2;
@@ -219,10 +225,11 @@ async function advanceJob(
  * allowance last. A job survives failures: the cursor moves only with the page's rows.
  */
 export async function advanceBackfills(
-  env: Env,
+  rawEnv: Env,
   now: number,
   options: BackfillOptions = {},
 ): Promise<BackfillRun> {
+  const { env, budget } = metered(rawEnv);
   const db = createDb(env.DB);
   const clock = options.clock ?? Date.now;
   const deadline = clock() + (options.budgetMs ?? BACKFILL_BUDGET_MS);
@@ -254,17 +261,28 @@ export async function advanceBackfills(
     run.claimed += claimed.length;
     pagesLeft -= claimed.length;
     const late: string[] = [];
+    const fetchesBefore = run.subrequests;
     await pool(claimed, MAX_CONCURRENCY, async (job) => {
-      if (clock() >= deadline || run.subrequests >= maxSubrequests) {
+      // The invocation's subrequests: a page starts only while its worst case fits (one left for the hand-back).
+      if (
+        clock() >= deadline ||
+        run.subrequests >= maxSubrequests ||
+        !budget.take(WORST_PAGE_SUBREQUESTS, 1)
+      ) {
         late.push(job.id);
         return;
       }
-      const outcome = await advanceJob(env, db, job, leaseId, limits, now, run);
-      if (outcome === "page" || outcome === "completed") run.pages += 1;
-      if (outcome === "completed") run.completed += 1;
-      else if (outcome === "retrying") run.retrying += 1;
-      else if (outcome === "failed") run.failed += 1;
+      try {
+        const outcome = await advanceJob(env, db, job, leaseId, limits, now, run);
+        if (outcome === "page" || outcome === "completed") run.pages += 1;
+        if (outcome === "completed") run.completed += 1;
+        else if (outcome === "retrying") run.retrying += 1;
+        else if (outcome === "failed") run.failed += 1;
+      } finally {
+        budget.release(WORST_PAGE_SUBREQUESTS);
+      }
     });
+    budget.spend(run.subrequests - fetchesBefore); // the platform calls (D1 counts itself)
     if (late.length) {
       await releaseBackfills(db, late, leaseId);
       run.released += late.length;

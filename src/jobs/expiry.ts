@@ -2,18 +2,23 @@ import { and, eq, isNotNull, isNull, lte } from "drizzle-orm";
 import { createDb } from "../db/client";
 import { accounts } from "../db/schema";
 import { accountEvent, commitWithEvents } from "../features/webhooks/events";
+import { MAX_ENDPOINTS_PER_WORKSPACE } from "../features/webhooks/webhooks.service";
 import { DAY } from "../lib/time";
+import { metered } from "./budget";
 
 /** account.expiring goes out this long before a token that nothing will refresh expires. */
 export const EXPIRING_NOTICE_MS = 7 * DAY;
 const BATCH = 100;
+/** One account's change and event at worst: endpoint lookup, UPDATE, event, a delivery per endpoint. */
+const WORST_SUBREQUESTS = 3 + MAX_ENDPOINTS_PER_WORKSPACE;
 
 /**
  * Tokens nothing will refresh (no refresh token, or a platform without refresh): one
  * account.expiring when 7 days remain, and at expiry the account becomes expired with one
  * account.error. Each change is written with its event in one batch.
  */
-export async function watchExpiry(env: Env, now: number) {
+export async function watchExpiry(rawEnv: Env, now: number) {
+  const { env, budget } = metered(rawEnv);
   const db = createDb(env.DB);
   const unrefreshable = and(
     eq(accounts.status, "active"),
@@ -25,7 +30,11 @@ export async function watchExpiry(env: Env, now: number) {
     .from(accounts)
     .where(and(unrefreshable, lte(accounts.tokenExpiresAt, now)))
     .limit(BATCH);
+  let written = 0;
   for (const row of expired) {
+    // What the invocation cannot afford now, the next minute's run picks up.
+    if (budget.left() < WORST_SUBREQUESTS + 1) break;
+    written += 1;
     const changes = {
       status: "expired" as const,
       lastErrorCode: "token_expired",
@@ -63,7 +72,10 @@ export async function watchExpiry(env: Env, now: number) {
       ),
     )
     .limit(BATCH);
+  let notified = 0;
   for (const row of expiring) {
+    if (budget.left() < WORST_SUBREQUESTS) break;
+    notified += 1;
     await commitWithEvents(
       db,
       [
@@ -76,5 +88,5 @@ export async function watchExpiry(env: Env, now: number) {
       now,
     );
   }
-  return { expired: expired.length, expiring: expiring.length };
+  return { expired: written, expiring: notified };
 }

@@ -1,4 +1,5 @@
 import { advanceBackfills } from "./backfill";
+import { metered } from "./budget";
 import { deliverWebhooks } from "./deliver-webhooks";
 import { watchExpiry } from "./expiry";
 import { housekeeping } from "./housekeeping";
@@ -21,7 +22,9 @@ export const JOBS: Record<string, Job> = {
   housekeeping,
 };
 
-export async function runScheduled(env: Env, now: number): Promise<Record<string, unknown>> {
+export async function runScheduled(rawEnv: Env, now: number): Promise<Record<string, unknown>> {
+  // One subrequest budget for the whole invocation, spent by every job in turn.
+  const { env, budget } = metered(rawEnv);
   const report: Record<string, unknown> = {};
   for (const [name, job] of Object.entries(JOBS)) {
     try {
@@ -37,5 +40,6 @@ export async function runScheduled(env: Env, now: number): Promise<Record<string
       );
     }
   }
+  report.subrequests = { spent: budget.spent, limit: budget.limit };
   return report;
 }

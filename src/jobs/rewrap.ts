@@ -5,6 +5,7 @@ import { openAccountSecrets, sealAccountSecrets } from "../features/accounts/acc
 import { appSecretContext } from "../features/connect/platform-apps";
 import { secretContext as endpointSecret } from "../features/webhooks/delivery.service";
 import { getSecretBox } from "../lib/config";
+import { metered } from "./budget";
 
 /** Rows re-encrypted per table per run. */
 export const REWRAP_BATCH = 50;
@@ -14,7 +15,8 @@ export const REWRAP_BATCH = 50;
  * run, so an old key can be dropped once nothing uses it. Each row is written only if its version
  * did not change meanwhile (a refresh may have rewritten it already).
  */
-export async function rewrapSecrets(env: Env, now: number) {
+export async function rewrapSecrets(rawEnv: Env, now: number) {
+  const { env, budget } = metered(rawEnv);
   const db = createDb(env.DB);
   const box = await getSecretBox(env);
   const old = box.oldVersions;
@@ -26,6 +28,7 @@ export async function rewrapSecrets(env: Env, now: number) {
     .where(inArray(accounts.keyVersion, old))
     .limit(REWRAP_BATCH);
   for (const row of staleAccounts) {
+    if (budget.left() < 2) break; // the rest next minute, within the invocation's subrequests
     const sealed = await sealAccountSecrets(box, row.id, await openAccountSecrets(box, row));
     await db
       .update(accounts)
@@ -39,6 +42,7 @@ export async function rewrapSecrets(env: Env, now: number) {
     .where(inArray(webhookEndpoints.keyVersion, old))
     .limit(REWRAP_BATCH);
   for (const row of staleEndpoints) {
+    if (budget.left() < 2) break; // the rest next minute, within the invocation's subrequests
     const secret = await box.decrypt(row.secretEnc, endpointSecret(row.id, "secret"));
     const previous = row.previousSecretEnc
       ? await box.decrypt(row.previousSecretEnc, endpointSecret(row.id, "previous_secret"))
@@ -61,6 +65,7 @@ export async function rewrapSecrets(env: Env, now: number) {
     .where(inArray(platformApps.keyVersion, old))
     .limit(REWRAP_BATCH);
   for (const row of staleApps) {
+    if (budget.left() < 2) break;
     const context = appSecretContext(row.platform, row.instance);
     const secret = await box.decrypt(row.clientSecretEnc, context);
     await db

@@ -4,7 +4,8 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { createDb } from "../../src/db/client";
 import { accounts } from "../../src/db/schema";
 import { sealAccountSecrets } from "../../src/features/accounts/accounts.repository";
-import { refreshTokens } from "../../src/jobs/refresh-tokens";
+import { metered } from "../../src/jobs/budget";
+import { LATER_JOBS_SHARE, refreshTokens } from "../../src/jobs/refresh-tokens";
 import { getSecretBox } from "../../src/lib/config";
 import { newId } from "../../src/lib/ids";
 import { DAY, HOUR, MINUTE, SECOND } from "../../src/lib/time";
@@ -100,9 +101,11 @@ describe("one refresh per account at a time, across API and cron", () => {
   it("two overlapping cron runs over 1,000 due accounts make exactly 1,000 token requests", async () => {
     const now = Date.now();
     const ids = await dueAccounts(1000, now - MINUTE);
+    // Each run as its own invocation with room for every account (the subrequest budget is tested below).
+    const roomy = Object.create(env, { D1_QUERIES_PER_INVOCATION: { value: "10000" } }) as Env;
     const [a, b] = await Promise.all([
-      refreshTokens(env, now, { budgetMs: 10 * MINUTE }),
-      refreshTokens(env, now, { budgetMs: 10 * MINUTE }),
+      refreshTokens(roomy, now, { budgetMs: 10 * MINUTE }),
+      refreshTokens(roomy, now, { budgetMs: 10 * MINUTE }),
     ]);
     expect(fake.refreshRequests).toBe(1000);
     expect(fake.grants.filter((g) => g.revoked)).toHaveLength(0);
@@ -131,6 +134,52 @@ describe("one refresh per account at a time, across API and cron", () => {
     expect(leased?.n).toBe(0);
     const rest = await refreshTokens(env, now);
     expect(run.outcomes.refreshed + rest.outcomes.refreshed).toBe(20);
+  });
+});
+
+describe("the invocation's subrequest budget", () => {
+  /** env with a D1 query cap of `cap` per invocation (the cron spends at most nine tenths of it). */
+  const capped = (cap: number) =>
+    Object.create(env, { D1_QUERIES_PER_INVOCATION: { value: String(cap) } }) as Env;
+
+  it("counts every D1 statement, alone or in a batch, of a metered env", async () => {
+    const { env: m, budget } = metered(capped(1000));
+    expect(budget.limit).toBe(900);
+    await m.DB.prepare("SELECT 1").all();
+    await m.DB.prepare("SELECT ?").bind(1).first();
+    await m.DB.batch([m.DB.prepare("SELECT 1"), m.DB.prepare("SELECT 2"), m.DB.prepare("SELECT 3")]);
+    await createDb(m.DB).select().from(accounts).limit(1);
+    expect(budget.spent).toBe(6);
+    // A job handed the metered env spends from the same budget.
+    expect(metered(m).budget).toBe(budget);
+  });
+
+  it("starts a refresh only while its worst case fits, keeps the later jobs' share, and hands the rest back", async () => {
+    const now = Date.now();
+    await dueAccounts(40, now - MINUTE);
+    const { env: m, budget } = metered(capped(100)); // 90 to spend, a quarter kept for later jobs
+
+    const run = await refreshTokens(m, now);
+
+    expect(run.outcomes.refreshed).toBeGreaterThan(0);
+    expect(run.released).toBeGreaterThan(0);
+    expect(run.outcomes.refreshed + run.released).toBe(run.claimed);
+    expect(fake.refreshRequests).toBe(run.outcomes.refreshed);
+    // Never more than the budget less the later jobs' share (and the statement handing back).
+    expect(budget.spent).toBe(run.subrequests);
+    expect(budget.spent).toBeLessThanOrEqual(budget.limit - Math.ceil(budget.limit * LATER_JOBS_SHARE));
+    const leased = await env.DB.prepare(
+      "SELECT count(*) AS n FROM accounts WHERE refresh_lease_id IS NOT NULL",
+    ).first<{ n: number }>();
+    expect(leased?.n).toBe(0);
+
+    // The next invocations take the rest.
+    let refreshed = run.outcomes.refreshed;
+    for (let i = 0; i < 5 && refreshed < 40; i++) {
+      refreshed += (await refreshTokens(capped(100), now)).outcomes.refreshed;
+    }
+    expect(refreshed).toBe(40);
+    expect(fake.refreshRequests).toBe(40);
   });
 });
 
