@@ -146,22 +146,28 @@ function print(title, p) {
   );
 }
 
-/** One refresh run of `due` accounts against a 100 ms token endpoint, sampled. */
-async function profileCron(due) {
-  const vars = readVars();
-  const fake = await startFakeTokenEndpoint({ delayMs: 100 });
-  vars.PROVIDER_OVERRIDES = JSON.stringify({ twitter: { tokenUrl: `${fake.url}/2/oauth2/token` } });
-  const instrumented = await build("instrumented", ["-c", "bench/instrumented/wrangler.toml"]);
+/** Builds the baseline and the instrumented entry and runs them, with `app` (or the instrumented entry), in one workerd. */
+async function start(vars, app) {
   const baseline = await build("baseline", ["-c", "bench/baseline/wrangler.toml"]);
+  const instrumented = await build("instrumented", ["-c", "bench/instrumented/wrangler.toml"]);
   const workers = await startWorkers({
-    app: instrumented.script,
+    app: (app ?? instrumented).script,
     baseline: baseline.script,
     instrumented: instrumented.script,
     vars,
     inspectorPort: port,
   });
+  return { workers, baseline, instrumented };
+}
+
+/** One refresh run of `due` accounts against a 100 ms token endpoint, sampled. */
+async function profileCron(due) {
+  const vars = readVars();
+  const fake = await startFakeTokenEndpoint({ delayMs: 100 });
+  vars.PROVIDER_OVERRIDES = JSON.stringify({ twitter: { tokenUrl: `${fake.url}/2/oauth2/token` } });
+  const { workers, instrumented } = await start(vars);
   const db = await workers.mf.getD1Database("DB", "instrumented");
-  const url = `${workers.urls.instrumented}/__bench/refresh-tokens`;
+  const url = `${workers.urls.instrumented}/__bench/refresh-tokens?cap=1000000`;
   // A first run warms the isolate; the second is sampled.
   await resetCronAccounts(db, 60, Date.now());
   await fetch(url, { method: "POST" });
@@ -188,15 +194,7 @@ async function main() {
   if (!manifest) throw new Error("No seeded state: run `npm run bench` once first");
   const vars = readVars();
   const app = flags.config ? await build("app-candidate", ["-c", flags.config]) : await build("app");
-  const baseline = await build("baseline", ["-c", "bench/baseline/wrangler.toml"]);
-  const instrumented = await build("instrumented", ["-c", "bench/instrumented/wrangler.toml"]);
-  const workers = await startWorkers({
-    app: app.script,
-    baseline: baseline.script,
-    instrumented: instrumented.script,
-    vars,
-    inspectorPort: port,
-  });
+  const { workers, baseline } = await start(vars, app);
   const res = await fetch(`${workers.urls.app}/v1/admin/workspaces/${manifest.benchWorkspaceId}/keys`, {
     method: "POST",
     headers: { authorization: `Bearer ${vars.ADMIN_TOKEN}`, "content-type": "application/json" },

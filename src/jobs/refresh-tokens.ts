@@ -24,6 +24,10 @@ export const REFRESH_BUDGET_MS = 25 * SECOND;
  */
 export const WORST_REFRESH_SUBREQUESTS = 5 + MAX_ENDPOINTS_PER_WORKSPACE;
 const TYPICAL_REFRESH_SUBREQUESTS = 2;
+/** What a lane holds of the budget per account: a refresh at its worst, and a claim it may wait for. */
+const LANE_HOLD = WORST_REFRESH_SUBREQUESTS + 1;
+/** How far apart the lanes start (see the lane). */
+const LANE_STAGGER_MS = 3;
 /** The share of the invocation's subrequests left for the jobs that run after this one. */
 export const LATER_JOBS_SHARE = 0.25;
 
@@ -80,51 +84,82 @@ export async function refreshTokens(
     outcomes: { refreshed: 0, "already-refreshed": 0, "not-refreshable": 0, refused: 0, transient: 0 },
     subrequests: 0,
   };
-  while (clock() < deadline) {
-    // After the claim (one statement), at least one refresh must fit at its worst; claim no more
-    // than the rest could refresh at the typical cost.
-    const spare = budget.left() - keep - 1;
-    if (spare < WORST_REFRESH_SUBREQUESTS) break;
+  // Claimed accounts wait here; the lanes pull from it and the run refills it with one claim
+  // whenever it runs dry, so no lane waits for the slowest of a batch.
+  const queue: AccountRow[] = [];
+  let claiming: Promise<void> | undefined;
+  let exhausted = false;
+  const refill = async () => {
+    // Claim while one more refresh could fit at its worst once the lanes under way are done, and
+    // no more than the rest could refresh at the typical cost. The claim (one statement) is within
+    // the hold of the lane that waits for it; what no lane can afford in the end is handed back.
+    const spare = budget.limit - budget.spent - keep - 1;
+    if (clock() >= deadline || spare < WORST_REFRESH_SUBREQUESTS) {
+      exhausted = true;
+      return;
+    }
     const affordable = Math.floor(spare / TYPICAL_REFRESH_SUBREQUESTS);
     const claimed = await claimDueAccounts(db, leaseId, now, Math.min(CLAIM_BATCH, affordable));
-    if (claimed.length === 0) break;
+    if (claimed.length === 0) exhausted = true;
     run.claimed += claimed.length;
-    // Six lanes at most (the Workers limit on open connections). A lane stops when time is up or
-    // the budget cannot hold one more refresh's worst case; the others go on while theirs fits.
-    let next = 0;
-    const lane = async () => {
-      while (next < claimed.length) {
-        if (clock() >= deadline || !budget.take(WORST_REFRESH_SUBREQUESTS, keep)) return;
-        const row = claimed[next++] as AccountRow;
-        try {
-          budget.spend(); // the token request (counted whether or not the model makes one)
-          const outcome = await refreshLeased(env, db, row, leaseId, now, now, { batch });
-          run.outcomes[outcome.kind] += 1;
-        } catch (err) {
-          console.error(
-            JSON.stringify({
-              level: "error",
-              job: "refresh",
-              accountId: row.id,
-              message: err instanceof Error ? err.message : "unknown",
-            }),
-          );
-        } finally {
-          budget.release(WORST_REFRESH_SUBREQUESTS);
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(MAX_CONCURRENCY, claimed.length) }, lane));
-    const late = claimed.slice(next).map((row) => row.id);
-    if (late.length) {
-      // Out of time or budget: hand these back now rather than when the lease lapses.
-      await db
-        .update(accounts)
-        .set({ refreshLeaseId: null, refreshLeaseUntil: null })
-        .where(and(inArray(accounts.id, late), eq(accounts.refreshLeaseId, leaseId)));
-      run.released += late.length;
-      break;
+    queue.push(...claimed);
+  };
+  const nextAccount = async () => {
+    while (queue.length === 0 && !exhausted) {
+      claiming ??= refill().finally(() => {
+        claiming = undefined;
+      });
+      await claiming;
     }
+    return queue.shift();
+  };
+
+  const refreshOne = async (row: AccountRow) => {
+    try {
+      budget.spend(); // the token request (counted whether or not the model makes one)
+      const outcome = await refreshLeased(env, db, row, leaseId, now, now, { batch });
+      run.outcomes[outcome.kind] += 1;
+    } catch (err) {
+      console.error(
+        JSON.stringify({
+          level: "error",
+          job: "refresh",
+          accountId: row.id,
+          message: err instanceof Error ? err.message : "unknown",
+        }),
+      );
+    }
+  };
+
+  // Six lanes at most (the Workers limit on open connections). A lane stops when time is up or the
+  // budget cannot hold one more account; the others go on while theirs fits.
+  const lane = async (index: number) => {
+    for (let first = true; ; first = false) {
+      if (clock() >= deadline || !budget.take(LANE_HOLD, keep)) return;
+      try {
+        const row = await nextAccount();
+        if (!row) return;
+        // Lanes start a few milliseconds apart. Started together against a provider that answers
+        // in a steady time, they stay in lockstep: every response lands at once, and each lane's
+        // handling waits behind the others'.
+        if (first && index > 0) await new Promise((resolve) => setTimeout(resolve, index * LANE_STAGGER_MS));
+        await refreshOne(row);
+      } finally {
+        budget.release(LANE_HOLD);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: MAX_CONCURRENCY }, (_, index) => lane(index)));
+
+  if (queue.length) {
+    // Out of time or budget: hand these back now rather than when the lease lapses (one
+    // statement: the queue never holds more than one claim).
+    const late = queue.map((row) => row.id);
+    await db
+      .update(accounts)
+      .set({ refreshLeaseId: null, refreshLeaseUntil: null })
+      .where(and(inArray(accounts.id, late), eq(accounts.refreshLeaseId, leaseId)));
+    run.released = late.length;
   }
   run.subrequests = budget.spent;
   return run;
