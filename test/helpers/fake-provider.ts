@@ -50,6 +50,9 @@ export class FakePlatform {
   accessTtlSeconds: number | null = 7200;
   refreshTtlSeconds: number | null = null;
   delayMs = 0;
+  /** Requests being answered now, and the most there ever were at once. */
+  inFlight = 0;
+  peakInFlight = 0;
   /** Changes the token response before it is sent (platform quirks). */
   shapeToken: (body: Record<string, unknown>) => Record<string, unknown> = (b) => b;
   /** The client auth the platform expects on its token endpoint. */
@@ -110,6 +113,16 @@ export class FakePlatform {
   }
 
   async handle(request: Request): Promise<Response> {
+    this.inFlight += 1;
+    this.peakInFlight = Math.max(this.peakInFlight, this.inFlight);
+    try {
+      return await this.answer(request);
+    } finally {
+      this.inFlight -= 1;
+    }
+  }
+
+  private async answer(request: Request): Promise<Response> {
     const url = new URL(request.url);
     const path = url.pathname.slice(`/${this.platform}`.length);
     const body = new TextDecoder().decode(await request.clone().arrayBuffer());

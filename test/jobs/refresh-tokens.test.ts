@@ -120,6 +120,15 @@ describe("one refresh per account at a time, across API and cron", () => {
     expect(stillDue?.n).toBe(0);
   });
 
+  it("never has more than six token requests in flight, and keeps six busy", async () => {
+    const now = Date.now();
+    await dueAccounts(40, now - MINUTE);
+    fake.delayMs = 15;
+    const run = await refreshTokens(env, now);
+    expect(run.outcomes.refreshed).toBe(40);
+    expect(fake.peakInFlight).toBe(6);
+  });
+
   it("hands back what it could not reach within its time budget", async () => {
     const now = Date.now();
     await dueAccounts(20, now - MINUTE);
