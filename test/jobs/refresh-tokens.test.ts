@@ -4,6 +4,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { createDb } from "../../src/db/client";
 import { accounts } from "../../src/db/schema";
 import { sealAccountSecrets } from "../../src/features/accounts/accounts.repository";
+import { runScheduled } from "../../src/jobs";
 import { metered } from "../../src/jobs/budget";
 import { LATER_JOBS_SHARE, refreshTokens } from "../../src/jobs/refresh-tokens";
 import { getSecretBox } from "../../src/lib/config";
@@ -189,6 +190,23 @@ describe("the invocation's subrequest budget", () => {
     }
     expect(refreshed).toBe(40);
     expect(fake.refreshRequests).toBe(40);
+  });
+});
+
+describe("a whole scheduled invocation", () => {
+  it("stays within the Free plan's 50 queries, every job together, and leaves the rest due", async () => {
+    const now = Date.now();
+    await dueAccounts(30, now - MINUTE);
+    const free = Object.create(env, { D1_QUERIES_PER_INVOCATION: { value: "50" } }) as Env;
+    const report = (await runScheduled(free, now)) as {
+      refreshTokens: { outcomes: { refreshed: number } };
+      subrequests: { spent: number; limit: number };
+    };
+    expect(report.subrequests.limit).toBe(45);
+    expect(report.subrequests.spent).toBeLessThanOrEqual(45);
+    expect(report.refreshTokens.outcomes.refreshed).toBeGreaterThan(0);
+    expect(report.refreshTokens.outcomes.refreshed).toBeLessThan(30);
+    expect(fake.refreshRequests).toBe(report.refreshTokens.outcomes.refreshed);
   });
 });
 

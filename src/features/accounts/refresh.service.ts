@@ -82,7 +82,9 @@ export function transitionEvent(row: AccountRow, changes: Partial<AccountRow>): 
 /**
  * The changes that differ from the row as read. D1 counts (and bills) a write to every index whose
  * columns an UPDATE assigns, even to the value already there: a refresh that re-set its unchanged
- * status, key version and error columns wrote 5 rows where 3 do.
+ * status, key version and error columns wrote 5 rows where 3 do. The row as read is still the row
+ * at write time: every other writer of these columns holds the lease or clears it (a reconnect,
+ * a disconnect), and a cleared lease fences the write.
  */
 export function changedColumns(row: AccountRow, changes: Partial<AccountRow>): Partial<AccountRow> {
   const changed: Record<string, unknown> = {};
