@@ -389,6 +389,7 @@ async function main() {
     d1RoundTrips: capped.d1RoundTrips,
     elapsedMs: capped.elapsedMs,
   };
+  await resetCronAccounts(db, 0, Date.now()); // nothing due again, for the idle run below
 
   const refreshed = job.run?.outcomes?.refreshed ?? 0;
   const perSecond = refreshed / (job.elapsedMs / 1000);
