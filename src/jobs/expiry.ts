@@ -2,15 +2,14 @@ import { and, eq, isNotNull, isNull, lte } from "drizzle-orm";
 import { createDb } from "../db/client";
 import { accounts } from "../db/schema";
 import { accountEvent, commitWithEvents } from "../features/webhooks/events";
-import { MAX_ENDPOINTS_PER_WORKSPACE } from "../features/webhooks/webhooks.service";
 import { DAY } from "../lib/time";
 import { metered } from "./budget";
 
 /** account.expiring goes out this long before a token that nothing will refresh expires. */
 export const EXPIRING_NOTICE_MS = 7 * DAY;
 const BATCH = 100;
-/** One account's change and event at worst: endpoint lookup, UPDATE, event, a delivery per endpoint. */
-const WORST_SUBREQUESTS = 3 + MAX_ENDPOINTS_PER_WORKSPACE;
+/** One account's change and event at worst: the endpoint lookup, the UPDATE, the event, its deliveries. */
+const WORST_SUBREQUESTS = 4;
 
 /**
  * Tokens nothing will refresh (no refresh token, or a platform without refresh): one

@@ -9,7 +9,6 @@ import {
   refreshLeased,
 } from "../features/accounts/refresh.service";
 import { MAX_CONCURRENCY } from "../features/webhooks/delivery.service";
-import { MAX_ENDPOINTS_PER_WORKSPACE } from "../features/webhooks/webhooks.service";
 import { SECOND } from "../lib/time";
 import { metered } from "./budget";
 
@@ -19,10 +18,10 @@ export const CLAIM_BATCH = 60;
 export const REFRESH_BUDGET_MS = 25 * SECOND;
 /**
  * Subrequests one refresh may make at worst: its token request, a Mastodon app lookup, and the
- * outcome's batch with an event (the endpoint lookup, the event, the UPDATE and a delivery to each
- * of up to 20 endpoints). A typical refresh makes two: the token request and its UPDATE.
+ * outcome's batch with an event (the endpoint lookup, the event, its deliveries in one statement,
+ * the UPDATE). A typical refresh makes two: the token request and its UPDATE.
  */
-export const WORST_REFRESH_SUBREQUESTS = 5 + MAX_ENDPOINTS_PER_WORKSPACE;
+export const WORST_REFRESH_SUBREQUESTS = 6;
 const TYPICAL_REFRESH_SUBREQUESTS = 2;
 /** What a lane holds of the budget per account: a refresh at its worst, and a claim it may wait for. */
 const LANE_HOLD = WORST_REFRESH_SUBREQUESTS + 1;

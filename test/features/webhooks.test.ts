@@ -5,7 +5,12 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createDb } from "../../src/db/client";
 import { accounts, events } from "../../src/db/schema";
 import { validateEndpointUrl } from "../../src/features/webhooks/endpoint-url";
-import { accountEvent, commitGuardedWithEvents, commitWithEvents } from "../../src/features/webhooks/events";
+import {
+  accountEvent,
+  commitGuardedWithEvents,
+  commitWithEvents,
+  outboxStatements,
+} from "../../src/features/webhooks/events";
 import { signWebhook, webhookHeaders } from "../../src/features/webhooks/signing";
 import { deliverWebhooks } from "../../src/jobs/deliver-webhooks";
 import { watchExpiry } from "../../src/jobs/expiry";
@@ -734,6 +739,49 @@ describe("the outbox is atomic with the change", () => {
     expect(await counts()).toEqual(before);
     const after = (await db.select().from(accounts).where(eq(accounts.id, account.id)))[0];
     expect(after).toMatchObject({ status: "active", name: null });
+  });
+
+  it("writes an event's deliveries to all 20 endpoints as one statement, guarded or not, each once", async () => {
+    const receiver = new Receiver();
+    const endpointIds: string[] = [];
+    for (let i = 0; i < 20; i++) endpointIds.push((await createEndpoint(`${receiver.url}/${i}`)).id);
+    const db = createDb(env.DB);
+    const now = Date.now();
+
+    const plain = await outboxStatements(db, [accountEvent("account.error", stubAccount())], now);
+    const guarded = await outboxStatements(
+      db,
+      [accountEvent("account.error", stubAccount())],
+      now,
+      sql`1 = 1`,
+    );
+    // The event's insert and one insert for all its deliveries.
+    expect(plain.statements).toHaveLength(2);
+    expect(guarded.statements).toHaveLength(2);
+
+    const { deliveryIds } = await commitGuardedWithEvents(
+      db,
+      sql`1 = 1`,
+      db.update(accounts).set({ name: "x" }).where(eq(accounts.id, "acc_none")),
+      [accountEvent("account.error", stubAccount())],
+      now,
+    );
+    expect(deliveryIds).toHaveLength(20);
+    const rows = await env.DB.prepare(
+      "SELECT id, endpoint_id, status, attempts, next_attempt_at, lease_id FROM deliveries WHERE id IN (SELECT value FROM json_each(?))",
+    )
+      .bind(JSON.stringify(deliveryIds))
+      .all<{
+        id: string;
+        endpoint_id: string;
+        status: string;
+        attempts: number;
+        next_attempt_at: number;
+        lease_id: null;
+      }>();
+    expect(rows.results.map((r) => r.endpoint_id).sort()).toEqual([...endpointIds].sort());
+    for (const row of rows.results)
+      expect(row).toMatchObject({ status: "pending", attempts: 0, next_attempt_at: now, lease_id: null });
   });
 
   it("a guarded commit writes its events only where the guard holds; the change's own WHERE decides the change", async () => {

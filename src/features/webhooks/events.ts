@@ -46,6 +46,46 @@ export function accountEvent(
 
 export type { Statement };
 
+/** Deliveries per INSERT: two bound values each, under D1's 100 bound parameters per statement. */
+const DELIVERIES_PER_STATEMENT = 40;
+
+/**
+ * An event's deliveries as one INSERT … SELECT over a VALUES list (only the id and the endpoint
+ * differ between them), so an event costs one statement for its deliveries, not one per endpoint.
+ * When `guarded`, rows are inserted only if the event's own (guarded) insert happened.
+ */
+function deliveryInsert(
+  db: Db,
+  event: { id: string; workspaceId: string },
+  targets: { id: string; endpointId: string }[],
+  now: number,
+  guarded: boolean,
+): Statement {
+  const values = sql.join(
+    targets.map((t) => sql`(${t.id}, ${t.endpointId})`),
+    sql`, `,
+  );
+  // Every column, in table order: drizzle's insert … select requires it.
+  const rows = selectConstants(db, {
+    id: sql`column1`,
+    workspaceId: event.workspaceId,
+    eventId: event.id,
+    endpointId: sql`column2`,
+    status: "pending",
+    attempts: 0,
+    nextAttemptAt: now,
+    leaseId: null,
+    leaseUntil: null,
+    lastAttemptAt: null,
+    lastStatusCode: null,
+    lastError: null,
+    createdAt: now,
+    updatedAt: now,
+  }).from(sql`(VALUES ${values})`);
+  const onlyIfEvent = sql`EXISTS (SELECT 1 FROM ${events} WHERE ${events.id} = ${event.id})`;
+  return db.insert(deliveries).select((guarded ? rows.where(onlyIfEvent) : rows) as never);
+}
+
 /**
  * The outbox rows for `pending`: each event and one delivery per subscribed endpoint, as statements
  * to run in the same db.batch as the change that caused them. With `guard`, the events are inserted
@@ -86,31 +126,14 @@ export async function outboxStatements(db: Db, pending: PendingEvent[], now: num
         ? endpoint.id === event.endpointId
         : !endpoint.eventTypes || endpoint.eventTypes.includes(event.type),
     );
-    for (const endpoint of targets) {
-      // Every column, in table order: drizzle's insert … select requires it.
-      const delivery = {
+    for (let i = 0; i < targets.length; i += DELIVERIES_PER_STATEMENT) {
+      const chunk = targets.slice(i, i + DELIVERIES_PER_STATEMENT).map((endpoint) => ({
         id: newId("dlv", now),
-        workspaceId: event.workspaceId,
-        eventId: id,
         endpointId: endpoint.id,
-        status: "pending" as const,
-        attempts: 0,
-        nextAttemptAt: now,
-        leaseId: null,
-        leaseUntil: null,
-        lastAttemptAt: null,
-        lastStatusCode: null,
-        lastError: null,
-        createdAt: now,
-        updatedAt: now,
-      };
-      deliveryIds.push(delivery.id);
+      }));
+      deliveryIds.push(...chunk.map((d) => d.id));
       statements.push(
-        guard
-          ? db
-              .insert(deliveries)
-              .select(selectConstants(db, delivery).from(events).where(eq(events.id, id)) as never)
-          : db.insert(deliveries).values(delivery),
+        deliveryInsert(db, { id, workspaceId: event.workspaceId }, chunk, now, guard !== undefined),
       );
     }
   }
