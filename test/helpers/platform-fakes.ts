@@ -2,10 +2,10 @@ import type { Platform } from "../../src/lib/domain";
 import { type FakePlatform, type FakeRequest, fakePlatform } from "./fake-provider";
 
 /**
- * Per platform, a FakePlatform that behaves like the real one: API routes answering the real
- * response shapes (taken from test/platforms/<name>.test.ts), token-response quirks, client auth,
- * refresh-token rotation and lifetimes. `fakeFor(platform)` builds one and records every token it
- * issues in `issuedSecrets`, so a test can prove none of them ever reaches a response.
+ * Per platform, a FakePlatform that behaves like the real one, shared by the platform unit tests and
+ * the feature tests: API routes answering the real response shapes, token-response quirks, client
+ * auth, refresh-token rotation and lifetimes. `fakeFor(platform)` builds one and records every token
+ * it issues in `issuedSecrets`, so a test can prove none of them ever reaches a response.
  */
 
 /** Every access token, refresh token and other secret a fake built here has issued (codes excluded). */
@@ -37,11 +37,44 @@ function noRefreshTokenOnRefresh(fake: FakePlatform) {
 }
 
 /** Meta's Graph error envelope (190: invalid token; 4/17/32/613: rate limits). */
-function graphError(code: number, status = 400, message = "Error validating access token") {
+export function graphError(
+  code: number,
+  status = 400,
+  message = "Error validating access token",
+  subcode?: number,
+) {
   return Response.json(
-    { error: { message, type: "OAuthException", code, fbtrace_id: "AbCdEfGhIjK" } },
+    {
+      error: {
+        message,
+        type: "OAuthException",
+        code,
+        ...(subcode ? { error_subcode: subcode } : {}),
+        fbtrace_id: "AbCdEfGhIjK",
+      },
+    },
     { status },
   );
+}
+
+type ApiHandler = (req: FakeRequest) => Response | Promise<Response>;
+
+/** The handler the fake has registered for `route`, e.g. to wrap or fall back to it. */
+export function handlerOf(fake: FakePlatform, route: string): ApiHandler {
+  const handler = fake.apis.get(route);
+  if (!handler) throw new Error(`The ${fake.platform} fake has no route ${route}`);
+  return handler;
+}
+
+/** Every request the fake's `route` answers from now on, in order, with its query string. */
+export function recordRoute(fake: FakePlatform, route: string): FakeRequest[] {
+  const handler = handlerOf(fake, route);
+  const seen: FakeRequest[] = [];
+  fake.api(route, (req) => {
+    seen.push(req);
+    return handler(req);
+  });
+  return seen;
 }
 
 /** X API v2: OAuth 2.0 with PKCE, HTTP Basic on the token endpoint, 2-hour tokens, rotating refresh tokens. */
@@ -71,16 +104,17 @@ export const LINKEDIN_PICTURE =
   "https://media.licdn.com/dms/image/v2/D4E03AQ/profile-displayphoto-shrink_100_100/0/1?e=1&v=beta&t=x";
 
 /**
- * LinkedIn (partner app: it gets refresh tokens): client_secret_post, 60-day access tokens, comma-separated
- * scope, an ID token with openid and no token_type; refresh tokens are not rotated and last 365 days.
+ * LinkedIn: client_secret_post, 60-day access tokens, comma-separated scope, an ID token with openid
+ * and no token_type. A partner app gets refresh tokens, not rotated and lasting 365 days; others get none.
  */
-export function linkedinFake(fake: FakePlatform) {
+export function linkedinFake(fake: FakePlatform, { partner = true }: { partner?: boolean } = {}) {
   fake.clientAuth = "post";
   fake.rotating = false;
   fake.accessTtlSeconds = 5_183_999;
-  fake.refreshTtlSeconds = 31_535_999;
-  fake.shapeToken = ({ scope, token_type: _none, ...body }) => ({
+  fake.refreshTtlSeconds = partner ? 31_535_999 : null;
+  fake.shapeToken = ({ scope, token_type: _none, refresh_token, ...body }) => ({
     ...body,
+    ...(partner ? { refresh_token } : {}),
     scope: String(scope ?? "")
       .split(" ")
       .join(","),
@@ -199,7 +233,7 @@ export function facebookFake(fake: FakePlatform, options: { declined?: string[] 
       url.searchParams.get("client_secret") !== "facebook-client-secret"
     )
       return graphError(101, 400, "Error validating application");
-    if (!grant || grant.revoked) return graphError(190, 400, "Error validating access token");
+    if (!grant || grant.revoked) return graphError(190, 400, "Error validating access token", 463);
     grant.accessToken = fake.token("long");
     return Response.json({ access_token: grant.accessToken, token_type: "bearer", expires_in: 5183944 });
   });
@@ -275,7 +309,7 @@ export function threadsFake(fake: FakePlatform) {
 }
 
 /** Google's error envelope, as its APIs send it. */
-function googleError(code: number, status: string, reason: string, message: string): Response {
+export function googleError(code: number, status: string, reason: string, message: string): Response {
   return Response.json(
     { error: { code, message, errors: [{ message, domain: "global", reason }], status } },
     { status: code },
@@ -376,6 +410,21 @@ export function googlebusinessFake(fake: FakePlatform) {
   });
 }
 
+/** TikTok's answer to a missing, revoked or unknown access token. */
+export function tiktokInvalidToken(logId: string): Response {
+  return Response.json(
+    {
+      data: {},
+      error: {
+        code: "access_token_invalid",
+        message: "The access token is invalid or not found in the request.",
+        log_id: logId,
+      },
+    },
+    { status: 401 },
+  );
+}
+
 /**
  * TikTok Login Kit v2: client_key and client_secret in the form, comma-separated scope, open_id,
  * refresh_expires_in, 2-hour tokens and rotating 180-day refresh tokens; GET /v2/user/info/.
@@ -396,18 +445,7 @@ export function tiktokFake(fake: FakePlatform) {
     };
   };
   fake.api("GET /v2/user/info/", ({ grant, url }) => {
-    if (!grant)
-      return Response.json(
-        {
-          data: {},
-          error: {
-            code: "access_token_invalid",
-            message: "The access token is invalid or not found in the request.",
-            log_id: "202611201200000000000000000000",
-          },
-        },
-        { status: 401 },
-      );
+    if (!grant) return tiktokInvalidToken("202611201200000000000000000000");
     const fields = (url.searchParams.get("fields") ?? "").split(",");
     const user: Record<string, string> = {
       open_id: grant.profile.id,
@@ -593,7 +631,7 @@ export function mastodonFake(fake: FakePlatform, options: { bot?: boolean } = {}
 const b64url = (value: unknown) =>
   btoa(JSON.stringify(value)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 /** An unsigned JWT shaped like a PDS's session tokens. */
-const jwt = (typ: string, claims: Record<string, unknown>) =>
+export const unsignedJwt = (typ: string, claims: Record<string, unknown>) =>
   `${b64url({ typ, alg: "HS256" })}.${b64url(claims)}.fake-signature`;
 
 export interface BlueskyAccount {
@@ -606,11 +644,13 @@ export interface BlueskyAccount {
 export const BLUESKY_PDS = "https://porcini.us-east.host.bsky.network";
 
 /**
- * A Bluesky entryway (PDS) on the real clock: createSession checks the app password; refreshSession
- * rotates the refreshJwt and refuses a used one; getProfile needs a live accessJwt; deleteSession ends it.
+ * A Bluesky entryway (PDS): createSession checks the app password; refreshSession rotates the
+ * refreshJwt and refuses a used one; getProfile needs a live accessJwt; deleteSession ends it.
  */
 export class FakePds {
   accessTtlMs = 2 * 3600_000;
+  /** The PDS's time in epoch ms; the real clock while unset. */
+  clock: number | undefined;
   private seq = 0;
   readonly refresh = new Map<string, { used: boolean; deleted: boolean }>();
   readonly access = new Map<string, { exp: number; refreshJwt: string }>();
@@ -619,11 +659,11 @@ export class FakePds {
 
   session() {
     this.seq += 1;
-    const now = Date.now();
+    const now = this.clock ?? Date.now();
     const iat = Math.floor(now / 1000);
     const accessExp = now + this.accessTtlMs;
     const { did, handle } = this.account;
-    const refreshJwt = jwt("refresh+jwt", {
+    const refreshJwt = unsignedJwt("refresh+jwt", {
       scope: "com.atproto.refresh",
       sub: did,
       aud: "did:web:bsky.social",
@@ -631,7 +671,7 @@ export class FakePds {
       iat,
       exp: iat + 90 * 86400,
     });
-    const accessJwt = jwt("at+jwt", {
+    const accessJwt = unsignedJwt("at+jwt", {
       scope: "com.atproto.access",
       sub: did,
       aud: "did:web:porcini.us-east.host.bsky.network",
@@ -665,7 +705,7 @@ export class FakePds {
     const entry = token ? this.access.get(token) : undefined;
     if (!entry) return "invalid" as const;
     if (this.refresh.get(entry.refreshJwt)?.deleted) return "invalid" as const;
-    return entry.exp <= Date.now() ? ("expired" as const) : ("ok" as const);
+    return entry.exp <= (this.clock ?? Date.now()) ? ("expired" as const) : ("ok" as const);
   }
 }
 

@@ -1,154 +1,30 @@
-import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { ApiError } from "../../src/lib/errors";
 import { DAY, HOUR } from "../../src/lib/time";
 import { bluesky, jwtExpiry } from "../../src/platforms/bluesky";
-import { ProviderError, timedFetch } from "../../src/platforms/http";
+import { ProviderError } from "../../src/platforms/http";
 import { refreshGrant } from "../../src/platforms/oauth";
-import type { Grant, PlatformContext } from "../../src/platforms/types";
-import { type FakePlatform, fakePlatform } from "../helpers/fake-provider";
-
-const NOW = Date.UTC(2026, 10, 20, 12, 0, 0);
-const vars = env as unknown as { PROVIDER_OVERRIDES: string };
-
-/** What platformContext builds for Bluesky once it is in the catalogue (no client credentials). */
-function context(now = NOW): PlatformContext {
-  return {
-    platform: "bluesky",
-    endpoints: { ...bluesky.endpoints, ...JSON.parse(vars.PROVIDER_OVERRIDES).bluesky },
-    clientId: "",
-    clientSecret: "",
-    allowHttp: true,
-    fetch: timedFetch(),
-    now,
-  };
-}
+import type { Grant } from "../../src/platforms/types";
+import type { FakePlatform } from "../helpers/fake-provider";
+import { NOW, platformTestContext } from "../helpers/platform-context";
+import { BLUESKY_PDS, blueskyFake, type FakePds, fakeFor, unsignedJwt } from "../helpers/platform-fakes";
 
 const DID = "did:plc:z72i7hdynmk6r22z27h6tvur";
 const HANDLE = "switchboard.bsky.social";
 const APP_PASSWORD = "abcd-efgh-ijkl-mnop";
-const PDS = "https://porcini.us-east.host.bsky.network";
-
-const b64url = (value: unknown) =>
-  btoa(JSON.stringify(value)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-/** An unsigned JWT shaped like the PDS's session tokens. */
-const jwt = (typ: string, claims: Record<string, unknown>) =>
-  `${b64url({ typ, alg: "HS256" })}.${b64url(claims)}.fake-signature`;
-
-/**
- * A PDS entryway: createSession checks the app password; refreshSession rotates the refreshJwt and
- * refuses a used one; getProfile needs a live accessJwt; deleteSession ends the session.
- */
-class FakePds {
-  clock = NOW;
-  accessTtl = 2 * HOUR;
-  private seq = 0;
-  readonly refresh = new Map<string, { used: boolean; deleted: boolean }>();
-  readonly access = new Map<string, { exp: number; refreshJwt: string }>();
-
-  session() {
-    this.seq += 1;
-    const iat = Math.floor(this.clock / 1000);
-    const accessExp = this.clock + this.accessTtl;
-    const refreshJwt = jwt("refresh+jwt", {
-      scope: "com.atproto.refresh",
-      sub: DID,
-      aud: "did:web:bsky.social",
-      jti: `jti-${this.seq}`,
-      iat,
-      exp: iat + 90 * 86400,
-    });
-    const accessJwt = jwt("at+jwt", {
-      scope: "com.atproto.access",
-      sub: DID,
-      aud: "did:web:porcini.us-east.host.bsky.network",
-      iat,
-      exp: Math.floor(accessExp / 1000),
-      n: this.seq,
-    });
-    this.refresh.set(refreshJwt, { used: false, deleted: false });
-    this.access.set(accessJwt, { exp: accessExp, refreshJwt });
-    return {
-      did: DID,
-      didDoc: {
-        "@context": ["https://www.w3.org/ns/did/v1"],
-        id: DID,
-        alsoKnownAs: [`at://${HANDLE}`],
-        service: [{ id: "#atproto_pds", type: "AtprotoPersonalDataServer", serviceEndpoint: PDS }],
-      },
-      handle: HANDLE,
-      email: "team@switchboard.test",
-      emailConfirmed: true,
-      emailAuthFactor: false,
-      accessJwt,
-      refreshJwt,
-      active: true,
-    };
-  }
-
-  liveAccess(token: string | undefined) {
-    const entry = token ? this.access.get(token) : undefined;
-    if (!entry) return "invalid" as const;
-    const session = this.refresh.get(entry.refreshJwt);
-    if (session?.deleted) return "invalid" as const;
-    return entry.exp <= this.clock ? ("expired" as const) : ("ok" as const);
-  }
-}
-
-const bearer = (request: Request) => request.headers.get("authorization")?.replace(/^Bearer /, "");
-const xrpcError = (status: number, error: string, message: string) =>
-  Response.json({ error, message }, { status });
+const context = (now = NOW) => platformTestContext("bluesky", now);
 
 let fake: FakePlatform;
 let pds: FakePds;
 beforeEach(() => {
-  fake = fakePlatform("bluesky");
-  pds = new FakePds();
-  fake.api("POST /xrpc/com.atproto.server.createSession", async ({ request }) => {
-    const body = (await request.json()) as { identifier?: string; password?: string };
-    if ((body.identifier === HANDLE || body.identifier === DID) && body.password === APP_PASSWORD)
-      return Response.json(pds.session());
-    return xrpcError(401, "AuthenticationRequired", "Invalid identifier or password");
+  fake = fakeFor("bluesky");
+  pds = blueskyFake(fake, {
+    did: DID,
+    handle: HANDLE,
+    appPassword: APP_PASSWORD,
+    displayName: "Switchboard",
   });
-  fake.api("POST /xrpc/com.atproto.server.refreshSession", ({ request }) => {
-    const token = bearer(request) ?? "";
-    const entry = pds.refresh.get(token);
-    if (!entry || entry.deleted) return xrpcError(400, "InvalidToken", "Token could not be verified");
-    if (entry.used) return xrpcError(400, "ExpiredToken", "Token has been revoked");
-    entry.used = true;
-    const next = pds.session();
-    const { email, emailConfirmed, emailAuthFactor, ...rest } = next;
-    return Response.json(rest);
-  });
-  fake.api("POST /xrpc/com.atproto.server.deleteSession", ({ request }) => {
-    const entry = pds.refresh.get(bearer(request) ?? "");
-    if (!entry) return xrpcError(400, "InvalidToken", "Token could not be verified");
-    entry.deleted = true;
-    return new Response(null, { status: 200 });
-  });
-  fake.api("GET /xrpc/com.atproto.server.getSession", ({ request }) =>
-    pds.liveAccess(bearer(request)) === "ok"
-      ? Response.json({ did: DID, handle: HANDLE, active: true })
-      : xrpcError(401, "AuthenticationRequired", "Invalid token"),
-  );
-  fake.api("GET /xrpc/app.bsky.actor.getProfile", ({ request, url }) => {
-    const state = pds.liveAccess(bearer(request));
-    if (state === "expired") return xrpcError(400, "ExpiredToken", "Token has expired");
-    if (state === "invalid") return xrpcError(400, "InvalidToken", "Token could not be verified");
-    if (url.searchParams.get("actor") !== DID) return xrpcError(400, "InvalidRequest", "Profile not found");
-    return Response.json({
-      did: DID,
-      handle: HANDLE,
-      displayName: "Switchboard",
-      avatar: `https://cdn.bsky.app/img/avatar/plain/${DID}/bafkreia@jpeg`,
-      followersCount: 10,
-      followsCount: 2,
-      postsCount: 5,
-      indexedAt: "2026-11-01T00:00:00.000Z",
-      createdAt: "2026-01-01T00:00:00.000Z",
-      labels: [],
-    });
-  });
+  pds.clock = NOW;
 });
 
 async function connect(now = NOW) {
@@ -174,7 +50,7 @@ describe("bluesky module shape", () => {
   });
 
   it("reads exp from a JWT and answers null for junk", () => {
-    expect(jwtExpiry(jwt("at+jwt", { exp: 1_800_000_000 }))).toBe(1_800_000_000_000);
+    expect(jwtExpiry(unsignedJwt("at+jwt", { exp: 1_800_000_000 }))).toBe(1_800_000_000_000);
     expect(jwtExpiry("not-a-jwt")).toBeNull();
     expect(jwtExpiry("a.%%%.c")).toBeNull();
   });
@@ -189,7 +65,7 @@ describe("bluesky connectWithCredentials", () => {
     expect(result?.tokens).toMatchObject({
       expiresAt: NOW + 2 * HOUR,
       refreshTokenExpiresAt: NOW + 90 * DAY,
-      extras: { did: DID, handle: HANDLE, pds: PDS },
+      extras: { did: DID, handle: HANDLE, pds: BLUESKY_PDS },
     });
     expect(pds.access.has(result?.tokens.accessToken ?? "")).toBe(true);
     expect(pds.refresh.has(result?.tokens.refreshToken ?? "")).toBe(true);
@@ -278,7 +154,7 @@ describe("bluesky refresh", () => {
     expect(refreshed.refreshToken).not.toBe(first.refreshToken);
     expect(refreshed.accessToken).not.toBe(first.accessToken);
     expect(refreshed.expiresAt).toBe(pds.clock + 2 * HOUR);
-    expect(refreshed.extras).toMatchObject({ did: DID, handle: HANDLE, pds: PDS });
+    expect(refreshed.extras).toMatchObject({ did: DID, handle: HANDLE, pds: BLUESKY_PDS });
 
     const replay = await refreshGrant(context(pds.clock), bluesky, first).catch((e) => e);
     expect(replay).toBeInstanceOf(ProviderError);
@@ -292,7 +168,7 @@ describe("bluesky refresh", () => {
   it("refuses an unknown refreshJwt and a grant without one", async () => {
     const unknown = await refreshGrant(context(), bluesky, {
       accessToken: "a",
-      refreshToken: jwt("refresh+jwt", { exp: 1 }),
+      refreshToken: unsignedJwt("refresh+jwt", { exp: 1 }),
       extras: {},
     }).catch((e) => e);
     expect(unknown.kind).toBe("refused");

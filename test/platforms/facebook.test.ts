@@ -1,135 +1,46 @@
-import { env } from "cloudflare:workers";
 import * as oauth from "oauth4webapi";
 import { beforeEach, describe, expect, it } from "vitest";
 import { DAY } from "../../src/lib/time";
 import { facebook } from "../../src/platforms/facebook";
-import { ProviderError, timedFetch } from "../../src/platforms/http";
-import { buildAuthorizationUrl, exchangeCode, refreshGrant } from "../../src/platforms/oauth";
-import type { Grant, PlatformContext } from "../../src/platforms/types";
-import { type FakeGrant, type FakePlatform, type FakeRequest, fakePlatform } from "../helpers/fake-provider";
+import { ProviderError } from "../../src/platforms/http";
+import { refreshGrant } from "../../src/platforms/oauth";
+import type { FakeGrant, FakePlatform, FakeRequest } from "../helpers/fake-provider";
+import {
+  authorizeUrl,
+  exchangeTestCode,
+  grantOf,
+  NOW,
+  platformTestContext,
+  redirectUriFor,
+} from "../helpers/platform-context";
+import { facebookFake, fakeFor, graphError, handlerOf, recordRoute } from "../helpers/platform-fakes";
 
-const NOW = Date.UTC(2026, 10, 20, 12, 0, 0);
-const REDIRECT = "https://switchboard.test/v1/oauth/redirect/facebook";
+const REDIRECT = redirectUriFor("facebook");
 const VERIFIER = "verifier-".padEnd(64, "x");
-const vars = env as unknown as Record<string, string>;
-
-/** What platformContext builds for Facebook once it is in the catalogue. */
-function context(now = NOW): PlatformContext {
-  return {
-    platform: "facebook",
-    endpoints: { ...facebook.endpoints, ...JSON.parse(vars.PROVIDER_OVERRIDES ?? "{}").facebook },
-    clientId: vars.FACEBOOK_CLIENT_ID ?? "",
-    clientSecret: vars.FACEBOOK_CLIENT_SECRET ?? "",
-    allowHttp: true,
-    fetch: timedFetch(),
-    now,
-  };
-}
-
-const grantOf = (accessToken: string): Grant => ({ accessToken, refreshToken: null, extras: {} });
-
-/** Graph's error envelope, e.g. code 190 for a dead token, 4/17/32/613 for rate limits. */
-function graphError(code: number, status = 400, message = "Error validating access token", subcode?: number) {
-  return Response.json(
-    {
-      error: {
-        message,
-        type: code === 190 ? "OAuthException" : "GraphMethodException",
-        code,
-        ...(subcode ? { error_subcode: subcode } : {}),
-        fbtrace_id: "AbCdEfGhIjK",
-      },
-    },
-    { status },
-  );
-}
+const SCOPES = ["pages_show_list", "pages_manage_posts", "pages_read_engagement"];
+const context = (now = NOW) => platformTestContext("facebook", now);
 
 const user = { id: "10160000000000001", username: "unused", name: "Ada Lovelace" };
 
 let fake: FakePlatform;
-let exchanges: URL[];
-let bearers: (string | null)[];
+/** The fb_exchange_token calls, which swap a short-lived user token for a long-lived one. */
+let exchanges: FakeRequest[];
 
-/** GET /oauth/access_token?grant_type=fb_exchange_token: swaps a valid short-lived user token for a long-lived one. */
-function exchange({ url }: FakeRequest): Response {
-  exchanges.push(url);
-  const grant = fake.grantByAccess(url.searchParams.get("fb_exchange_token"));
-  if (
-    url.searchParams.get("grant_type") !== "fb_exchange_token" ||
-    url.searchParams.get("client_id") !== "facebook-client-id" ||
-    url.searchParams.get("client_secret") !== "facebook-client-secret"
-  )
-    return graphError(101, 400, "Error validating application");
-  if (!grant || grant.revoked) return graphError(190, 400, "Error validating access token", 463);
-  grant.accessToken = fake.token("long");
-  return Response.json({ access_token: grant.accessToken, token_type: "bearer", expires_in: 5183944 });
-}
-
-/** A Graph route authenticated with the user token as Bearer; anything else answers code 190. */
-function authed(handler: (grant: FakeGrant, req: FakeRequest) => Response) {
-  return (req: FakeRequest) => {
-    bearers.push(req.request.headers.get("authorization")?.replace(/^Bearer /, "") ?? null);
-    return req.grant ? handler(req.grant, req) : graphError(190, 400, "Invalid OAuth access token data.");
-  };
-}
+/** The tokens sent as Bearer to the user's Graph routes (/me, /me/permissions), in order. */
+const bearers = () =>
+  fake.calls
+    .filter((c) => c.path.startsWith("/api/me"))
+    .map((c) => c.headers.get("authorization")?.replace(/^Bearer /, "") ?? null);
 
 beforeEach(() => {
-  fake = fakePlatform("facebook");
-  fake.clientAuth = "post";
-  fake.rotating = false;
-  exchanges = [];
-  bearers = [];
-  // The code exchange answers a short-lived user token: no scope, no refresh token.
-  fake.shapeToken = (body) => ({ access_token: body.access_token, token_type: "bearer", expires_in: 5183 });
-  fake.api("GET /oauth/access_token", exchange);
-  fake.api(
-    "GET /me/permissions",
-    authed(() =>
-      Response.json({
-        data: [
-          { permission: "pages_show_list", status: "granted" },
-          { permission: "pages_manage_posts", status: "granted" },
-          { permission: "pages_read_engagement", status: "declined" },
-          { permission: "public_profile", status: "granted" },
-        ],
-      }),
-    ),
-  );
-  fake.api(
-    "GET /me",
-    authed((grant, { url }) =>
-      Response.json({
-        id: grant.profile.id,
-        ...(url.searchParams.get("fields")?.includes("name") ? { name: grant.profile.name } : {}),
-        picture: {
-          data: {
-            height: 50,
-            is_silhouette: grant.profile.avatarUrl === undefined,
-            url: grant.profile.avatarUrl ?? "https://static.xx.fbcdn.net/rsrc.php/silhouette.png",
-            width: 50,
-          },
-        },
-      }),
-    ),
-  );
-  fake.api(
-    "DELETE /me/permissions",
-    authed((grant) => {
-      grant.revoked = true;
-      return Response.json({ success: true });
-    }),
-  );
+  fake = fakeFor("facebook");
+  facebookFake(fake, { declined: ["pages_read_engagement"] });
+  exchanges = recordRoute(fake, "GET /oauth/access_token");
 });
 
 describe("facebook authorization URL", () => {
   it("sends comma-separated page scopes and PKCE S256", async () => {
-    const url = new URL(
-      await buildAuthorizationUrl(context(), facebook, {
-        state: "state-1",
-        codeVerifier: VERIFIER,
-        redirectUri: REDIRECT,
-      }),
-    );
+    const url = await authorizeUrl(facebook, { codeVerifier: VERIFIER });
     expect(`${url.origin}${url.pathname}`).toBe("https://fake.test/facebook/authorize");
     expect(url.searchParams.get("client_id")).toBe("facebook-client-id");
     expect(url.searchParams.get("scope")).toBe("pages_show_list,pages_manage_posts,pages_read_engagement");
@@ -142,14 +53,7 @@ describe("facebook authorization URL", () => {
   });
 
   it("re-asks declined permissions on forcePrompt", async () => {
-    const url = new URL(
-      await buildAuthorizationUrl(context(), facebook, {
-        state: "s",
-        codeVerifier: VERIFIER,
-        redirectUri: REDIRECT,
-        forcePrompt: true,
-      }),
-    );
+    const url = await authorizeUrl(facebook, { state: "s", codeVerifier: VERIFIER, forcePrompt: true });
     expect(url.searchParams.get("auth_type")).toBe("rerequest");
   });
 
@@ -167,14 +71,11 @@ describe("facebook authorization URL", () => {
 describe("facebook code exchange", () => {
   it("exchanges the code with PKCE, then swaps the short-lived token for a long-lived one", async () => {
     const code = fake.issueCode(user, {
+      scopes: SCOPES,
       challenge: await oauth.calculatePKCECodeChallenge(VERIFIER),
       redirectUri: REDIRECT,
     });
-    const tokens = await exchangeCode(context(), facebook, {
-      code,
-      codeVerifier: VERIFIER,
-      redirectUri: REDIRECT,
-    });
+    const tokens = await exchangeTestCode(facebook, code, { codeVerifier: VERIFIER });
 
     const tokenRequest = new URLSearchParams(fake.calls.find((c) => c.path === "/token")?.body);
     expect(tokenRequest.get("client_id")).toBe("facebook-client-id");
@@ -190,46 +91,46 @@ describe("facebook code exchange", () => {
       scopes: ["pages_show_list", "pages_manage_posts", "public_profile"],
     });
     expect(grant.accessToken).toContain("-long-");
-    expect(bearers).toEqual([grant.accessToken]);
+    expect(bearers()).toEqual([grant.accessToken]);
   });
 
   it("assumes about 60 days when the long-lived exchange omits expires_in", async () => {
-    fake.api("GET /oauth/access_token", (req) => {
-      const res = exchange(req);
+    const exchange = handlerOf(fake, "GET /oauth/access_token");
+    fake.api("GET /oauth/access_token", async (req) => {
+      const res = await exchange(req);
       return res.ok
         ? res
             .json()
             .then((body) => Response.json({ access_token: (body as { access_token: string }).access_token }))
         : res;
     });
-    const code = fake.issueCode(user, { challenge: await oauth.calculatePKCECodeChallenge(VERIFIER) });
-    const tokens = await exchangeCode(context(), facebook, {
-      code,
-      codeVerifier: VERIFIER,
-      redirectUri: REDIRECT,
+    const code = fake.issueCode(user, {
+      scopes: SCOPES,
+      challenge: await oauth.calculatePKCECodeChallenge(VERIFIER),
     });
+    const tokens = await exchangeTestCode(facebook, code, { codeVerifier: VERIFIER });
     expect(tokens.expiresAt).toBe(NOW + 60 * DAY);
   });
 
   it("refuses when the short-lived token is rejected by the exchange (code 190)", async () => {
     fake.api("GET /oauth/access_token", () => graphError(190, 400, "Session has expired", 463));
-    const code = fake.issueCode(user, { challenge: await oauth.calculatePKCECodeChallenge(VERIFIER) });
-    const err = await exchangeCode(context(), facebook, {
-      code,
-      codeVerifier: VERIFIER,
-      redirectUri: REDIRECT,
-    }).catch((e) => e);
+    const code = fake.issueCode(user, {
+      scopes: SCOPES,
+      challenge: await oauth.calculatePKCECodeChallenge(VERIFIER),
+    });
+    const err = await exchangeTestCode(facebook, code, { codeVerifier: VERIFIER }).catch((e) => e);
     expect(err).toBeInstanceOf(ProviderError);
     expect(err.kind).toBe("refused");
     expect(err.details).toMatchObject({ status: 400, code: "190" });
   });
 
   it("refuses a code sent without the PKCE verifier it was issued for", async () => {
-    const code = fake.issueCode(user, { challenge: await oauth.calculatePKCECodeChallenge(VERIFIER) });
-    const err = await exchangeCode(context(), facebook, {
-      code,
+    const code = fake.issueCode(user, {
+      scopes: SCOPES,
+      challenge: await oauth.calculatePKCECodeChallenge(VERIFIER),
+    });
+    const err = await exchangeTestCode(facebook, code, {
       codeVerifier: "another-verifier".padEnd(64, "y"),
-      redirectUri: REDIRECT,
     }).catch((e) => e);
     expect(err).toBeInstanceOf(ProviderError);
     expect(err.kind).toBe("refused");
@@ -248,7 +149,7 @@ describe("facebook profile", () => {
       avatarUrl: "https://scontent.xx.fbcdn.net/v/ada.jpg",
       accountType: "personal",
     });
-    expect(bearers).toEqual([grant.accessToken]);
+    expect(bearers()).toEqual([grant.accessToken]);
   });
 
   it("drops the default silhouette picture", async () => {
@@ -321,7 +222,7 @@ describe("facebook revoke", () => {
     const call = fake.calls.find((c) => c.method === "DELETE");
     expect(call?.path).toBe("/api/me/permissions");
     expect(call?.headers.get("authorization")).toBe(`Bearer ${token}`);
-    expect(bearers).toEqual([token]);
+    expect(bearers()).toEqual([token]);
     expect(grant.revoked).toBe(true);
 
     const err = await facebook.profile(context(), grantOf(token)).catch((e) => e);

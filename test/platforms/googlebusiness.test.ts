@@ -1,80 +1,26 @@
-import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { googlebusiness } from "../../src/platforms/googlebusiness";
-import { ProviderError, timedFetch } from "../../src/platforms/http";
-import { buildAuthorizationUrl, exchangeCode, refreshGrant } from "../../src/platforms/oauth";
-import type { PlatformContext } from "../../src/platforms/types";
-import { type FakePlatform, type FakeRequest, fakePlatform } from "../helpers/fake-provider";
+import { ProviderError } from "../../src/platforms/http";
+import { refreshGrant } from "../../src/platforms/oauth";
+import type { FakePlatform } from "../helpers/fake-provider";
+import {
+  authorizeUrl,
+  exchangeTestCode,
+  grantOf,
+  NOW,
+  platformTestContext,
+  redirectUriFor,
+} from "../helpers/platform-context";
+import { oauthFake } from "../helpers/platform-fakes";
 
-const NOW = Date.UTC(2026, 10, 20, 12, 0, 0);
-const REDIRECT = "https://switchboard.test/v1/oauth/redirect/googlebusiness";
+const REDIRECT = redirectUriFor("googlebusiness");
 const VERIFIER = "gbp-verifier-0123456789-0123456789-0123456789-0123";
 const SCOPES = ["https://www.googleapis.com/auth/business.manage"];
-const vars = env as unknown as Record<string, string | undefined>;
-
-/** What platformContext builds for Google Business Profile once it is in the catalogue. */
-function context(now = NOW): PlatformContext {
-  return {
-    platform: "googlebusiness",
-    endpoints: { ...googlebusiness.endpoints, ...JSON.parse(vars.PROVIDER_OVERRIDES ?? "{}").googlebusiness },
-    clientId: vars.GOOGLEBUSINESS_CLIENT_ID ?? "",
-    clientSecret: vars.GOOGLEBUSINESS_CLIENT_SECRET ?? "",
-    allowHttp: true,
-    fetch: timedFetch(),
-    now,
-  };
-}
-
-const grantOf = (accessToken: string, refreshToken: string | null = null) => ({
-  accessToken,
-  refreshToken,
-  extras: {},
-});
-
-/** GET /v1/accounts of the Account Management API: the personal account first, then groups. */
-function accounts({ grant }: FakeRequest): Response {
-  if (!grant) {
-    return Response.json(
-      {
-        error: {
-          code: 401,
-          message: "Request had invalid authentication credentials.",
-          status: "UNAUTHENTICATED",
-        },
-      },
-      { status: 401 },
-    );
-  }
-  return Response.json({
-    accounts: [
-      {
-        name: `accounts/${grant.profile.id}`,
-        accountName: grant.profile.name,
-        type: "PERSONAL",
-        verificationState: "UNVERIFIED",
-        vettedState: "NOT_VETTED",
-      },
-      {
-        name: "accounts/987654321",
-        accountName: "Bakery group",
-        type: "LOCATION_GROUP",
-        role: "OWNER",
-        verificationState: "VERIFIED",
-        vettedState: "NOT_VETTED",
-        accountNumber: "1234-5678-9012",
-        permissionLevel: "OWNER_LEVEL",
-      },
-    ],
-  });
-}
+const context = (now = NOW) => platformTestContext("googlebusiness", now);
 
 let fake: FakePlatform;
 beforeEach(() => {
-  fake = fakePlatform("googlebusiness");
-  fake.rotating = false;
-  fake.accessTtlSeconds = 3599;
-  fake.clientAuth = "post";
-  fake.api("GET /v1/accounts", accounts);
+  fake = oauthFake("googlebusiness");
 });
 
 describe("googlebusiness authorization URL", () => {
@@ -85,13 +31,7 @@ describe("googlebusiness authorization URL", () => {
       revocationUrl: "https://oauth2.googleapis.com/revoke",
       apiBaseUrl: "https://mybusinessaccountmanagement.googleapis.com",
     });
-    const url = new URL(
-      await buildAuthorizationUrl(context(), googlebusiness, {
-        state: "state-1",
-        codeVerifier: VERIFIER,
-        redirectUri: REDIRECT,
-      }),
-    );
+    const url = await authorizeUrl(googlebusiness, { codeVerifier: VERIFIER });
     expect(`${url.origin}${url.pathname}`).toBe("https://fake.test/googlebusiness/authorize");
     const q = url.searchParams;
     expect(q.get("client_id")).toBe("googlebusiness-client-id");
@@ -106,13 +46,7 @@ describe("googlebusiness authorization URL", () => {
 
 describe("googlebusiness code exchange and refresh", () => {
   it("exchanges the code, then refreshes with the unchanged refresh token", async () => {
-    const authorize = new URL(
-      await buildAuthorizationUrl(context(), googlebusiness, {
-        state: "s",
-        codeVerifier: VERIFIER,
-        redirectUri: REDIRECT,
-      }),
-    );
+    const authorize = await authorizeUrl(googlebusiness, { state: "s", codeVerifier: VERIFIER });
     const code = fake.issueCode(
       { id: "112233445566", username: "", name: "Jane Baker" },
       {
@@ -121,16 +55,11 @@ describe("googlebusiness code exchange and refresh", () => {
         challenge: authorize.searchParams.get("code_challenge") ?? "",
       },
     );
-    const tokens = await exchangeCode(context(), googlebusiness, {
-      code,
-      codeVerifier: VERIFIER,
-      redirectUri: REDIRECT,
-    });
+    const tokens = await exchangeTestCode(googlebusiness, code, { codeVerifier: VERIFIER });
     expect(tokens.refreshToken).toBe(fake.grants[0]?.refreshToken);
     expect(tokens.expiresAt).toBe(NOW + 3599 * 1000);
     expect(tokens.scopes).toEqual(SCOPES);
 
-    fake.shapeToken = ({ refresh_token: _dropped, ...body }) => body;
     const refreshed = await refreshGrant(
       context(NOW + 3_000_000),
       googlebusiness,

@@ -1,35 +1,22 @@
-import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { DAY, HOUR } from "../../src/lib/time";
-import { ProviderError, timedFetch } from "../../src/platforms/http";
+import { ProviderError } from "../../src/platforms/http";
 import { instagram } from "../../src/platforms/instagram";
-import { buildAuthorizationUrl, exchangeCode, refreshGrant } from "../../src/platforms/oauth";
-import type { Grant, PlatformContext } from "../../src/platforms/types";
-import { type FakeGrant, type FakePlatform, type FakeRequest, fakePlatform } from "../helpers/fake-provider";
+import { refreshGrant } from "../../src/platforms/oauth";
+import type { Grant } from "../../src/platforms/types";
+import type { FakeGrant, FakePlatform } from "../helpers/fake-provider";
+import {
+  authorizeUrl,
+  exchangeTestCode,
+  grantOf,
+  NOW,
+  platformTestContext,
+  redirectUriFor,
+} from "../helpers/platform-context";
+import { graphError, instagramFake, oauthFake } from "../helpers/platform-fakes";
 
-const NOW = Date.UTC(2026, 10, 20, 12, 0, 0);
-const REDIRECT = "https://switchboard.test/v1/oauth/redirect/instagram";
-const vars = env as unknown as Record<string, string>;
-
-/** What platformContext builds for Instagram once it is in the catalogue. */
-function context(now = NOW): PlatformContext {
-  return {
-    platform: "instagram",
-    endpoints: { ...instagram.endpoints, ...JSON.parse(vars.PROVIDER_OVERRIDES ?? "{}").instagram },
-    clientId: vars.INSTAGRAM_CLIENT_ID ?? "",
-    clientSecret: vars.INSTAGRAM_CLIENT_SECRET ?? "",
-    allowHttp: true,
-    fetch: timedFetch(),
-    now,
-  };
-}
-
-function graphError(code: number, status = 400, message = "Error validating access token") {
-  return Response.json(
-    { error: { message, type: "OAuthException", code, fbtrace_id: "AbCdEfGhIjK" } },
-    { status },
-  );
-}
+const REDIRECT = redirectUriFor("instagram");
+const context = (now = NOW) => platformTestContext("instagram", now);
 
 /** The professional account id (/me user_id) differs from the app-scoped id (/me id). */
 const IG_USER_ID = "17841405793187218";
@@ -41,77 +28,20 @@ const creator = {
 };
 const PERMISSIONS =
   "instagram_business_basic,instagram_business_content_publish,instagram_business_manage_insights";
+const SCOPES = PERMISSIONS.split(",");
 
 let fake: FakePlatform;
-let accountType: string;
-
-/** Turns the grant's current token into a fresh one, as ig_exchange_token and ig_refresh_token do. */
-function longLived(grantType: string) {
-  return ({ url, grant }: FakeRequest): Response => {
-    if (url.searchParams.get("grant_type") !== grantType)
-      return graphError(100, 400, "Unsupported grant_type");
-    if (
-      grantType === "ig_exchange_token" &&
-      url.searchParams.get("client_secret") !== "instagram-client-secret"
-    )
-      return graphError(101, 400, "Error validating client secret");
-    if (!grant) return graphError(190, 400, "Error validating access token: Session has expired");
-    grant.accessToken = fake.token(grantType === "ig_exchange_token" ? "long" : "refreshed");
-    return Response.json({
-      access_token: grant.accessToken,
-      token_type: "bearer",
-      expires_in: 5184000,
-      ...(grantType === "ig_refresh_token" ? { permissions: PERMISSIONS } : {}),
-    });
-  };
-}
-
 beforeEach(() => {
-  fake = fakePlatform("instagram");
-  fake.clientAuth = "post";
-  fake.rotating = false;
-  accountType = "Business";
-  // POST api.instagram.com/oauth/access_token answers no token_type, no expires_in, no refresh token.
-  fake.shapeToken = (body) => ({
-    access_token: body.access_token,
-    user_id: IG_USER_ID,
-    permissions: PERMISSIONS,
-  });
-  fake.api("GET /access_token", longLived("ig_exchange_token"));
-  fake.api("GET /refresh_access_token", longLived("ig_refresh_token"));
-  fake.api("GET /v21.0/me", ({ grant, url }) => {
-    if (!grant) return graphError(190, 400, "Invalid OAuth access token - Cannot parse access token");
-    const fields = (url.searchParams.get("fields") ?? "").split(",");
-    const me: Record<string, string> = {
-      id: "9130000000000001",
-      user_id: grant.profile.id,
-      username: grant.profile.username,
-      name: grant.profile.name,
-      profile_picture_url: grant.profile.avatarUrl ?? "",
-      account_type: accountType,
-    };
-    return Response.json(
-      Object.fromEntries(Object.entries(me).filter(([k]) => k === "id" || fields.includes(k))),
-    );
-  });
+  fake = oauthFake("instagram");
 });
 
-const grantOf = (accessToken: string, times: Partial<Grant> = {}): Grant => ({
-  accessToken,
-  refreshToken: null,
-  extras: { oauthVersion: "instagram_login" },
-  ...times,
-});
+/** A grant from Instagram Login, the way it is stored. */
+const igGrant = (accessToken: string, times: Partial<Grant> = {}): Grant =>
+  grantOf(accessToken, null, { extras: { oauthVersion: "instagram_login" }, ...times });
 
 describe("instagram authorization URL", () => {
   it("sends comma-separated business scopes and no PKCE", async () => {
-    const url = new URL(
-      await buildAuthorizationUrl(context(), instagram, {
-        state: "state-1",
-        codeVerifier: "v".repeat(43),
-        redirectUri: REDIRECT,
-      }),
-    );
+    const url = await authorizeUrl(instagram);
     expect(`${url.origin}${url.pathname}`).toBe("https://fake.test/instagram/authorize");
     expect(url.searchParams.get("client_id")).toBe("instagram-client-id");
     expect(url.searchParams.get("scope")).toBe(PERMISSIONS);
@@ -124,14 +54,7 @@ describe("instagram authorization URL", () => {
   });
 
   it("asks the user to log in again on forcePrompt", async () => {
-    const url = new URL(
-      await buildAuthorizationUrl(context(), instagram, {
-        state: "s",
-        codeVerifier: "v".repeat(43),
-        redirectUri: REDIRECT,
-        forcePrompt: true,
-      }),
-    );
+    const url = await authorizeUrl(instagram, { state: "s", forcePrompt: true });
     expect(url.searchParams.get("force_authentication")).toBe("1");
   });
 
@@ -148,12 +71,8 @@ describe("instagram authorization URL", () => {
 
 describe("instagram code exchange", () => {
   it("posts client credentials without PKCE, then exchanges for a 60-day token", async () => {
-    const code = fake.issueCode(creator, { redirectUri: REDIRECT });
-    const tokens = await exchangeCode(context(), instagram, {
-      code,
-      codeVerifier: "unused",
-      redirectUri: REDIRECT,
-    });
+    const code = fake.issueCode(creator, { scopes: SCOPES, redirectUri: REDIRECT });
+    const tokens = await exchangeTestCode(instagram, code);
 
     const tokenRequest = new URLSearchParams(fake.calls.find((c) => c.path === "/token")?.body);
     expect(tokenRequest.get("client_id")).toBe("instagram-client-id");
@@ -179,34 +98,22 @@ describe("instagram code exchange", () => {
     fake.shapeToken = (body) => ({
       data: [{ access_token: body.access_token, user_id: IG_USER_ID, permissions: PERMISSIONS }],
     });
-    const code = fake.issueCode(creator);
-    const tokens = await exchangeCode(context(), instagram, {
-      code,
-      codeVerifier: "x",
-      redirectUri: REDIRECT,
-    });
+    const code = fake.issueCode(creator, { scopes: SCOPES });
+    const tokens = await exchangeTestCode(instagram, code);
     expect(tokens.accessToken).toContain("-long-");
   });
 
   // The code response names its scopes `permissions`; the shared protocol layer must read them as scope.
   it("records the granted permissions as scopes", async () => {
-    const code = fake.issueCode(creator);
-    const tokens = await exchangeCode(context(), instagram, {
-      code,
-      codeVerifier: "x",
-      redirectUri: REDIRECT,
-    });
+    const code = fake.issueCode(creator, { scopes: SCOPES });
+    const tokens = await exchangeTestCode(instagram, code);
     expect(tokens.scopes).toEqual(PERMISSIONS.split(","));
   });
 
   it("refuses when the short-lived token is rejected by the exchange (code 190)", async () => {
     fake.api("GET /access_token", () => graphError(190));
-    const code = fake.issueCode(creator);
-    const err = await exchangeCode(context(), instagram, {
-      code,
-      codeVerifier: "x",
-      redirectUri: REDIRECT,
-    }).catch((e) => e);
+    const code = fake.issueCode(creator, { scopes: SCOPES });
+    const err = await exchangeTestCode(instagram, code).catch((e) => e);
     expect(err).toBeInstanceOf(ProviderError);
     expect(err.kind).toBe("refused");
   });
@@ -214,8 +121,8 @@ describe("instagram code exchange", () => {
 
 describe("instagram profile", () => {
   it("maps /me to the professional account id and a business type", async () => {
-    const grant = fake.newGrant(creator);
-    const profile = await instagram.profile(context(), grantOf(grant.accessToken));
+    const grant = fake.newGrant(creator, SCOPES);
+    const profile = await instagram.profile(context(), igGrant(grant.accessToken));
     expect(profile).toEqual({
       platformUserId: IG_USER_ID,
       username: "@jayposiris",
@@ -228,33 +135,33 @@ describe("instagram profile", () => {
   });
 
   it("maps Media_Creator (and Basic Display's MEDIA_CREATOR) to creator", async () => {
-    const grant = fake.newGrant(creator);
-    accountType = "Media_Creator";
-    expect((await instagram.profile(context(), grantOf(grant.accessToken))).accountType).toBe("creator");
-    accountType = "MEDIA_CREATOR";
-    expect((await instagram.profile(context(), grantOf(grant.accessToken))).accountType).toBe("creator");
+    const grant = fake.newGrant(creator, SCOPES);
+    instagramFake(fake, "Media_Creator");
+    expect((await instagram.profile(context(), igGrant(grant.accessToken))).accountType).toBe("creator");
+    instagramFake(fake, "MEDIA_CREATOR");
+    expect((await instagram.profile(context(), igGrant(grant.accessToken))).accountType).toBe("creator");
   });
 
   it("classifies a dead token as refused and a 5xx as transient", async () => {
-    const refused = await instagram.profile(context(), grantOf("IGAAdead")).catch((e) => e);
+    const refused = await instagram.profile(context(), igGrant("IGAAdead")).catch((e) => e);
     expect(refused).toBeInstanceOf(ProviderError);
     expect(refused.kind).toBe("refused");
     expect(refused.message).not.toContain("IGAAdead");
 
     fake.failNext({ kind: "5xx" });
-    const transient = await instagram.profile(context(), grantOf("IGAAany")).catch((e) => e);
+    const transient = await instagram.profile(context(), igGrant("IGAAany")).catch((e) => e);
     expect(transient.kind).toBe("transient");
   });
 });
 
 describe("instagram extend-in-place refresh", () => {
   it("refreshes a valid token in place for another 60 days, keeping extras", async () => {
-    const grant = fake.newGrant(creator);
+    const grant = fake.newGrant(creator, SCOPES);
     const old = grant.accessToken;
     const tokens = await refreshGrant(
       context(),
       instagram,
-      grantOf(old, { expiresAt: NOW + 5 * DAY, issuedAt: NOW - 55 * DAY }),
+      igGrant(old, { expiresAt: NOW + 5 * DAY, issuedAt: NOW - 55 * DAY }),
     );
     expect(tokens).toEqual({
       accessToken: grant.accessToken,
@@ -269,11 +176,11 @@ describe("instagram extend-in-place refresh", () => {
   });
 
   it("refuses an expired token without calling Instagram", async () => {
-    const grant = fake.newGrant(creator);
+    const grant = fake.newGrant(creator, SCOPES);
     const err = await refreshGrant(
       context(),
       instagram,
-      grantOf(grant.accessToken, { expiresAt: NOW - HOUR }),
+      igGrant(grant.accessToken, { expiresAt: NOW - HOUR }),
     ).catch((e) => e);
     expect(err).toBeInstanceOf(ProviderError);
     expect(err.kind).toBe("refused");
@@ -281,7 +188,7 @@ describe("instagram extend-in-place refresh", () => {
   });
 
   it("reads the expiry from extras when the grant carries none", async () => {
-    const grant = fake.newGrant(creator);
+    const grant = fake.newGrant(creator, SCOPES);
     const err = await refreshGrant(context(), instagram, {
       accessToken: grant.accessToken,
       refreshToken: null,
@@ -292,7 +199,7 @@ describe("instagram extend-in-place refresh", () => {
   });
 
   it("treats Graph code 190 as refused and rate limits or 5xx as transient", async () => {
-    const grant = grantOf("IGAAtoken", { expiresAt: NOW + DAY });
+    const grant = igGrant("IGAAtoken", { expiresAt: NOW + DAY });
     fake.api("GET /refresh_access_token", () => graphError(190, 400, "Session has expired"));
     expect((await refreshGrant(context(), instagram, grant).catch((e) => e)).kind).toBe("refused");
 

@@ -1,76 +1,26 @@
-import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { DAY } from "../../src/lib/time";
-import { ProviderError, timedFetch } from "../../src/platforms/http";
+import { ProviderError } from "../../src/platforms/http";
 import { linkedin } from "../../src/platforms/linkedin";
-import { buildAuthorizationUrl, exchangeCode, refreshGrant } from "../../src/platforms/oauth";
-import type { PlatformContext } from "../../src/platforms/types";
-import { type FakePlatform, type FakeRequest, fakePlatform } from "../helpers/fake-provider";
+import { refreshGrant } from "../../src/platforms/oauth";
+import type { FakePlatform } from "../helpers/fake-provider";
+import {
+  authorizeUrl,
+  exchangeTestCode,
+  grantOf,
+  NOW,
+  platformTestContext,
+  redirectUriFor,
+} from "../helpers/platform-context";
+import { linkedinFake, oauthFake } from "../helpers/platform-fakes";
 
-const NOW = Date.UTC(2026, 10, 20, 12, 0, 0);
-const REDIRECT = "https://switchboard.test/v1/oauth/redirect/linkedin";
+const REDIRECT = redirectUriFor("linkedin");
 const MEMBER = ["openid", "profile", "w_member_social"];
-const vars = env as unknown as Record<string, string | undefined>;
-
-/** What platformContext builds for LinkedIn once it is in the catalogue. */
-function context(now = NOW): PlatformContext {
-  return {
-    platform: "linkedin",
-    endpoints: { ...linkedin.endpoints, ...JSON.parse(vars.PROVIDER_OVERRIDES ?? "{}").linkedin },
-    clientId: vars.LINKEDIN_CLIENT_ID ?? "",
-    clientSecret: vars.LINKEDIN_CLIENT_SECRET ?? "",
-    allowHttp: true,
-    fetch: timedFetch(),
-    now,
-  };
-}
-
-const grantOf = (accessToken: string, refreshToken: string | null = null) => ({
-  accessToken,
-  refreshToken,
-  extras: {},
-});
-
-/** LinkedIn's token answer: comma-separated scopes, an ID token with openid, no token_type at times. */
-function linkedinToken({ scope, token_type: _tokenType, ...body }: Record<string, unknown>) {
-  return {
-    ...body,
-    scope: String(scope ?? "")
-      .split(" ")
-      .join(","),
-    id_token: "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln",
-  };
-}
-
-/** GET /v2/userinfo (OpenID Connect). */
-function userinfo({ grant }: FakeRequest): Response {
-  if (!grant)
-    return Response.json(
-      { serviceErrorCode: 65600, code: "INVALID_ACCESS_TOKEN", message: "Invalid access token", status: 401 },
-      { status: 401 },
-    );
-  const [given, family] = grant.profile.name.split(" ");
-  return Response.json({
-    sub: grant.profile.id,
-    email_verified: true,
-    name: grant.profile.name,
-    locale: { country: "US", language: "en" },
-    given_name: given,
-    family_name: family,
-    email: `${grant.profile.username}@example.com`,
-    picture:
-      "https://media.licdn.com/dms/image/v2/D4E03AQ/profile-displayphoto-shrink_100_100/0/1?e=1&v=beta&t=x",
-  });
-}
+const context = (now = NOW) => platformTestContext("linkedin", now);
 
 let fake: FakePlatform;
 beforeEach(() => {
-  fake = fakePlatform("linkedin");
-  fake.rotating = false;
-  fake.accessTtlSeconds = 5_183_999;
-  fake.clientAuth = "post";
-  fake.shapeToken = linkedinToken;
-  fake.api("GET /v2/userinfo", userinfo);
+  fake = oauthFake("linkedin");
 });
 
 describe("linkedin authorization URL", () => {
@@ -81,13 +31,7 @@ describe("linkedin authorization URL", () => {
       revocationUrl: "https://www.linkedin.com/oauth/v2/revoke",
       apiBaseUrl: "https://api.linkedin.com",
     });
-    const url = new URL(
-      await buildAuthorizationUrl(context(), linkedin, {
-        state: "state-1",
-        codeVerifier: "v".repeat(43),
-        redirectUri: REDIRECT,
-      }),
-    );
+    const url = await authorizeUrl(linkedin);
     expect(`${url.origin}${url.pathname}`).toBe("https://fake.test/linkedin/authorize");
     const q = url.searchParams;
     expect(q.get("client_id")).toBe("linkedin-client-id");
@@ -100,14 +44,7 @@ describe("linkedin authorization URL", () => {
   });
 
   it("adds the organisation scopes in page mode", async () => {
-    const url = new URL(
-      await buildAuthorizationUrl(context(), linkedin, {
-        state: "s",
-        codeVerifier: "v".repeat(43),
-        redirectUri: REDIRECT,
-        pageMode: true,
-      }),
-    );
+    const url = await authorizeUrl(linkedin, { state: "s", pageMode: true });
     expect(url.searchParams.get("scope")?.split(" ")).toEqual([
       ...MEMBER,
       "r_organization_social",
@@ -119,16 +56,12 @@ describe("linkedin authorization URL", () => {
 
 describe("linkedin code exchange and refresh", () => {
   it("exchanges the code with client_secret_post; no refresh token outside the partner programme", async () => {
-    fake.shapeToken = ({ refresh_token: _none, ...body }) => linkedinToken(body);
+    linkedinFake(fake, { partner: false });
     const code = fake.issueCode(
       { id: "782bbtaQ", username: "jane", name: "Jane Doe" },
       { scopes: MEMBER, redirectUri: REDIRECT },
     );
-    const tokens = await exchangeCode(context(), linkedin, {
-      code,
-      codeVerifier: "unused",
-      redirectUri: REDIRECT,
-    });
+    const tokens = await exchangeTestCode(linkedin, code);
     expect(tokens.accessToken).toBe(fake.grants[0]?.accessToken);
     expect(tokens.refreshToken).toBeNull();
     expect(tokens.expiresAt).toBe(NOW + 5_183_999 * 1000);
@@ -150,16 +83,11 @@ describe("linkedin code exchange and refresh", () => {
   });
 
   it("refreshes a partner grant, keeping the same refresh token and its 365-day limit", async () => {
-    fake.refreshTtlSeconds = 31_535_999;
     const code = fake.issueCode(
       { id: "782bbtaQ", username: "jane", name: "Jane Doe" },
       { scopes: MEMBER, redirectUri: REDIRECT },
     );
-    const tokens = await exchangeCode(context(), linkedin, {
-      code,
-      codeVerifier: "unused",
-      redirectUri: REDIRECT,
-    });
+    const tokens = await exchangeTestCode(linkedin, code);
     expect(tokens.refreshToken).toBe(fake.grants[0]?.refreshToken);
     expect(tokens.refreshTokenExpiresAt).toBe(NOW + 31_535_999 * 1000);
 

@@ -1,68 +1,24 @@
-import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { DAY } from "../../src/lib/time";
-import { ProviderError, timedFetch } from "../../src/platforms/http";
-import { buildAuthorizationUrl, exchangeCode, refreshGrant } from "../../src/platforms/oauth";
+import { ProviderError } from "../../src/platforms/http";
+import { refreshGrant } from "../../src/platforms/oauth";
 import { pinterest } from "../../src/platforms/pinterest";
-import type { PlatformContext } from "../../src/platforms/types";
-import { type FakePlatform, type FakeRequest, fakePlatform } from "../helpers/fake-provider";
+import type { FakePlatform } from "../helpers/fake-provider";
+import {
+  authorizeUrl,
+  exchangeTestCode,
+  grantOf,
+  NOW,
+  platformTestContext,
+  redirectUriFor,
+} from "../helpers/platform-context";
+import { oauthFake } from "../helpers/platform-fakes";
 
-const NOW = Date.UTC(2026, 10, 20, 12, 0, 0);
-const REDIRECT = "https://switchboard.test/v1/oauth/redirect/pinterest";
+const REDIRECT = redirectUriFor("pinterest");
 const SCOPES = ["boards:read", "boards:write", "pins:read", "pins:write", "user_accounts:read"];
 const ACCESS_TTL = 2_592_000;
 const REFRESH_TTL = 5_184_000;
-const vars = env as unknown as Record<string, string | undefined>;
-
-/** What platformContext builds for Pinterest once it is in the catalogue. */
-function context(now = NOW): PlatformContext {
-  return {
-    platform: "pinterest",
-    endpoints: { ...pinterest.endpoints, ...JSON.parse(vars.PROVIDER_OVERRIDES ?? "{}").pinterest },
-    clientId: vars.PINTEREST_CLIENT_ID ?? "",
-    clientSecret: vars.PINTEREST_CLIENT_SECRET ?? "",
-    allowHttp: true,
-    fetch: timedFetch(),
-    now,
-  };
-}
-
-const grantOf = (accessToken: string, refreshToken: string | null = null) => ({
-  accessToken,
-  refreshToken,
-  extras: {},
-});
-
-/** Pinterest's OauthAccessTokenResponse: comma-separated scope, response_type, refresh expiry in and at. */
-function pinterestToken(body: Record<string, unknown>) {
-  return {
-    ...body,
-    scope: String(body.scope ?? "")
-      .split(" ")
-      .join(","),
-    response_type: "authorization_code",
-    refresh_token_expires_at: Math.floor(NOW / 1000) + REFRESH_TTL,
-  };
-}
-
-/** GET /v5/user_account: an Account. */
-function userAccount({ grant }: FakeRequest): Response {
-  if (!grant) return Response.json({ code: 2, message: "Authentication failed." }, { status: 401 });
-  return Response.json({
-    account_type: "BUSINESS",
-    id: grant.profile.id,
-    profile_image: grant.profile.avatarUrl,
-    website_url: "https://bakery.example",
-    username: grant.profile.username,
-    about: "Bread, daily",
-    business_name: grant.profile.name,
-    board_count: 14,
-    pin_count: 339,
-    follower_count: 10,
-    following_count: 347,
-    monthly_views: 163,
-  });
-}
+const context = (now = NOW) => platformTestContext("pinterest", now);
 
 const PROFILE = {
   id: "2783136121146311751",
@@ -73,13 +29,7 @@ const PROFILE = {
 
 let fake: FakePlatform;
 beforeEach(() => {
-  fake = fakePlatform("pinterest");
-  fake.rotating = true;
-  fake.accessTtlSeconds = ACCESS_TTL;
-  fake.refreshTtlSeconds = REFRESH_TTL;
-  fake.clientAuth = "basic";
-  fake.shapeToken = pinterestToken;
-  fake.api("GET /v5/user_account", userAccount);
+  fake = oauthFake("pinterest");
 });
 
 describe("pinterest authorization URL", () => {
@@ -89,13 +39,7 @@ describe("pinterest authorization URL", () => {
       tokenUrl: "https://api.pinterest.com/v5/oauth/token",
       apiBaseUrl: "https://api.pinterest.com",
     });
-    const url = new URL(
-      await buildAuthorizationUrl(context(), pinterest, {
-        state: "state-1",
-        codeVerifier: "v".repeat(43),
-        redirectUri: REDIRECT,
-      }),
-    );
+    const url = await authorizeUrl(pinterest);
     expect(`${url.origin}${url.pathname}`).toBe("https://fake.test/pinterest/authorize");
     const q = url.searchParams;
     expect(q.get("client_id")).toBe("pinterest-client-id");
@@ -110,7 +54,7 @@ describe("pinterest authorization URL", () => {
 describe("pinterest code exchange and refresh", () => {
   async function connect() {
     const code = fake.issueCode(PROFILE, { scopes: SCOPES, redirectUri: REDIRECT });
-    return exchangeCode(context(), pinterest, { code, codeVerifier: "unused", redirectUri: REDIRECT });
+    return exchangeTestCode(pinterest, code);
   }
 
   it("exchanges the code with HTTP Basic, asking for a continuous refresh token", async () => {

@@ -1,16 +1,22 @@
-import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { ProviderError, timedFetch } from "../../src/platforms/http";
-import { buildAuthorizationUrl, exchangeCode, refreshGrant } from "../../src/platforms/oauth";
+import { ProviderError } from "../../src/platforms/http";
+import { refreshGrant } from "../../src/platforms/oauth";
 import { reddit, redditUserAgent } from "../../src/platforms/reddit";
-import type { PlatformContext } from "../../src/platforms/types";
-import { type FakePlatform, type FakeRequest, fakePlatform } from "../helpers/fake-provider";
+import type { FakePlatform } from "../helpers/fake-provider";
+import {
+  authorizeUrl,
+  exchangeTestCode,
+  grantOf,
+  NOW,
+  platformTestContext,
+  redirectUriFor,
+} from "../helpers/platform-context";
+import { oauthFake } from "../helpers/platform-fakes";
 
-const NOW = Date.UTC(2026, 10, 20, 12, 0, 0);
-const REDIRECT = "https://switchboard.test/v1/oauth/redirect/reddit";
+const REDIRECT = redirectUriFor("reddit");
 const SCOPES = ["identity", "submit", "read"];
-const vars = env as unknown as Record<string, string | undefined>;
 const BASIC = `Basic ${btoa("reddit-client-id:reddit-client-secret")}`;
+const context = (now = NOW) => platformTestContext("reddit", now);
 
 /** The client id and secret in a Basic header, form-decoded (oauth4webapi form-encodes them, RFC 6749 §2.3.1). */
 function basicCredentials(header: string | null | undefined): string[] {
@@ -20,58 +26,9 @@ function basicCredentials(header: string | null | undefined): string[] {
     .map((part) => decodeURIComponent(part.replace(/\+/g, " ")));
 }
 
-/** What platformContext builds for Reddit once it is in the catalogue. */
-function context(now = NOW): PlatformContext {
-  return {
-    platform: "reddit",
-    endpoints: { ...reddit.endpoints, ...JSON.parse(vars.PROVIDER_OVERRIDES ?? "{}").reddit },
-    clientId: vars.REDDIT_CLIENT_ID ?? "",
-    clientSecret: vars.REDDIT_CLIENT_SECRET ?? "",
-    allowHttp: true,
-    fetch: timedFetch(),
-    now,
-  };
-}
-
-const grantOf = (accessToken: string, refreshToken: string | null = null) => ({
-  accessToken,
-  refreshToken,
-  extras: {},
-});
-
-/** GET /api/v1/me as oauth.reddit.com answers it (abridged), icon URLs HTML-escaped. */
-function me({ grant }: FakeRequest): Response {
-  if (!grant) return Response.json({ message: "Unauthorized", error: 401 }, { status: 401 });
-  const icon = `https://styles.redditmedia.com/t5_abc/styles/profileIcon_xyz.png?width=256&amp;height=256&amp;crop=256:256,smart&amp;s=0123abcd`;
-  return Response.json({
-    is_employee: false,
-    is_suspended: false,
-    id: grant.profile.id,
-    name: grant.profile.username,
-    icon_img: icon,
-    snoovatar_img: "",
-    verified: true,
-    has_verified_email: true,
-    created_utc: 1_500_000_000.0,
-    total_karma: 1234,
-    subreddit: {
-      display_name: `u_${grant.profile.username}`,
-      display_name_prefixed: `u/${grant.profile.username}`,
-      title: grant.profile.name,
-      icon_img: icon,
-      subreddit_type: "user",
-      public_description: "",
-    },
-  });
-}
-
 let fake: FakePlatform;
 beforeEach(() => {
-  fake = fakePlatform("reddit");
-  fake.rotating = false;
-  fake.accessTtlSeconds = 3600;
-  fake.clientAuth = "basic";
-  fake.api("GET /api/v1/me", me);
+  fake = oauthFake("reddit");
 });
 
 describe("reddit authorization URL", () => {
@@ -82,13 +39,7 @@ describe("reddit authorization URL", () => {
       revocationUrl: "https://www.reddit.com/api/v1/revoke_token",
       apiBaseUrl: "https://oauth.reddit.com",
     });
-    const url = new URL(
-      await buildAuthorizationUrl(context(), reddit, {
-        state: "state-1",
-        codeVerifier: "v".repeat(43),
-        redirectUri: REDIRECT,
-      }),
-    );
+    const url = await authorizeUrl(reddit);
     expect(`${url.origin}${url.pathname}`).toBe("https://fake.test/reddit/authorize");
     const q = url.searchParams;
     expect(q.get("client_id")).toBe("reddit-client-id");
@@ -107,7 +58,7 @@ describe("reddit code exchange and refresh", () => {
       { id: "1abc2d", username: "spez", name: "spez" },
       { scopes: SCOPES, redirectUri: REDIRECT },
     );
-    return exchangeCode(context(), reddit, { code, codeVerifier: "unused", redirectUri: REDIRECT });
+    return exchangeTestCode(reddit, code);
   }
 
   it("exchanges the code with HTTP Basic client auth", async () => {
@@ -134,7 +85,6 @@ describe("reddit code exchange and refresh", () => {
 
   it("refreshes with the permanent refresh token, sending Reddit's User-Agent", async () => {
     const tokens = await connect();
-    fake.shapeToken = ({ refresh_token: _none, ...body }) => body;
     const later = NOW + 55 * 60 * 1000;
     const refreshed = await refreshGrant(
       context(later),

@@ -1,95 +1,32 @@
-import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { HOUR } from "../../src/lib/time";
-import { ProviderError, timedFetch } from "../../src/platforms/http";
-import { buildAuthorizationUrl, exchangeCode, refreshGrant } from "../../src/platforms/oauth";
+import { ProviderError } from "../../src/platforms/http";
+import { refreshGrant } from "../../src/platforms/oauth";
 import { snapchat } from "../../src/platforms/snapchat";
-import type { PlatformContext } from "../../src/platforms/types";
-import { type FakePlatform, fakePlatform } from "../helpers/fake-provider";
+import type { FakePlatform } from "../helpers/fake-provider";
+import {
+  authorizeUrl,
+  exchangeTestCode,
+  grantOf,
+  NOW,
+  platformTestContext,
+  redirectUriFor,
+} from "../helpers/platform-context";
+import { oauthFake } from "../helpers/platform-fakes";
 
-const NOW = Date.UTC(2026, 10, 20, 12, 0, 0);
-const REDIRECT = "https://switchboard.test/v1/oauth/redirect/snapchat";
-const vars = env as unknown as {
-  PROVIDER_OVERRIDES: string;
-  SNAPCHAT_CLIENT_ID: string;
-  SNAPCHAT_CLIENT_SECRET: string;
-};
-
-/** What platformContext builds for Snapchat once it is in the catalogue. */
-function context(now = NOW): PlatformContext {
-  return {
-    platform: "snapchat",
-    endpoints: { ...snapchat.endpoints, ...JSON.parse(vars.PROVIDER_OVERRIDES).snapchat },
-    clientId: vars.SNAPCHAT_CLIENT_ID,
-    clientSecret: vars.SNAPCHAT_CLIENT_SECRET,
-    allowHttp: true,
-    fetch: timedFetch(),
-    now,
-  };
-}
-
-const grantOf = (accessToken: string, refreshToken: string | null = null) => ({
-  accessToken,
-  refreshToken,
-  extras: {},
-});
+const REDIRECT = redirectUriFor("snapchat");
+const context = (now = NOW) => platformTestContext("snapchat", now);
 
 const member = { id: "a22b5575-9052-437e-96c1-db781d62d203", username: "honey_badger", name: "Honey Badger" };
 
 let fake: FakePlatform;
 beforeEach(() => {
-  fake = fakePlatform("snapchat");
-  fake.clientAuth = "post";
-  fake.rotating = false;
-  fake.accessTtlSeconds = 3600;
-  fake.refreshTtlSeconds = null;
-  fake.shapeToken = (body) => ({ ...body, token_type: "Bearer" });
-  // GET /v1/me as the Marketing API answers it.
-  fake.api("GET /v1/me", ({ grant }) =>
-    grant
-      ? Response.json({
-          request_status: "SUCCESS",
-          request_id:
-            "57affee300ff0d91229fabb9710001737e616473617069736300016275696c642d35396264653638322d312d31312d3700010110",
-          me: {
-            id: grant.profile.id,
-            updated_at: "2026-09-28T23:33:01.706Z",
-            created_at: "2026-09-28T23:30:27.009Z",
-            email: "honey.badger@hooli.com",
-            organization_id: "40d6719b-da09-410b-9185-0cc9c0dfed1d",
-            display_name: grant.profile.name,
-            snapchat_username: grant.profile.username,
-            member_status: "MEMBER",
-            bitmoji: {
-              avatar_id: "199953104_65-s7",
-              selfie_id: "10226021",
-              background_id: "398580551",
-              scene_id: "",
-            },
-          },
-        })
-      : Response.json(
-          {
-            request_status: "ERROR",
-            request_id: "5f0e",
-            debug_message: "Unauthorized",
-            display_message: "We're sorry, but the requested resource is not available at this time",
-            error_code: "E3003",
-          },
-          { status: 401 },
-        ),
-  );
+  fake = oauthFake("snapchat");
 });
 
 describe("snapchat authorization URL", () => {
   it("sends client_id, the marketing scope and no PKCE", async () => {
-    const url = new URL(
-      await buildAuthorizationUrl(context(), snapchat, {
-        state: "state-1",
-        codeVerifier: "v".repeat(43),
-        redirectUri: REDIRECT,
-      }),
-    );
+    const url = await authorizeUrl(snapchat);
     expect(`${url.origin}${url.pathname}`).toBe("https://fake.test/snapchat/authorize");
     expect(url.searchParams.get("client_id")).toBe("snapchat-client-id");
     expect(url.searchParams.get("scope")).toBe("snapchat-marketing-api");
@@ -112,11 +49,7 @@ describe("snapchat authorization URL", () => {
 describe("snapchat code exchange", () => {
   it("posts the client secret in the form and parses expiry and scope", async () => {
     const code = fake.issueCode(member, { scopes: ["snapchat-marketing-api"], redirectUri: REDIRECT });
-    const tokens = await exchangeCode(context(), snapchat, {
-      code,
-      codeVerifier: "unused",
-      redirectUri: REDIRECT,
-    });
+    const tokens = await exchangeTestCode(snapchat, code);
     const form = new URLSearchParams(fake.calls.at(-1)?.body);
     expect(form.get("client_id")).toBe("snapchat-client-id");
     expect(form.get("client_secret")).toBe("snapchat-client-secret");
@@ -131,11 +64,7 @@ describe("snapchat code exchange", () => {
   });
 
   it("refuses an unknown code", async () => {
-    const err = await exchangeCode(context(), snapchat, {
-      code: "nope",
-      codeVerifier: "x",
-      redirectUri: REDIRECT,
-    }).catch((e) => e);
+    const err = await exchangeTestCode(snapchat, "nope").catch((e) => e);
     expect(err).toBeInstanceOf(ProviderError);
     expect(err.kind).toBe("refused");
   });

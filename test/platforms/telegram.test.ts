@@ -1,30 +1,14 @@
-import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { ApiError } from "../../src/lib/errors";
-import { ProviderError, timedFetch } from "../../src/platforms/http";
+import { ProviderError } from "../../src/platforms/http";
 import { isBotToken, telegram } from "../../src/platforms/telegram";
-import type { PlatformContext } from "../../src/platforms/types";
-import { type FakePlatform, fakePlatform } from "../helpers/fake-provider";
+import type { FakePlatform } from "../helpers/fake-provider";
+import { grantOf, platformTestContext } from "../helpers/platform-context";
+import { fakeFor, telegramFake } from "../helpers/platform-fakes";
 
-const NOW = Date.UTC(2026, 10, 20, 12, 0, 0);
 const TOKEN = "7412589630:AAHk3jZ9xQpL2mN8vB4cR6tY1uI0oP5sD7f";
 const REVOKED = "7412589630:AAFrevokedrevokedrevokedrevokedrevo";
-const vars = env as unknown as { PROVIDER_OVERRIDES: string };
-
-/** What platformContext builds for Telegram once it is in the catalogue (no client credentials). */
-function context(now = NOW): PlatformContext {
-  return {
-    platform: "telegram",
-    endpoints: { ...telegram.endpoints, ...JSON.parse(vars.PROVIDER_OVERRIDES).telegram },
-    clientId: "",
-    clientSecret: "",
-    allowHttp: true,
-    fetch: timedFetch(),
-    now,
-  };
-}
-
-const grantOf = (accessToken: string) => ({ accessToken, refreshToken: null, extras: {} });
+const context = () => platformTestContext("telegram");
 
 /** Asserts a failure is a ProviderError of `kind` whose message and details never carry a token. */
 function expectSafe(err: unknown, kind: ProviderError["kind"]) {
@@ -40,24 +24,14 @@ function expectSafe(err: unknown, kind: ProviderError["kind"]) {
 
 let fake: FakePlatform;
 beforeEach(() => {
-  fake = fakePlatform("telegram");
-  // The Bot API as it answers: {ok:true,result} or {ok:false,error_code,description}.
-  fake.api(`GET /bot${TOKEN}/getMe`, () =>
-    Response.json({
-      ok: true,
-      result: {
-        id: 7412589630,
-        is_bot: true,
-        first_name: "Switchboard Poster",
-        username: "switchboard_poster_bot",
-        can_join_groups: true,
-        can_read_all_group_messages: false,
-        supports_inline_queries: false,
-        can_connect_to_business: false,
-        has_main_web_app: false,
-      },
-    }),
-  );
+  fake = fakeFor("telegram");
+  telegramFake(fake, {
+    token: TOKEN,
+    id: 7412589630,
+    firstName: "Switchboard Poster",
+    username: "switchboard_poster_bot",
+  });
+  // A revoked token answers as the Bot API does: {ok:false,error_code,description}.
   fake.api(`GET /bot${REVOKED}/getMe`, () =>
     Response.json({ ok: false, error_code: 401, description: "Unauthorized" }, { status: 401 }),
   );

@@ -1,35 +1,21 @@
-import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { DAY, HOUR } from "../../src/lib/time";
-import { ProviderError, timedFetch } from "../../src/platforms/http";
-import { buildAuthorizationUrl, exchangeCode, refreshGrant } from "../../src/platforms/oauth";
+import { ProviderError } from "../../src/platforms/http";
+import { refreshGrant } from "../../src/platforms/oauth";
 import { threads } from "../../src/platforms/threads";
-import type { Grant, PlatformContext } from "../../src/platforms/types";
-import { type FakeGrant, type FakePlatform, type FakeRequest, fakePlatform } from "../helpers/fake-provider";
+import type { FakeGrant, FakePlatform } from "../helpers/fake-provider";
+import {
+  authorizeUrl,
+  exchangeTestCode,
+  grantOf,
+  NOW,
+  platformTestContext,
+  redirectUriFor,
+} from "../helpers/platform-context";
+import { graphError, oauthFake } from "../helpers/platform-fakes";
 
-const NOW = Date.UTC(2026, 10, 20, 12, 0, 0);
-const REDIRECT = "https://switchboard.test/v1/oauth/redirect/threads";
-const vars = env as unknown as Record<string, string>;
-
-/** What platformContext builds for Threads once it is in the catalogue. */
-function context(now = NOW): PlatformContext {
-  return {
-    platform: "threads",
-    endpoints: { ...threads.endpoints, ...JSON.parse(vars.PROVIDER_OVERRIDES ?? "{}").threads },
-    clientId: vars.THREADS_CLIENT_ID ?? "",
-    clientSecret: vars.THREADS_CLIENT_SECRET ?? "",
-    allowHttp: true,
-    fetch: timedFetch(),
-    now,
-  };
-}
-
-function graphError(code: number, status = 400, message = "Error validating access token") {
-  return Response.json(
-    { error: { message, type: "OAuthException", code, fbtrace_id: "AbCdEfGhIjK" } },
-    { status },
-  );
-}
+const REDIRECT = redirectUriFor("threads");
+const context = (now = NOW) => platformTestContext("threads", now);
 
 const author = {
   id: "25000000000000001",
@@ -39,64 +25,13 @@ const author = {
 };
 
 let fake: FakePlatform;
-
-/** th_exchange_token and th_refresh_token both answer {access_token, token_type, expires_in}. */
-function longLived(grantType: string) {
-  return ({ url, grant }: FakeRequest): Response => {
-    if (url.searchParams.get("grant_type") !== grantType)
-      return graphError(100, 400, "Unsupported grant_type");
-    if (
-      grantType === "th_exchange_token" &&
-      url.searchParams.get("client_secret") !== "threads-client-secret"
-    )
-      return graphError(101, 400, "Error validating client secret");
-    if (!grant) return graphError(190, 400, "Error validating access token: Session has expired");
-    grant.accessToken = fake.token(grantType === "th_exchange_token" ? "long" : "refreshed");
-    return Response.json({ access_token: grant.accessToken, token_type: "bearer", expires_in: 5183944 });
-  };
-}
-
 beforeEach(() => {
-  fake = fakePlatform("threads");
-  fake.clientAuth = "post";
-  fake.rotating = false;
-  // POST graph.threads.net/oauth/access_token answers only the token and the user id.
-  fake.shapeToken = (body) => ({
-    access_token: body.access_token,
-    user_id: Number(fake.grantByAccess(String(body.access_token))?.profile.id),
-  });
-  fake.api("GET /access_token", longLived("th_exchange_token"));
-  fake.api("GET /refresh_access_token", longLived("th_refresh_token"));
-  fake.api("GET /v1.0/me", ({ grant, url }) => {
-    if (!grant) return graphError(190, 400, "Invalid OAuth access token - Cannot parse access token");
-    const fields = (url.searchParams.get("fields") ?? "").split(",");
-    const me: Record<string, string> = {
-      id: grant.profile.id,
-      username: grant.profile.username,
-      name: grant.profile.name,
-      threads_profile_picture_url: grant.profile.avatarUrl ?? "",
-      threads_biography: "Posting things.",
-    };
-    return Response.json(Object.fromEntries(Object.entries(me).filter(([k]) => fields.includes(k))));
-  });
-});
-
-const grantOf = (accessToken: string, times: Partial<Grant> = {}): Grant => ({
-  accessToken,
-  refreshToken: null,
-  extras: {},
-  ...times,
+  fake = oauthFake("threads");
 });
 
 describe("threads authorization URL", () => {
   it("sends comma-separated Threads scopes and no PKCE", async () => {
-    const url = new URL(
-      await buildAuthorizationUrl(context(), threads, {
-        state: "state-1",
-        codeVerifier: "v".repeat(43),
-        redirectUri: REDIRECT,
-      }),
-    );
+    const url = await authorizeUrl(threads);
     expect(`${url.origin}${url.pathname}`).toBe("https://fake.test/threads/authorize");
     expect(url.searchParams.get("client_id")).toBe("threads-client-id");
     expect(url.searchParams.get("scope")).toBe(
@@ -123,11 +58,7 @@ describe("threads authorization URL", () => {
 describe("threads code exchange", () => {
   it("posts client credentials without PKCE, then exchanges for a 60-day token", async () => {
     const code = fake.issueCode(author, { redirectUri: REDIRECT });
-    const tokens = await exchangeCode(context(), threads, {
-      code,
-      codeVerifier: "unused",
-      redirectUri: REDIRECT,
-    });
+    const tokens = await exchangeTestCode(threads, code);
 
     const tokenRequest = new URLSearchParams(fake.calls.find((c) => c.path === "/token")?.body);
     expect(tokenRequest.get("client_id")).toBe("threads-client-id");
@@ -148,11 +79,7 @@ describe("threads code exchange", () => {
   it("refuses when the exchange rejects the short-lived token (code 190)", async () => {
     fake.api("GET /access_token", () => graphError(190));
     const code = fake.issueCode(author);
-    const err = await exchangeCode(context(), threads, {
-      code,
-      codeVerifier: "x",
-      redirectUri: REDIRECT,
-    }).catch((e) => e);
+    const err = await exchangeTestCode(threads, code).catch((e) => e);
     expect(err).toBeInstanceOf(ProviderError);
     expect(err.kind).toBe("refused");
   });
@@ -160,11 +87,7 @@ describe("threads code exchange", () => {
   it("treats a rate-limited exchange (code 4) as transient", async () => {
     fake.api("GET /access_token", () => graphError(4, 400, "Application request limit reached"));
     const code = fake.issueCode(author);
-    const err = await exchangeCode(context(), threads, {
-      code,
-      codeVerifier: "x",
-      redirectUri: REDIRECT,
-    }).catch((e) => e);
+    const err = await exchangeTestCode(threads, code).catch((e) => e);
     expect(err.kind).toBe("transient");
   });
 });
@@ -197,7 +120,7 @@ describe("threads extend-in-place refresh", () => {
   it("refreshes a valid token in place", async () => {
     const grant = fake.newGrant(author);
     const old = grant.accessToken;
-    const tokens = await refreshGrant(context(), threads, grantOf(old, { expiresAt: NOW + 6 * DAY }));
+    const tokens = await refreshGrant(context(), threads, grantOf(old, null, { expiresAt: NOW + 6 * DAY }));
     expect(tokens).toEqual({
       accessToken: grant.accessToken,
       refreshToken: null,
@@ -214,7 +137,7 @@ describe("threads extend-in-place refresh", () => {
     const err = await refreshGrant(
       context(),
       threads,
-      grantOf(grant.accessToken, { expiresAt: NOW - HOUR }),
+      grantOf(grant.accessToken, null, { expiresAt: NOW - HOUR }),
     ).catch((e) => e);
     expect(err).toBeInstanceOf(ProviderError);
     expect(err.kind).toBe("refused");
@@ -222,7 +145,7 @@ describe("threads extend-in-place refresh", () => {
   });
 
   it("treats Graph code 190 as refused and rate limits as transient", async () => {
-    const grant = grantOf("THAAtoken", { expiresAt: NOW + DAY });
+    const grant = grantOf("THAAtoken", null, { expiresAt: NOW + DAY });
     fake.api("GET /refresh_access_token", () => graphError(190));
     expect((await refreshGrant(context(), threads, grant).catch((e) => e)).kind).toBe("refused");
 

@@ -1,87 +1,25 @@
-import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { DAY, HOUR } from "../../src/lib/time";
-import { ProviderError, timedFetch } from "../../src/platforms/http";
-import { buildAuthorizationUrl, exchangeCode, refreshGrant } from "../../src/platforms/oauth";
+import { ProviderError } from "../../src/platforms/http";
+import { refreshGrant } from "../../src/platforms/oauth";
 import { tiktok } from "../../src/platforms/tiktok";
-import type { PlatformContext } from "../../src/platforms/types";
-import { type FakeGrant, type FakePlatform, type FakeRequest, fakePlatform } from "../helpers/fake-provider";
+import type { FakeGrant, FakePlatform } from "../helpers/fake-provider";
+import {
+  authorizeUrl,
+  exchangeTestCode,
+  grantOf,
+  NOW,
+  platformTestContext,
+  redirectUriFor,
+} from "../helpers/platform-context";
+import { handlerOf, oauthFake } from "../helpers/platform-fakes";
 
-const NOW = Date.UTC(2026, 10, 20, 12, 0, 0);
-const REDIRECT = "https://switchboard.test/v1/oauth/redirect/tiktok";
-const vars = env as unknown as {
-  PROVIDER_OVERRIDES: string;
-  TIKTOK_CLIENT_ID: string;
-  TIKTOK_CLIENT_SECRET: string;
-};
-
-/** What platformContext builds for TikTok once it is in the catalogue. */
-function context(now = NOW): PlatformContext {
-  return {
-    platform: "tiktok",
-    endpoints: { ...tiktok.endpoints, ...JSON.parse(vars.PROVIDER_OVERRIDES).tiktok },
-    clientId: vars.TIKTOK_CLIENT_ID,
-    clientSecret: vars.TIKTOK_CLIENT_SECRET,
-    allowHttp: true,
-    fetch: timedFetch(),
-    now,
-  };
-}
-
-const grantOf = (accessToken: string, refreshToken: string | null = null) => ({
-  accessToken,
-  refreshToken,
-  extras: {},
-});
-
-/** GET /v2/user/info/ as TikTok answers it: user under data, error.code "ok" on success. */
-function userInfo({ grant, url }: FakeRequest): Response {
-  if (!grant) {
-    return Response.json(
-      {
-        data: {},
-        error: {
-          code: "access_token_invalid",
-          message: "The access token is invalid or not found in the request.",
-          log_id: "202611201200000000000000000000",
-        },
-      },
-      { status: 401 },
-    );
-  }
-  const fields = (url.searchParams.get("fields") ?? "").split(",");
-  const user: Record<string, string> = {
-    open_id: grant.profile.id,
-    union_id: `union-${grant.profile.id}`,
-    avatar_url: grant.profile.avatarUrl ?? "",
-    display_name: grant.profile.name,
-    username: grant.profile.username,
-  };
-  return Response.json({
-    data: { user: Object.fromEntries(Object.entries(user).filter(([k]) => fields.includes(k))) },
-    error: { code: "ok", message: "", log_id: "202611201200000000000000000001" },
-  });
-}
+const REDIRECT = redirectUriFor("tiktok");
+const context = (now = NOW) => platformTestContext("tiktok", now);
 
 let fake: FakePlatform;
 beforeEach(() => {
-  fake = fakePlatform("tiktok");
-  fake.clientAuth = "post";
-  fake.rotating = true;
-  fake.accessTtlSeconds = 7200;
-  fake.refreshTtlSeconds = 180 * 86400;
-  // TikTok's token response: open_id, comma-separated scope, refresh_expires_in, token_type "Bearer".
-  fake.shapeToken = (body) => {
-    const { refresh_token_expires_in, ...rest } = body;
-    return {
-      ...rest,
-      token_type: "Bearer",
-      open_id: fake.grantByAccess(String(body.access_token))?.profile.id,
-      scope: String(body.scope).split(" ").join(","),
-      refresh_expires_in: refresh_token_expires_in,
-    };
-  };
-  fake.api("GET /v2/user/info/", userInfo);
+  fake = oauthFake("tiktok");
 });
 
 const creator = {
@@ -93,13 +31,7 @@ const creator = {
 
 describe("tiktok authorization URL", () => {
   it("sends client_key, comma-separated scopes and no PKCE", async () => {
-    const url = new URL(
-      await buildAuthorizationUrl(context(), tiktok, {
-        state: "state-1",
-        codeVerifier: "v".repeat(43),
-        redirectUri: REDIRECT,
-      }),
-    );
+    const url = await authorizeUrl(tiktok);
     expect(`${url.origin}${url.pathname}`).toBe("https://fake.test/tiktok/authorize");
     expect(url.searchParams.get("client_key")).toBe("tiktok-client-id");
     expect(url.searchParams.has("client_id")).toBe(false);
@@ -113,14 +45,7 @@ describe("tiktok authorization URL", () => {
   });
 
   it("asks for the consent screen again on forcePrompt", async () => {
-    const url = new URL(
-      await buildAuthorizationUrl(context(), tiktok, {
-        state: "s",
-        codeVerifier: "v".repeat(43),
-        redirectUri: REDIRECT,
-        forcePrompt: true,
-      }),
-    );
+    const url = await authorizeUrl(tiktok, { state: "s", forcePrompt: true });
     expect(url.searchParams.get("disable_auto_auth")).toBe("1");
   });
 
@@ -141,11 +66,7 @@ describe("tiktok code exchange", () => {
       scopes: ["user.info.basic", "video.publish", "video.upload"],
       redirectUri: REDIRECT,
     });
-    const tokens = await exchangeCode(context(), tiktok, {
-      code,
-      codeVerifier: "unused",
-      redirectUri: REDIRECT,
-    });
+    const tokens = await exchangeTestCode(tiktok, code);
     const request = new URLSearchParams(fake.calls.at(-1)?.body);
     expect(request.get("client_key")).toBe("tiktok-client-id");
     expect(request.get("client_secret")).toBe("tiktok-client-secret");
@@ -167,7 +88,7 @@ describe("tiktok code exchange", () => {
     fake.accessTtlSeconds = 86400;
     fake.refreshTtlSeconds = 365 * 86400;
     const code = fake.issueCode(creator, { scopes: ["user.info.basic"] });
-    const tokens = await exchangeCode(context(), tiktok, { code, codeVerifier: "x", redirectUri: REDIRECT });
+    const tokens = await exchangeTestCode(tiktok, code);
     expect(tokens.expiresAt).toBe(NOW + DAY);
     expect(tokens.refreshTokenExpiresAt).toBe(NOW + 365 * DAY);
   });
@@ -179,11 +100,7 @@ describe("tiktok code exchange", () => {
       error_description: "Authorization code is expired.",
       log_id: "202611201200000000000000000002",
     });
-    const err = await exchangeCode(context(), tiktok, {
-      code,
-      codeVerifier: "x",
-      redirectUri: REDIRECT,
-    }).catch((e) => e);
+    const err = await exchangeTestCode(tiktok, code).catch((e) => e);
     expect(err).toBeInstanceOf(ProviderError);
     expect(err.kind).toBe("refused");
     expect(err.details).toMatchObject({ status: 400, code: "invalid_grant" });
@@ -193,11 +110,7 @@ describe("tiktok code exchange", () => {
   it("treats a 5xx from the token endpoint as transient", async () => {
     const code = fake.issueCode(creator);
     fake.failNext({ kind: "5xx" });
-    const err = await exchangeCode(context(), tiktok, {
-      code,
-      codeVerifier: "x",
-      redirectUri: REDIRECT,
-    }).catch((e) => e);
+    const err = await exchangeTestCode(tiktok, code).catch((e) => e);
     expect(err).toBeInstanceOf(ProviderError);
     expect(err.kind).toBe("transient");
   });
@@ -251,6 +164,7 @@ describe("tiktok profile", () => {
   });
 
   it("falls back to the basic fields when username needs a scope the grant lacks", async () => {
+    const userInfo = handlerOf(fake, "GET /v2/user/info/");
     fake.api("GET /v2/user/info/", (req) =>
       req.url.searchParams.get("fields")?.includes("username")
         ? Response.json(

@@ -1,63 +1,27 @@
-import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { ApiError } from "../../src/lib/errors";
-import { ProviderError, timedFetch } from "../../src/platforms/http";
-import type { PlatformContext } from "../../src/platforms/types";
+import { ProviderError } from "../../src/platforms/http";
 import { whatsapp } from "../../src/platforms/whatsapp";
-import { type FakePlatform, fakePlatform } from "../helpers/fake-provider";
+import type { FakePlatform, FakeRequest } from "../helpers/fake-provider";
+import { platformTestContext } from "../helpers/platform-context";
+import { fakeFor, graphError, recordRoute, whatsappFake } from "../helpers/platform-fakes";
 
-const NOW = Date.UTC(2026, 10, 20, 12, 0, 0);
-const vars = env as unknown as Record<string, string>;
 const PHONE_NUMBER_ID = "106540352242922";
-
-/** What platformContext builds for WhatsApp once it is in the catalogue: no client credentials needed. */
-function context(now = NOW): PlatformContext {
-  return {
-    platform: "whatsapp",
-    endpoints: { ...whatsapp.endpoints, ...JSON.parse(vars.PROVIDER_OVERRIDES ?? "{}").whatsapp },
-    clientId: "",
-    clientSecret: "",
-    allowHttp: true,
-    fetch: timedFetch(),
-    now,
-  };
-}
-
-function graphError(code: number, status = 400, message = "Error validating access token", subcode?: number) {
-  return Response.json(
-    {
-      error: {
-        message,
-        type: "OAuthException",
-        code,
-        ...(subcode ? { error_subcode: subcode } : {}),
-        fbtrace_id: "AbCdEfGhIjK",
-      },
-    },
-    { status },
-  );
-}
+const context = () => platformTestContext("whatsapp");
 
 const business = { id: "system-user-1", username: "unused", name: "Jasper's Market" };
 
 let fake: FakePlatform;
-let fields: string | null;
+let phoneReads: FakeRequest[];
 
 beforeEach(() => {
-  fake = fakePlatform("whatsapp");
-  fields = null;
-  // GET /{phone-number-id}: the Cloud API's phone number node.
-  fake.api(`GET /${PHONE_NUMBER_ID}`, ({ grant, url }) => {
-    fields = url.searchParams.get("fields");
-    if (!grant) return graphError(190, 401, "Invalid OAuth access token - Cannot parse access token");
-    return Response.json({
-      verified_name: grant.profile.name,
-      code_verification_status: "VERIFIED",
-      display_phone_number: "+1 631-555-5555",
-      quality_rating: "GREEN",
-      id: PHONE_NUMBER_ID,
-    });
+  fake = fakeFor("whatsapp");
+  whatsappFake(fake, {
+    id: PHONE_NUMBER_ID,
+    displayNumber: "+1 631-555-5555",
+    verifiedName: business.name,
   });
+  phoneReads = recordRoute(fake, `GET /${PHONE_NUMBER_ID}`);
 });
 
 describe("whatsapp module", () => {
@@ -93,7 +57,7 @@ describe("whatsapp connectWithCredentials", () => {
         accountType: "business",
       },
     });
-    expect(fields).toBe("id,display_phone_number,verified_name");
+    expect(phoneReads.at(-1)?.url.searchParams.get("fields")).toBe("id,display_phone_number,verified_name");
     expect(fake.calls.at(-1)?.headers.get("authorization")).toBe(`Bearer ${grant.accessToken}`);
   });
 

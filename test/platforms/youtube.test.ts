@@ -1,99 +1,30 @@
-import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { ProviderError, timedFetch } from "../../src/platforms/http";
-import { buildAuthorizationUrl, exchangeCode, refreshGrant } from "../../src/platforms/oauth";
-import type { PlatformContext } from "../../src/platforms/types";
+import { ProviderError } from "../../src/platforms/http";
+import { refreshGrant } from "../../src/platforms/oauth";
 import { youtube } from "../../src/platforms/youtube";
-import { type FakePlatform, type FakeRequest, fakePlatform } from "../helpers/fake-provider";
+import type { FakePlatform } from "../helpers/fake-provider";
+import {
+  authorizeUrl,
+  exchangeTestCode,
+  grantOf,
+  NOW,
+  platformTestContext,
+  redirectUriFor,
+} from "../helpers/platform-context";
+import { googleError, oauthFake } from "../helpers/platform-fakes";
 
-const NOW = Date.UTC(2026, 10, 20, 12, 0, 0);
-const REDIRECT = "https://switchboard.test/v1/oauth/redirect/youtube";
+const REDIRECT = redirectUriFor("youtube");
 const VERIFIER = "youtube-verifier-0123456789-0123456789-0123456789";
 const SCOPES = [
   "https://www.googleapis.com/auth/youtube.upload",
   "https://www.googleapis.com/auth/youtube.readonly",
   "https://www.googleapis.com/auth/yt-analytics.readonly",
 ];
-const vars = env as unknown as Record<string, string | undefined>;
-
-/** What platformContext builds for YouTube once it is in the catalogue. */
-function context(now = NOW): PlatformContext {
-  return {
-    platform: "youtube",
-    endpoints: { ...youtube.endpoints, ...JSON.parse(vars.PROVIDER_OVERRIDES ?? "{}").youtube },
-    clientId: vars.YOUTUBE_CLIENT_ID ?? "",
-    clientSecret: vars.YOUTUBE_CLIENT_SECRET ?? "",
-    allowHttp: true,
-    fetch: timedFetch(),
-    now,
-  };
-}
-
-const grantOf = (accessToken: string, refreshToken: string | null = null) => ({
-  accessToken,
-  refreshToken,
-  extras: {},
-});
-
-/** Google's error envelope, as the YouTube Data API sends it. */
-function googleError(code: number, status: string, reason: string, message: string): Response {
-  return Response.json(
-    { error: { code, message, errors: [{ message, domain: "global", reason }], status } },
-    { status: code },
-  );
-}
-
-/** GET /youtube/v3/channels?part=snippet&mine=true: a youtube#channelListResponse. */
-function channels({ grant, url }: FakeRequest): Response {
-  if (!grant)
-    return googleError(
-      401,
-      "UNAUTHENTICATED",
-      "authError",
-      "Request had invalid authentication credentials.",
-    );
-  if (url.searchParams.get("part") !== "snippet" || url.searchParams.get("mine") !== "true")
-    return googleError(400, "INVALID_ARGUMENT", "missingRequiredParameter", "No filter selected.");
-  const thumb = (size: string, px: number) => ({
-    url: `https://yt3.ggpht.com/${grant.profile.id}=s${px}-c-k-c0x00ffffff-no-rj`,
-    width: px,
-    height: px,
-    size,
-  });
-  return Response.json({
-    kind: "youtube#channelListResponse",
-    etag: "etag-1",
-    pageInfo: { totalResults: 1, resultsPerPage: 5 },
-    items: [
-      {
-        kind: "youtube#channel",
-        etag: "etag-2",
-        id: grant.profile.id,
-        snippet: {
-          title: grant.profile.name,
-          description: "Videos about switching boards",
-          customUrl: grant.profile.username,
-          publishedAt: "2015-03-01T10:00:00Z",
-          thumbnails: {
-            default: thumb("default", 88),
-            medium: thumb("medium", 240),
-            high: thumb("high", 800),
-          },
-          localized: { title: grant.profile.name, description: "Videos about switching boards" },
-          country: "FR",
-        },
-      },
-    ],
-  });
-}
+const context = (now = NOW) => platformTestContext("youtube", now);
 
 let fake: FakePlatform;
 beforeEach(() => {
-  fake = fakePlatform("youtube");
-  fake.rotating = false;
-  fake.accessTtlSeconds = 3599;
-  fake.clientAuth = "post";
-  fake.api("GET /youtube/v3/channels", channels);
+  fake = oauthFake("youtube");
 });
 
 describe("youtube authorization URL", () => {
@@ -102,13 +33,7 @@ describe("youtube authorization URL", () => {
     expect(youtube.endpoints.tokenUrl).toBe("https://oauth2.googleapis.com/token");
     expect(youtube.endpoints.revocationUrl).toBe("https://oauth2.googleapis.com/revoke");
     expect(youtube.endpoints.apiBaseUrl).toBe("https://www.googleapis.com");
-    const url = new URL(
-      await buildAuthorizationUrl(context(), youtube, {
-        state: "state-1",
-        codeVerifier: VERIFIER,
-        redirectUri: REDIRECT,
-      }),
-    );
+    const url = await authorizeUrl(youtube, { codeVerifier: VERIFIER });
     expect(`${url.origin}${url.pathname}`).toBe("https://fake.test/youtube/authorize");
     const q = url.searchParams;
     expect(q.get("client_id")).toBe("youtube-client-id");
@@ -124,27 +49,14 @@ describe("youtube authorization URL", () => {
   });
 
   it("shows the consent screen whether or not forcePrompt is asked", async () => {
-    const url = new URL(
-      await buildAuthorizationUrl(context(), youtube, {
-        state: "s",
-        codeVerifier: VERIFIER,
-        redirectUri: REDIRECT,
-        forcePrompt: false,
-      }),
-    );
+    const url = await authorizeUrl(youtube, { state: "s", codeVerifier: VERIFIER, forcePrompt: false });
     expect(url.searchParams.get("prompt")).toBe("consent");
   });
 });
 
 describe("youtube code exchange and refresh", () => {
   async function connect() {
-    const authorize = new URL(
-      await buildAuthorizationUrl(context(), youtube, {
-        state: "s",
-        codeVerifier: VERIFIER,
-        redirectUri: REDIRECT,
-      }),
-    );
+    const authorize = await authorizeUrl(youtube, { state: "s", codeVerifier: VERIFIER });
     const code = fake.issueCode(
       { id: "UCabc123", username: "@switchboard", name: "Switchboard" },
       {
@@ -153,7 +65,7 @@ describe("youtube code exchange and refresh", () => {
         challenge: authorize.searchParams.get("code_challenge") ?? "",
       },
     );
-    return exchangeCode(context(), youtube, { code, codeVerifier: VERIFIER, redirectUri: REDIRECT });
+    return exchangeTestCode(youtube, code, { codeVerifier: VERIFIER });
   }
 
   it("exchanges the code with the PKCE verifier and client_secret_post", async () => {
@@ -173,18 +85,13 @@ describe("youtube code exchange and refresh", () => {
       { id: "UCabc123", username: "@switchboard", name: "Switchboard" },
       { scopes: SCOPES, redirectUri: REDIRECT, challenge: "not-the-challenge" },
     );
-    const err = await exchangeCode(context(), youtube, {
-      code,
-      codeVerifier: VERIFIER,
-      redirectUri: REDIRECT,
-    }).catch((e) => e);
+    const err = await exchangeTestCode(youtube, code, { codeVerifier: VERIFIER }).catch((e) => e);
     expect(err).toBeInstanceOf(ProviderError);
     expect(err.kind).toBe("refused");
   });
 
   it("refreshes with the same refresh token; Google sends no new one", async () => {
     const tokens = await connect();
-    fake.shapeToken = ({ refresh_token: _dropped, ...body }) => body;
     const later = NOW + 50 * 60 * 1000;
     const refreshed = await refreshGrant(
       context(later),

@@ -1,11 +1,9 @@
-import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { blueskyAnalytics } from "../../../src/platforms/analytics/bluesky";
-import { platformContext } from "../../../src/platforms/catalogue";
 import type { Grant } from "../../../src/platforms/types";
 import { type FakePlatform, fakePlatform } from "../../helpers/fake-provider";
+import { grantOf, NOW, platformTestContext } from "../../helpers/platform-context";
 
-const NOW = Date.UTC(2026, 10, 20, 12, 0, 0);
 const DID = "did:plc:z72i7hdynmk6r22z27h6tvur";
 const account = { platformUserId: DID, selectedPageId: null, scopes: [] };
 
@@ -40,7 +38,7 @@ function item(
 beforeEach(() => {
   fake = fakePlatform("bluesky");
   const issued = fake.newGrant({ id: DID, username: "bsky.app", name: "Bluesky" });
-  grant = { accessToken: issued.accessToken, refreshToken: null, extras: { did: DID } };
+  grant = grantOf(issued.accessToken, null, { extras: { did: DID } });
   fake.api("GET /xrpc/app.bsky.feed.getAuthorFeed", ({ url }) => {
     expect(url.searchParams.get("actor")).toBe(DID);
     expect(url.searchParams.get("filter")).toBe("posts_no_replies");
@@ -69,7 +67,7 @@ beforeEach(() => {
 
 describe("Bluesky post analytics", () => {
   it("reads the account's own posts with their public counts, leaving reposts out", async () => {
-    const ctx = platformContext(env, "bluesky", NOW);
+    const ctx = platformTestContext("bluesky");
     const first = await blueskyAnalytics.fetchPage(ctx, { grant, account, cursor: null });
     expect(first.posts).toEqual([
       {
@@ -96,7 +94,7 @@ describe("Bluesky post analytics", () => {
         { status: 429, headers: { "ratelimit-reset": String(NOW / 1000 + 120), "ratelimit-remaining": "0" } },
       ),
     );
-    const ctx = platformContext(env, "bluesky", NOW);
+    const ctx = platformTestContext("bluesky");
     const err = await blueskyAnalytics.fetchPage(ctx, { grant, account, cursor: null }).catch((e) => e);
     expect(err).toMatchObject({ kind: "transient", details: { retryAfterMs: 120_000 } });
   });

@@ -1,20 +1,12 @@
-import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { facebookAnalytics } from "../../../src/platforms/analytics/facebook";
-import { platformContext } from "../../../src/platforms/catalogue";
 import type { Grant } from "../../../src/platforms/types";
 import { type FakePlatform, type FakeRequest, fakePlatform } from "../../helpers/fake-provider";
+import { grantOf, platformTestContext } from "../../helpers/platform-context";
+import { graphError } from "../../helpers/platform-fakes";
 
-const NOW = Date.UTC(2026, 10, 20, 12, 0, 0);
 const USER_ID = "10158000000000001";
 const PAGE_ID = "104567890123456";
-
-function graphError(code: number, message: string, status = 400) {
-  return Response.json(
-    { error: { message, type: "OAuthException", code, fbtrace_id: "AbCdEfGhIjK" } },
-    { status },
-  );
-}
 
 const bearer = (req: FakeRequest) => req.request.headers.get("authorization")?.replace(/^Bearer /, "");
 
@@ -42,10 +34,10 @@ beforeEach(() => {
   fake.api(`GET /${PAGE_ID}`, (req) =>
     bearer(req) === userToken && req.url.searchParams.get("fields") === "access_token"
       ? Response.json({ access_token: pageToken, id: PAGE_ID })
-      : graphError(190, "Invalid OAuth access token"),
+      : graphError(190, 400, "Invalid OAuth access token"),
   );
   fake.api(`GET /${PAGE_ID}/posts`, (req) => {
-    if (bearer(req) !== pageToken) return graphError(190, "Invalid OAuth access token");
+    if (bearer(req) !== pageToken) return graphError(190, 400, "Invalid OAuth access token");
     if (!req.url.searchParams.get("after")) {
       return Response.json({
         data: [post("1", "2026-11-12T14:05:00+0000", 52, 7, 3), post("2", "2026-11-09T09:00:00+0000", 10, 0)],
@@ -62,11 +54,11 @@ beforeEach(() => {
   });
   for (const id of ["1", "2", "3"]) {
     fake.api(`GET /${PAGE_ID}_${id}/insights`, (req) => {
-      if (bearer(req) !== pageToken) return graphError(190, "Invalid OAuth access token");
+      if (bearer(req) !== pageToken) return graphError(190, 400, "Invalid OAuth access token");
       const metric = req.url.searchParams.get("metric") ?? "";
       insightsAsked.push(metric);
       if (id === "3" && metric.includes("post_media_view"))
-        return graphError(100, "(#100) The value must be a valid insights metric");
+        return graphError(100, 400, "(#100) The value must be a valid insights metric");
       const values: Record<string, number> = { post_media_view: 3100, post_total_media_view_unique: 1900 };
       return Response.json({
         data: metric.split(",").map((name) => ({
@@ -83,15 +75,11 @@ beforeEach(() => {
   }
 });
 
-const ctx = () => platformContext(env, "facebook", NOW);
+const ctx = () => platformTestContext("facebook");
 
 describe("Facebook page post analytics", () => {
   it("reads the selected page's posts with the stored page token", async () => {
-    const grant: Grant = {
-      accessToken: userToken,
-      refreshToken: null,
-      extras: { pageAccessToken: pageToken },
-    };
+    const grant: Grant = grantOf(userToken, null, { extras: { pageAccessToken: pageToken } });
     const account = { platformUserId: USER_ID, selectedPageId: PAGE_ID, scopes: [] };
     const first = await facebookAnalytics.fetchPage(ctx(), { grant, account, cursor: null });
     expect(first.posts[0]).toEqual({
@@ -117,7 +105,7 @@ describe("Facebook page post analytics", () => {
   });
 
   it("trades the user token for the page token when none is stored", async () => {
-    const grant: Grant = { accessToken: userToken, refreshToken: null, extras: { pageId: PAGE_ID } };
+    const grant: Grant = grantOf(userToken, null, { extras: { pageId: PAGE_ID } });
     const account = { platformUserId: USER_ID, selectedPageId: null, scopes: [] };
     const page = await facebookAnalytics.fetchPage(ctx(), { grant, account, cursor: null });
     expect(page.posts).toHaveLength(2);
@@ -125,7 +113,7 @@ describe("Facebook page post analytics", () => {
   });
 
   it("an OAuth login (scopes known) must name its Page; a token given without OAuth may be the Page's own", () => {
-    const grant: Grant = { accessToken: userToken, refreshToken: null, extras: {} };
+    const grant: Grant = grantOf(userToken);
     const oauth = { platformUserId: USER_ID, selectedPageId: null, scopes: ["pages_read_engagement"] };
     expect(facebookAnalytics.unavailable?.(oauth, grant)).toMatchObject({ field: "pageId" });
     expect(facebookAnalytics.unavailable?.({ ...oauth, selectedPageId: PAGE_ID }, grant)).toBeNull();
@@ -133,11 +121,7 @@ describe("Facebook page post analytics", () => {
   });
 
   it("a revoked page token is a refusal", async () => {
-    const grant: Grant = {
-      accessToken: userToken,
-      refreshToken: null,
-      extras: { pageAccessToken: "revoked" },
-    };
+    const grant: Grant = grantOf(userToken, null, { extras: { pageAccessToken: "revoked" } });
     const account = { platformUserId: USER_ID, selectedPageId: PAGE_ID, scopes: [] };
     const err = await facebookAnalytics.fetchPage(ctx(), { grant, account, cursor: null }).catch((e) => e);
     expect(err).toMatchObject({ kind: "refused" });

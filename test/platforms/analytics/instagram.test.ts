@@ -1,21 +1,12 @@
-import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { instagramAnalytics } from "../../../src/platforms/analytics/instagram";
-import { platformContext } from "../../../src/platforms/catalogue";
 import type { Grant } from "../../../src/platforms/types";
 import { type FakePlatform, type FakeRequest, fakePlatform } from "../../helpers/fake-provider";
+import { grantOf, platformTestContext } from "../../helpers/platform-context";
+import { graphError } from "../../helpers/platform-fakes";
 
-const NOW = Date.UTC(2026, 10, 20, 12, 0, 0);
 const IG_USER_ID = "17841405793187218";
 const PAGE_ID = "104567890123456";
-
-/** Meta's Graph error envelope. */
-function graphError(code: number, message: string, status = 400) {
-  return Response.json(
-    { error: { message, type: "OAuthException", code, fbtrace_id: "AbCdEfGhIjK" } },
-    { status },
-  );
-}
 
 /** One lifetime insights entry as GET /{media-id}/insights answers it. */
 const insight = (mediaId: string, name: string, value: number) => ({
@@ -64,7 +55,7 @@ function serve(
   const calls: string[] = [];
   fake.api(`GET ${prefix}/${IG_USER_ID}/media`, (req) => {
     if (tokenOf(req) !== token)
-      return graphError(190, "Invalid OAuth access token - Cannot parse access token");
+      return graphError(190, 400, "Invalid OAuth access token - Cannot parse access token");
     calls.push(`media ${req.url.searchParams.get("after") ?? "-"} ${req.url.searchParams.get("fields")}`);
     if (!req.url.searchParams.get("after")) {
       return Response.json({
@@ -83,14 +74,14 @@ function serve(
   for (const media of MEDIA) {
     fake.api(`GET ${prefix}/${media.id}/insights`, (req) => {
       if (tokenOf(req) !== token)
-        return graphError(190, "Error validating access token: Session has expired");
+        return graphError(190, 400, "Error validating access token: Session has expired");
       const metric = req.url.searchParams.get("metric") ?? "";
       calls.push(`insights ${media.id} ${metric}`);
       // The album predates the business conversion: Graph refuses its insights.
       if (media.id === "17854360229135492")
-        return graphError(10, "(#10) Media posted before business account conversion");
+        return graphError(10, 400, "(#10) Media posted before business account conversion");
       if (media.media_product_type === "FEED" && metric.includes("views"))
-        return graphError(100, "(#100) Incompatible metric (views) with the media product type");
+        return graphError(100, 400, "(#100) Incompatible metric (views) with the media product type");
       const values: Record<string, number> = { reach: 900, saved: 14, shares: 6, views: 2400 };
       return Response.json({
         data: metric.split(",").map((name) => insight(media.id, name, values[name] ?? 0)),
@@ -110,15 +101,11 @@ describe("Instagram post analytics", () => {
     beforeEach(() => {
       fake = fakePlatform("instagram");
       const issued = fake.newGrant({ id: IG_USER_ID, username: "jayposiris", name: "Jay" });
-      grant = {
-        accessToken: issued.accessToken,
-        refreshToken: null,
-        extras: { oauthVersion: "instagram_login" },
-      };
+      grant = grantOf(issued.accessToken, null, { extras: { oauthVersion: "instagram_login" } });
       calls = serve(fake, "/v21.0", (req) => req.url.searchParams.get("access_token"), issued.accessToken);
     });
 
-    const ctx = () => platformContext(env, "instagram", NOW);
+    const ctx = () => platformTestContext("instagram");
 
     it("reads media with likes and comments, and each media's insights", async () => {
       const account = { platformUserId: IG_USER_ID, selectedPageId: null, scopes: [] };
@@ -162,7 +149,7 @@ describe("Instagram post analytics", () => {
 
     it("an expired token on the insights call is a refusal, not a missing metric", async () => {
       fake.api(`GET /v21.0/${MEDIA[0]?.id}/insights`, () =>
-        graphError(190, "Error validating access token: Session has expired on Friday"),
+        graphError(190, 400, "Error validating access token: Session has expired on Friday"),
       );
       const account = { platformUserId: IG_USER_ID, selectedPageId: null, scopes: [] };
       const err = await instagramAnalytics.fetchPage(ctx(), { grant, account, cursor: null }).catch((e) => e);
@@ -171,7 +158,7 @@ describe("Instagram post analytics", () => {
 
     it("a rate limit (code 4) waits", async () => {
       fake.api(`GET /v21.0/${IG_USER_ID}/media`, () =>
-        graphError(4, "(#4) Application request limit reached", 400),
+        graphError(4, 400, "(#4) Application request limit reached"),
       );
       const account = { platformUserId: IG_USER_ID, selectedPageId: null, scopes: [] };
       const err = await instagramAnalytics.fetchPage(ctx(), { grant, account, cursor: null }).catch((e) => e);
@@ -189,16 +176,14 @@ describe("Instagram post analytics", () => {
       fake = fakePlatform("instagram");
       const user = fake.newGrant({ id: "10158000000000001", username: "jay", name: "Jay" });
       pageToken = fake.newGrant({ id: PAGE_ID, username: "page", name: "Page" }).accessToken;
-      grant = {
-        accessToken: user.accessToken,
-        refreshToken: null,
+      grant = grantOf(user.accessToken, null, {
         extras: {
           oauthVersion: "fb_login",
           igUserId: IG_USER_ID,
           pageId: PAGE_ID,
           pageAccessToken: pageToken,
         },
-      };
+      });
       serve(
         fake,
         "/v21.0",
@@ -208,7 +193,7 @@ describe("Instagram post analytics", () => {
     });
 
     it("reads the selected business account through the Facebook API with the page token", async () => {
-      const ctx = platformContext(env, "instagram", NOW);
+      const ctx = platformTestContext("instagram");
       const account = { platformUserId: "10158000000000001", selectedPageId: PAGE_ID, scopes: [] };
       const page = await instagramAnalytics.fetchPage(ctx, { grant, account, cursor: null });
       expect(page.posts.map((p) => [p.platformPostId, p.reach, p.likes])).toEqual([

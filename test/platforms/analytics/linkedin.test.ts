@@ -1,11 +1,9 @@
-import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { LINKEDIN_VERSION, linkedinAnalytics } from "../../../src/platforms/analytics/linkedin";
-import { platformContext } from "../../../src/platforms/catalogue";
 import type { Grant } from "../../../src/platforms/types";
 import { type FakePlatform, fakePlatform } from "../../helpers/fake-provider";
+import { grantOf, NOW, platformTestContext } from "../../helpers/platform-context";
 
-const NOW = Date.UTC(2026, 10, 20, 12, 0, 0);
 const MEMBER = "yrZCpj2Z12";
 const ORG = "urn:li:organization:5515715";
 const PAGE_SCOPES = [
@@ -40,7 +38,7 @@ function post(id: string, publishedAt: number, state = "PUBLISHED") {
 beforeEach(() => {
   fake = fakePlatform("linkedin");
   const issued = fake.newGrant({ id: MEMBER, username: "m", name: "M" });
-  grant = { accessToken: issued.accessToken, refreshToken: null, extras: {} };
+  grant = grantOf(issued.accessToken);
   statsUrls = [];
   fake.api("GET /rest/posts", ({ request, url }) => {
     expect(request.headers.get("linkedin-version")).toBe(LINKEDIN_VERSION);
@@ -87,7 +85,7 @@ beforeEach(() => {
   });
 });
 
-const ctx = () => platformContext(env, "linkedin", NOW);
+const ctx = () => platformTestContext("linkedin");
 
 describe("LinkedIn post analytics", () => {
   it("reads an organisation's posts and their share statistics, page by page", async () => {

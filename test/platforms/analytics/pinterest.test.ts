@@ -1,11 +1,9 @@
-import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { pinterestAnalytics } from "../../../src/platforms/analytics/pinterest";
-import { platformContext } from "../../../src/platforms/catalogue";
 import type { Grant } from "../../../src/platforms/types";
 import { type FakePlatform, fakePlatform } from "../../helpers/fake-provider";
+import { grantOf, platformTestContext } from "../../helpers/platform-context";
 
-const NOW = Date.UTC(2026, 10, 20, 12, 0, 0);
 const account = { platformUserId: "549755885175", selectedPageId: null, scopes: [] };
 
 let fake: FakePlatform;
@@ -32,7 +30,7 @@ function pin(id: string, createdAt: string, lifetime: Record<string, number> | n
 beforeEach(() => {
   fake = fakePlatform("pinterest");
   const issued = fake.newGrant({ id: account.platformUserId, username: "example", name: "E" });
-  grant = { accessToken: issued.accessToken, refreshToken: null, extras: {} };
+  grant = grantOf(issued.accessToken);
   analyticsQueries = [];
   fake.api("GET /v5/pins", ({ url, grant: g }) => {
     if (!g) return Response.json({ code: 2, message: "Authentication failed." }, { status: 401 });
@@ -70,7 +68,7 @@ beforeEach(() => {
   });
 });
 
-const ctx = () => platformContext(env, "pinterest", NOW);
+const ctx = () => platformTestContext("pinterest");
 
 describe("Pinterest post analytics", () => {
   it("reads pins with their lifetime metrics, and saves for pins within the analytics window", async () => {

@@ -1,11 +1,9 @@
-import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { threadsAnalytics } from "../../../src/platforms/analytics/threads";
-import { platformContext } from "../../../src/platforms/catalogue";
 import type { Grant } from "../../../src/platforms/types";
 import { type FakePlatform, fakePlatform } from "../../helpers/fake-provider";
+import { grantOf, platformTestContext } from "../../helpers/platform-context";
 
-const NOW = Date.UTC(2026, 10, 20, 12, 0, 0);
 const account = { platformUserId: "7012345678901234", selectedPageId: null, scopes: [] };
 
 let fake: FakePlatform;
@@ -14,7 +12,7 @@ let grant: Grant;
 beforeEach(() => {
   fake = fakePlatform("threads");
   const issued = fake.newGrant({ id: account.platformUserId, username: "threadsapitestuser", name: "T" });
-  grant = { accessToken: issued.accessToken, refreshToken: null, extras: {} };
+  grant = grantOf(issued.accessToken);
   fake.api("GET /v1.0/me/threads", ({ url, grant: g }) => {
     if (!g)
       return Response.json({ error: { message: "Invalid OAuth access token", code: 190 } }, { status: 400 });
@@ -76,7 +74,7 @@ beforeEach(() => {
   }
 });
 
-const ctx = () => platformContext(env, "threads", NOW);
+const ctx = () => platformTestContext("threads");
 
 describe("Threads post analytics", () => {
   it("reads the user's threads and their insights, skipping reposts of others", async () => {

@@ -1,11 +1,10 @@
-import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { tiktokAnalytics } from "../../../src/platforms/analytics/tiktok";
-import { platformContext } from "../../../src/platforms/catalogue";
 import type { Grant } from "../../../src/platforms/types";
 import { type FakePlatform, fakePlatform } from "../../helpers/fake-provider";
+import { grantOf, platformTestContext } from "../../helpers/platform-context";
+import { tiktokInvalidToken } from "../../helpers/platform-fakes";
 
-const NOW = Date.UTC(2026, 10, 20, 12, 0, 0);
 const account = { platformUserId: "-000OnWxFzAvkTQs1DyJJ9NxqLB5IDPbNo7t", selectedPageId: null, scopes: [] };
 const ok = { code: "ok", message: "", log_id: "20261120120000000000000000000000" };
 
@@ -16,21 +15,10 @@ let bodies: Record<string, unknown>[];
 beforeEach(() => {
   fake = fakePlatform("tiktok");
   const issued = fake.newGrant({ id: account.platformUserId, username: "tiktok", name: "T" });
-  grant = { accessToken: issued.accessToken, refreshToken: null, extras: {} };
+  grant = grantOf(issued.accessToken);
   bodies = [];
   fake.api("POST /v2/video/list/", async ({ request, url, grant: g }) => {
-    if (!g)
-      return Response.json(
-        {
-          data: {},
-          error: {
-            code: "access_token_invalid",
-            message: "The access token is invalid or not found in the request.",
-            log_id: "x",
-          },
-        },
-        { status: 401 },
-      );
+    if (!g) return tiktokInvalidToken("x");
     expect(url.searchParams.get("fields")).toBe(
       "id,create_time,view_count,like_count,comment_count,share_count",
     );
@@ -66,7 +54,7 @@ beforeEach(() => {
   });
 });
 
-const ctx = () => platformContext(env, "tiktok", NOW);
+const ctx = () => platformTestContext("tiktok");
 
 describe("TikTok post analytics", () => {
   it("lists the user's videos with their counts, following TikTok's millisecond cursor", async () => {

@@ -1,12 +1,10 @@
-import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { twitterAnalytics } from "../../../src/platforms/analytics/twitter";
-import { platformContext } from "../../../src/platforms/catalogue";
 import { ProviderError } from "../../../src/platforms/http";
 import type { Grant } from "../../../src/platforms/types";
 import { type FakeGrant, type FakePlatform, fakePlatform } from "../../helpers/fake-provider";
+import { grantOf, NOW, platformTestContext } from "../../helpers/platform-context";
 
-const NOW = Date.UTC(2026, 10, 20, 12, 0, 0);
 const USER_ID = "2244994945";
 const account = { platformUserId: USER_ID, selectedPageId: null, scopes: [] };
 
@@ -36,10 +34,10 @@ function tweet(id: string, createdAt: string, metrics: Record<string, number>) {
 beforeEach(() => {
   fake = fakePlatform("twitter");
   issued = fake.newGrant({ id: USER_ID, username: "XDevelopers", name: "Developers" });
-  grant = { accessToken: issued.accessToken, refreshToken: null, extras: {} };
+  grant = grantOf(issued.accessToken);
 });
 
-const ctx = () => platformContext(env, "twitter", NOW, { requireClientCredentials: false });
+const ctx = () => platformTestContext("twitter", NOW, { requireClientCredentials: false });
 
 describe("X post analytics", () => {
   it("reads the user's own timeline with public metrics, page by page", async () => {

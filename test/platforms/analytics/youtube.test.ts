@@ -1,11 +1,9 @@
-import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { youtubeAnalytics } from "../../../src/platforms/analytics/youtube";
-import { platformContext } from "../../../src/platforms/catalogue";
 import type { Grant } from "../../../src/platforms/types";
 import { type FakePlatform, fakePlatform } from "../../helpers/fake-provider";
+import { grantOf, platformTestContext } from "../../helpers/platform-context";
 
-const NOW = Date.UTC(2026, 10, 20, 12, 0, 0);
 const CHANNEL = "UC_x5XG1OV2P6uZZ5FSM9Ttw";
 const UPLOADS = "UU_x5XG1OV2P6uZZ5FSM9Ttw";
 const account = { platformUserId: CHANNEL, selectedPageId: null, scopes: [] };
@@ -24,7 +22,7 @@ const item = (videoId: string, publishedAt?: string) => ({
 beforeEach(() => {
   fake = fakePlatform("youtube");
   const issued = fake.newGrant({ id: CHANNEL, username: "@GoogleDevelopers", name: "Google for Developers" });
-  grant = { accessToken: issued.accessToken, refreshToken: null, extras: {} };
+  grant = grantOf(issued.accessToken);
   fake.api("GET /youtube/v3/channels", ({ url }) =>
     Response.json({
       kind: "youtube#channelListResponse",
@@ -79,7 +77,7 @@ beforeEach(() => {
   );
 });
 
-const ctx = () => platformContext(env, "youtube", NOW);
+const ctx = () => platformTestContext("youtube");
 
 describe("YouTube post analytics", () => {
   it("walks the uploads playlist and reads each page's statistics", async () => {
