@@ -1,6 +1,7 @@
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { PLATFORMS } from "./src/lib/domain";
 
 const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
 
@@ -15,23 +16,6 @@ Object.assign(process.env, secrets);
 
 // Every platform talks to the in-test fake provider (test/helpers/fake-provider.ts), configured the
 // way a deployment points at a sandbox: through PROVIDER_OVERRIDES and <PLATFORM>_CLIENT_* secrets.
-const PLATFORMS = [
-  "twitter",
-  "linkedin",
-  "instagram",
-  "facebook",
-  "bluesky",
-  "threads",
-  "youtube",
-  "mastodon",
-  "tiktok",
-  "pinterest",
-  "snapchat",
-  "reddit",
-  "telegram",
-  "googlebusiness",
-  "whatsapp",
-];
 const fake = (p: string) => ({
   authorizationUrl: `https://fake.test/${p}/authorize`,
   tokenUrl: `https://fake.test/${p}/token`,

@@ -8,6 +8,8 @@ import { createCipheriv, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
+// The platform list is the app's own (Node 24 strips the types).
+import { PLATFORMS } from "../src/lib/domain.ts";
 import {
   DB_1K_ID,
   DB_100K_ID,
@@ -29,23 +31,6 @@ const ROWS_PER_FILE = 10_000;
 /** Rows per INSERT: each statement stays far below D1's 100 KB statement limit. */
 const ROWS_PER_INSERT = 50;
 const DAY = 86_400_000;
-const PLATFORMS = [
-  "twitter",
-  "linkedin",
-  "instagram",
-  "facebook",
-  "bluesky",
-  "threads",
-  "youtube",
-  "mastodon",
-  "tiktok",
-  "pinterest",
-  "snapchat",
-  "reddit",
-  "telegram",
-  "googlebusiness",
-  "whatsapp",
-];
 /** Platforms whose access tokens live an hour or two (platform modules and shared/platforms.md). */
 const SHORT_LIVED = new Set([
   "twitter",

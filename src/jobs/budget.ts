@@ -14,6 +14,11 @@ export class SubrequestBudget {
 
   constructor(readonly limit: number) {}
 
+  /** What is not spent, holds included (what will be left once the work under way is done, at best). */
+  unspent(): number {
+    return this.limit - this.spent;
+  }
+
   /** What is neither spent nor held. */
   left(): number {
     return this.limit - this.spent - this.reserved;

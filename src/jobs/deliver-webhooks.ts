@@ -1,9 +1,7 @@
 import { createDb } from "../db/client";
-import { deliverDue } from "../features/webhooks/delivery.service";
+import { DUE_BATCH, deliverDue } from "../features/webhooks/delivery.service";
 import { SECOND } from "../lib/time";
 import { metered } from "./budget";
-
-const DELIVERY_CLAIM_BATCH = 60;
 
 /** One attempt at worst: the POST and the statements that record it (and may disable its endpoint). */
 const WORST_ATTEMPT_SUBREQUESTS = 3;
@@ -27,7 +25,7 @@ export async function deliverWebhooks(
     // Claim only what the invocation's subrequests can attempt (the claim itself is one).
     const affordable = Math.floor((budget.left() - 1) / WORST_ATTEMPT_SUBREQUESTS);
     if (affordable < 1) break;
-    const results = await deliverDue(env, db, now, Math.min(DELIVERY_CLAIM_BATCH, affordable));
+    const results = await deliverDue(env, db, now, Math.min(DUE_BATCH, affordable));
     budget.spend(results.length); // their POSTs
     if (results.length === 0) break;
     attempted += results.length;

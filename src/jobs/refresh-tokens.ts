@@ -92,7 +92,7 @@ export async function refreshTokens(
     // Claim while one more refresh could fit at its worst once the lanes under way are done, and
     // no more than the rest could refresh at the typical cost. The claim (one statement) is within
     // the hold of the lane that waits for it; what no lane can afford in the end is handed back.
-    const spare = budget.limit - budget.spent - keep - 1;
+    const spare = budget.unspent() - keep - 1;
     if (clock() >= deadline || spare < WORST_REFRESH_SUBREQUESTS) {
       exhausted = true;
       return;

@@ -1,33 +1,15 @@
-import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createApp } from "../../src/app";
-import { apiKeyAuth } from "../../src/features/auth/auth.middleware";
-import { instagramAudioRouter } from "../../src/features/media/media.routes";
-import { BASE, createWorkspace, insertAccount, issueKey, type TestWorkspace } from "../helpers/api";
+import { callWith, createWorkspace, insertAccount, issueKey, type TestWorkspace } from "../helpers/api";
 import { type FakePlatform, type FakeRequest, fakePlatform } from "../helpers/fake-provider";
-
-/** The app with the audio router mounted the way app.ts mounts it (under /v1/instagram, behind apiKeyAuth). */
-const app = createApp();
-app.use("/v1/instagram/*", apiKeyAuth);
-app.route("/v1/instagram", instagramAudioRouter);
 
 const enabled = { ...env, INSTAGRAM_AUDIO_ENABLED: "true" } as Env;
 let responses: string[] = [];
 
 async function search(query: string, key: string | undefined, bindings: Env = enabled) {
-  const headers: Record<string, string> = key ? { authorization: `Bearer ${key}` } : {};
-  const res = await app.request(
-    `${BASE}/v1/instagram/audio/search${query}`,
-    { headers },
-    bindings,
-    createExecutionContext(),
-  );
-  const text = await res.text();
-  responses.push(text);
-  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON answers
-  const json: any = text ? JSON.parse(text) : undefined;
-  return { status: res.status, json, text };
+  const res = await callWith(bindings, `/v1/instagram/audio/search${query}`, { key });
+  responses.push(res.text);
+  return res;
 }
 
 const USER_TOKEN = "fb-user-token-EAAB-audio";

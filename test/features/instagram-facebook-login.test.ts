@@ -1,44 +1,22 @@
-import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createApp } from "../../src/app";
 import { openAccountSecrets } from "../../src/features/accounts/accounts.repository";
-import { pagesRouter } from "../../src/features/pages/pages.routes";
 import { getSecretBox } from "../../src/lib/config";
 import { DAY } from "../../src/lib/time";
 import { timedFetch } from "../../src/platforms/http";
 import { facebookLoginContext, instagram } from "../../src/platforms/instagram";
 import type { PlatformContext } from "../../src/platforms/types";
-import { BASE, type CallOptions, call, createWorkspace, type TestWorkspace } from "../helpers/api";
+import { type CallOptions, call, createWorkspace, type TestWorkspace } from "../helpers/api";
 import { CALLBACK } from "../helpers/connect";
 import type { FakeGrant, FakePlatform, FakeProfile, FakeRequest } from "../helpers/fake-provider";
 import { fakeFor, issuedSecrets, oauthFake } from "../helpers/platform-fakes";
 
-/** The app with the pages router mounted the way app.ts mounts it; the connect routes are already there. */
-const app = createApp();
-app.route("/v1/accounts", pagesRouter);
-
 let responses: { path: string; text: string }[] = [];
 
 async function api(path: string, options: CallOptions = {}) {
-  const headers: Record<string, string> = { ...options.headers };
-  if (options.key) headers.authorization = `Bearer ${options.key}`;
-  if (options.body !== undefined) headers["content-type"] = "application/json";
-  const res = await app.request(
-    `${BASE}${path}`,
-    {
-      method: options.method ?? "GET",
-      headers,
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-    },
-    env,
-    createExecutionContext(),
-  );
-  const text = await res.text();
-  responses.push({ path, text });
-  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON answers
-  const json: any = text ? JSON.parse(text) : undefined;
-  return { status: res.status, json, text };
+  const res = await call(path, options);
+  responses.push({ path, text: res.text });
+  return res;
 }
 
 const FB_SCOPES =

@@ -1,25 +1,18 @@
-import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createApp } from "../../src/app";
 import { createDb } from "../../src/db/client";
 import { openAccountSecrets } from "../../src/features/accounts/accounts.repository";
 import { saveSelectedPage } from "../../src/features/pages/pages.repository";
-import { pagesRouter } from "../../src/features/pages/pages.routes";
 import { getSecretBox } from "../../src/lib/config";
 import {
-  BASE,
   type CallOptions,
+  call,
   createWorkspace,
   insertAccount,
   issueKey,
   type TestWorkspace,
 } from "../helpers/api";
 import { type FakePlatform, type FakeRequest, fakePlatform } from "../helpers/fake-provider";
-
-/** The app with the pages router mounted the way app.ts mounts it (under /v1/accounts, behind apiKeyAuth). */
-const app = createApp();
-app.route("/v1/accounts", pagesRouter);
 
 let responses: string[] = [];
 /** Every request URL the fakes of this file received, query included. */
@@ -28,24 +21,9 @@ let seen: URL[] = [];
 let secrets: string[] = [];
 
 async function api(path: string, options: CallOptions = {}) {
-  const headers: Record<string, string> = { ...options.headers };
-  if (options.key) headers.authorization = `Bearer ${options.key}`;
-  if (options.body !== undefined) headers["content-type"] = "application/json";
-  const res = await app.request(
-    `${BASE}${path}`,
-    {
-      method: options.method ?? "GET",
-      headers,
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
-    },
-    env,
-    createExecutionContext(),
-  );
-  const text = await res.text();
-  responses.push(text);
-  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON answers
-  const json: any = text ? JSON.parse(text) : undefined;
-  return { status: res.status, json, text };
+  const res = await call(path, options);
+  responses.push(res.text);
+  return res;
 }
 
 const rowOf = (id: string) =>

@@ -1,10 +1,6 @@
-import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createApp } from "../../src/app";
-import { playlistsRouter } from "../../src/features/media/media.routes";
 import {
-  BASE,
   type CallOptions,
   call,
   createWorkspace,
@@ -16,26 +12,12 @@ import { connectAccount } from "../helpers/connect";
 import type { FakeGrant, FakePlatform, FakeRequest } from "../helpers/fake-provider";
 import { issuedSecrets, oauthFake } from "../helpers/platform-fakes";
 
-/** The app with the playlists router mounted the way app.ts mounts it (under /v1/accounts, behind apiKeyAuth). */
-const app = createApp();
-app.route("/v1/accounts", playlistsRouter);
-
 let responses: string[] = [];
 
 async function api(path: string, options: CallOptions = {}) {
-  const headers: Record<string, string> = { ...options.headers };
-  if (options.key) headers.authorization = `Bearer ${options.key}`;
-  const res = await app.request(
-    `${BASE}${path}`,
-    { method: options.method ?? "GET", headers },
-    env,
-    createExecutionContext(),
-  );
-  const text = await res.text();
-  responses.push(text);
-  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON answers
-  const json: any = text ? JSON.parse(text) : undefined;
-  return { status: res.status, json, text };
+  const res = await call(path, options);
+  responses.push(res.text);
+  return res;
 }
 
 const SCOPE = "https://www.googleapis.com/auth/";

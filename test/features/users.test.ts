@@ -1,29 +1,14 @@
-import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { createApp } from "../../src/app";
-import { apiKeyAuth } from "../../src/features/auth/auth.middleware";
-import { usersRouter } from "../../src/features/users/users.routes";
-import { admin, BASE, createWorkspace, issueKey, type TestWorkspace } from "../helpers/api";
-
-/** The app with the users router mounted the way app.ts mounts it (under /v1/users, behind apiKeyAuth). */
-const app = createApp();
-app.use("/v1/users/*", apiKeyAuth);
-app.route("/v1/users", usersRouter);
+import { admin, call, createWorkspace, issueKey, type TestWorkspace } from "../helpers/api";
 
 async function post(body: unknown, key: string | undefined, raw?: string) {
-  const headers: Record<string, string> = { "content-type": "application/json" };
-  if (key) headers.authorization = `Bearer ${key}`;
-  const res = await app.request(
-    `${BASE}/v1/users/me/ga4-client-id`,
-    { method: "POST", headers, body: raw ?? JSON.stringify(body) },
-    env,
-    createExecutionContext(),
-  );
-  const text = await res.text();
-  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON answers
-  const json: any = text ? JSON.parse(text) : undefined;
-  return { status: res.status, json, text };
+  return call("/v1/users/me/ga4-client-id", {
+    method: "POST",
+    key,
+    headers: { "content-type": "application/json" },
+    ...(raw === undefined ? { body } : { rawBody: raw }),
+  });
 }
 
 /** The GA4 client id stored on the user the key belongs to. */

@@ -1,4 +1,6 @@
+import { createExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
+import { createApp } from "../../src/app";
 import type { Scope } from "../../src/lib/domain";
 import { SCOPES } from "../../src/lib/domain";
 
@@ -12,8 +14,7 @@ export interface CallOptions {
   headers?: Record<string, string>;
 }
 
-/** Calls the Worker's own fetch handler, as a client would over HTTP. */
-export async function call(path: string, options: CallOptions = {}) {
+function requestInit(options: CallOptions): RequestInit {
   const headers: Record<string, string> = { ...options.headers };
   if (options.key) headers.authorization = `Bearer ${options.key}`;
   let body: string | undefined = options.rawBody;
@@ -21,12 +22,10 @@ export async function call(path: string, options: CallOptions = {}) {
     body = JSON.stringify(options.body);
     headers["content-type"] ??= "application/json";
   }
-  const res = await exports.default.fetch(`${BASE}${path}`, {
-    method: options.method ?? "GET",
-    headers,
-    body,
-    redirect: "manual",
-  });
+  return { method: options.method ?? "GET", headers, body, redirect: "manual" };
+}
+
+async function answer(res: Response) {
   const text = await res.text();
   // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON answers
   let json: any;
@@ -36,6 +35,20 @@ export async function call(path: string, options: CallOptions = {}) {
     json = undefined;
   }
   return { status: res.status, headers: res.headers, json, text };
+}
+
+/** Calls the Worker's own fetch handler, as a client would over HTTP. */
+export async function call(path: string, options: CallOptions = {}) {
+  return answer(await exports.default.fetch(`${BASE}${path}`, requestInit(options)));
+}
+
+const app = createApp();
+
+/** Like call(), with other bindings than the test's own (a feature flag turned on, say). */
+export async function callWith(bindings: Env, path: string, options: CallOptions = {}) {
+  return answer(
+    await app.request(`${BASE}${path}`, requestInit(options), bindings, createExecutionContext()),
+  );
 }
 
 export const admin = (path: string, options: CallOptions = {}) =>

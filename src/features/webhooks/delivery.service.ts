@@ -32,6 +32,8 @@ export const DISABLE_AFTER_MS = 5 * DAY;
 /** Outbound connections one invocation keeps open at once (the Workers limit is 6). */
 export const MAX_CONCURRENCY = 6;
 const CLAIM_IDS_PER_STATEMENT = 90;
+/** Due deliveries the cron's retry pass claims at a time. */
+export const DUE_BATCH = 60;
 
 export const secretContext = (endpointId: string, field: "secret" | "previous_secret") => ({
   table: "webhook_endpoints",
@@ -220,7 +222,7 @@ export async function deliverNow(
 }
 
 /** The cron's retry pass: due deliveries, oldest first, a bounded batch per run. */
-export async function deliverDue(env: Env, db: Db, now: number, limit = 60): Promise<AttemptResult[]> {
+export async function deliverDue(env: Env, db: Db, now: number, limit = DUE_BATCH): Promise<AttemptResult[]> {
   const claimed = await claimDeliveries(db, randomToken(12), now, { limit });
   return pool(claimed, MAX_CONCURRENCY, (delivery) => attemptDelivery(env, db, delivery, now));
 }

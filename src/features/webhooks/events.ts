@@ -44,8 +44,6 @@ export function accountEvent(
   };
 }
 
-export type { Statement };
-
 /** Deliveries per INSERT: two bound values each, under D1's 100 bound parameters per statement. */
 const DELIVERIES_PER_STATEMENT = 40;
 
