@@ -1,18 +1,17 @@
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
-import { PLATFORMS } from "./src/lib/domain";
+import { PLATFORMS } from "./src/lib/domain.ts";
 
 const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
 
 // Test-only secrets. Two key versions: k2 encrypts, k1 still decrypts, so rotation is exercised.
-// Bindings win over a developer's .dev.vars; process.env satisfies wrangler's required-secrets check.
+// Bindings win over a developer's .dev.vars, so every var the Worker reads is pinned here.
 const secrets = {
   ADMIN_TOKEN: "test-admin-token",
   TOKEN_ENCRYPTION_KEYS:
     "k2:dGVzdC1rZXktdHdvLTMyLWJ5dGVzLWxvbmctISEhISE=,k1:dGVzdC1rZXktb25lLTMyLWJ5dGVzLWxvbmctISEhISE=",
 };
-Object.assign(process.env, secrets);
 
 // Every platform talks to the in-test fake provider (test/helpers/fake-provider.ts), configured the
 // way a deployment points at a sandbox: through PROVIDER_OVERRIDES and <PLATFORM>_CLIENT_* secrets.
@@ -33,22 +32,37 @@ const providerBindings = {
 };
 
 export default defineConfig({
-  plugins: [
-    cloudflareTest({
-      wrangler: { configPath: "./wrangler.toml" },
-      miniflare: {
-        bindings: {
-          TEST_MIGRATIONS: migrations,
-          ENVIRONMENT: "test",
-          SANDBOX_PROVIDERS: "false",
-          PUBLIC_URL: "https://switchboard.test",
-          ...secrets,
-          ...providerBindings,
+  test: {
+    projects: [
+      {
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                TEST_MIGRATIONS: migrations,
+                ENVIRONMENT: "test",
+                SANDBOX_PROVIDERS: "false",
+                PUBLIC_URL: "https://switchboard.test",
+                INSTAGRAM_AUDIO_ENABLED: "false",
+                D1_QUERIES_PER_INVOCATION: "1000",
+                ...secrets,
+                ...providerBindings,
+              },
+            },
+          }),
+        ],
+        test: {
+          name: "worker",
+          include: ["test/**/*.test.ts"],
+          exclude: ["test/node/**"],
+          setupFiles: ["./test/helpers/setup.ts"],
         },
       },
-    }),
-  ],
-  test: {
-    setupFiles: ["./test/helpers/setup.ts"],
+      {
+        // Runs `npm run dev` itself: wrangler's own config and .dev.vars loading.
+        test: { name: "node", include: ["test/node/**/*.test.ts"], environment: "node" },
+      },
+    ],
   },
 });

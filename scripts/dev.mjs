@@ -12,7 +12,6 @@ import { ROOT, readDevVars } from "./lib/env.mjs";
 
 const DEFAULT_PORT = 8787;
 const READY_HINT_MS = 60_000;
-const KEY_FILE = path.join(ROOT, ".wrangler", "dev-api-key.json");
 const CRON = "* * * * *";
 
 const color = process.stdout.isTTY && !process.env.NO_COLOR;
@@ -22,16 +21,20 @@ const warn = (message) => console.warn(`${paint("yellow", "[dev]")} ${message}`)
 
 const wranglerArgs = process.argv.slice(2);
 
-/** The value of a flag given as `--name value` or `--name=value`, or undefined. */
-function flag(args, ...names) {
+/** Every value of a flag given as `--name value` or `--name=value`, in order. */
+function flags(args, ...names) {
+  const values = [];
   for (let i = 0; i < args.length; i++) {
     for (const name of names) {
-      if (args[i] === name) return args[i + 1];
-      if (args[i].startsWith(`${name}=`)) return args[i].slice(name.length + 1);
+      if (args[i] === name && i + 1 < args.length) values.push(args[i + 1]);
+      else if (args[i].startsWith(`${name}=`)) values.push(args[i].slice(name.length + 1));
     }
   }
-  return undefined;
+  return values;
 }
+
+/** The first value of a flag, or undefined. */
+const flag = (args, ...names) => flags(args, ...names)[0];
 
 const wranglerBin = (() => {
   const require = createRequire(path.join(ROOT, "package.json"));
@@ -52,6 +55,15 @@ for (const names of [["--config", "-c"], ["--env", "-e"], ["--persist-to"]]) {
   if (value !== undefined) sharedArgs.push(names[0], value);
 }
 const envName = flag(wranglerArgs, "--env", "-e");
+// `--env-file` replaces .dev.vars for wrangler; the seeding reads the same files.
+const envFiles = flags(wranglerArgs, "--env-file");
+const devVars = () => readDevVars(envName, envFiles);
+// The dev key belongs to the local state it was seeded into.
+const persistTo = flag(wranglerArgs, "--persist-to");
+const KEY_FILE = path.join(
+  persistTo ? path.resolve(ROOT, persistTo) : path.join(ROOT, ".wrangler"),
+  "dev-api-key.json",
+);
 
 const port = Number(flag(wranglerArgs, "--port") ?? DEFAULT_PORT);
 if (!Number.isInteger(port) || port < 1 || port > 65535) {
@@ -64,7 +76,7 @@ const baseUrl = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
 
 function ensureDevVars() {
   const file = path.join(ROOT, ".dev.vars");
-  if (existsSync(file) || (envName && existsSync(`${file}.${envName}`))) return;
+  if (envFiles.length || existsSync(file) || (envName && existsSync(`${file}.${envName}`))) return;
   copyFileSync(path.join(ROOT, ".dev.vars.example"), file);
   say("Created .dev.vars from .dev.vars.example (local-only secrets; edit it to change them).");
 }
@@ -188,7 +200,7 @@ async function devKey() {
     }
     say("The saved dev key no longer authenticates (local state was reset?): seeding again.");
   }
-  const adminToken = readDevVars(envName)?.ADMIN_TOKEN;
+  const adminToken = devVars()?.ADMIN_TOKEN;
   if (!adminToken) {
     warn("ADMIN_TOKEN is not set in .dev.vars: skipping the dev workspace and key.");
     return null;
@@ -208,7 +220,7 @@ function printBanner(dev) {
       "  Try it:",
       `    curl -H "Authorization: Bearer ${dev.key}" ${baseUrl}/v1/accounts`,
       "",
-      `  Saved in .wrangler/dev-api-key.json. Admin CLI: npm run admin -- --help`,
+      `  Saved in ${path.relative(ROOT, KEY_FILE)}. Admin CLI: npm run admin -- --help`,
     );
   }
   lines.push(
@@ -261,7 +273,7 @@ async function main() {
   if (flag(wranglerArgs, "--port") === undefined) args.push("--port", String(port));
   // The Worker's own URL follows the port, unless .dev.vars or --var chose one (e.g. a tunnel).
   const publicUrlSet =
-    readDevVars(envName)?.PUBLIC_URL !== undefined ||
+    devVars()?.PUBLIC_URL !== undefined ||
     wranglerArgs.some((arg, i) => wranglerArgs[i - 1] === "--var" && arg.startsWith("PUBLIC_URL:"));
   if (!publicUrlSet) args.push("--var", `PUBLIC_URL:${baseUrl}`);
 

@@ -9,6 +9,7 @@ const path = new URL("../package-lock.json", import.meta.url);
 const lock = JSON.parse(readFileSync(path, "utf8"));
 const packages = lock.packages;
 
+/** os, cpu and libc of an optional platform binary, guessed from its package name. */
 function platformOf(name) {
   const os = /android/.test(name)
     ? "android"
@@ -18,7 +19,7 @@ function platformOf(name) {
         ? "win32"
         : "linux";
   const cpu = /arm64/.test(name) ? "arm64" : "x64";
-  return { os: [os], cpu: [cpu], ...(/musl/.test(name) ? { libc: ["musl"] } : {}) };
+  return { os: [os], cpu: [cpu], libc: /musl/.test(name) ? ["musl"] : undefined };
 }
 
 let added = 0;
@@ -27,8 +28,16 @@ for (const [key, entry] of Object.entries(packages)) {
     const at = `node_modules/${name}`;
     const nested = `${key}/node_modules/${name}`;
     if (packages[at] || packages[nested]) continue;
-    packages[at] = { version, dev: entry.dev, optional: true, ...platformOf(name) };
-    if (!entry.dev) delete packages[at].dev;
+    const { os, cpu, libc } = platformOf(name);
+    // Keys in npm's own order (version, then alphabetical), so a later `npm install` rewrites nothing.
+    packages[at] = {
+      version,
+      cpu,
+      ...(entry.dev ? { dev: true } : {}),
+      ...(libc ? { libc } : {}),
+      optional: true,
+      os,
+    };
     added += 1;
   }
 }

@@ -34,10 +34,15 @@ export function devVarsPath(env) {
   return specific && existsSync(specific) ? specific : path.join(ROOT, ".dev.vars");
 }
 
-/** The parsed local secrets, or null when the file is missing. */
-export function readDevVars(env) {
-  const file = devVarsPath(env);
-  return existsSync(file) ? parseDotenv(readFileSync(file, "utf8")) : null;
+/**
+ * The parsed local secrets, or null when no file exists. With `envFiles` (wrangler's `--env-file`,
+ * paths relative to the repository) those files are read instead, later ones winning, as wrangler does.
+ */
+export function readDevVars(env, envFiles = []) {
+  const files = envFiles.length ? envFiles.map((file) => path.resolve(ROOT, file)) : [devVarsPath(env)];
+  const present = files.filter((file) => existsSync(file));
+  if (!present.length) return null;
+  return Object.assign({}, ...present.map((file) => parseDotenv(readFileSync(file, "utf8"))));
 }
 
 /** Whether a URL points at this machine (only then may a script read the local .dev.vars). */

@@ -1,4 +1,21 @@
 import { SecretBox } from "./crypto";
+import type { Platform } from "./domain";
+
+/**
+ * A platform app's credentials: optional secrets (`wrangler secret put TWITTER_CLIENT_ID`, or a line in
+ * .dev.vars). Wrangler can declare required secrets only, so `wrangler types` cannot type these: they
+ * join `Env` here, as optional, and a platform without them answers PLATFORM_NOT_CONFIGURED.
+ */
+export type PlatformSecrets = {
+  readonly [K in `${Uppercase<Platform>}_CLIENT_${"ID" | "SECRET"}`]?: string;
+};
+
+declare global {
+  namespace Cloudflare {
+    interface Env extends PlatformSecrets {}
+  }
+  interface Env extends PlatformSecrets {}
+}
 
 export type Environment = "production" | "staging" | "development" | "test";
 
@@ -41,6 +58,26 @@ export function getConfig(env: Env): Config {
   };
   configs.set(env, config);
   return config;
+}
+
+/** The secret names holding a platform's app credentials, e.g. TWITTER_CLIENT_ID. */
+export function platformSecretNames(platform: Platform) {
+  const prefix = platform.toUpperCase() as Uppercase<Platform>;
+  return { id: `${prefix}_CLIENT_ID`, secret: `${prefix}_CLIENT_SECRET` } as const;
+}
+
+/** A platform app's client id and secret; an empty value counts as unset. */
+export function platformCredentials(
+  env: Env,
+  platform: Platform,
+): { clientId: string | undefined; clientSecret: string | undefined } {
+  const names = platformSecretNames(platform);
+  return { clientId: env[names.id] || undefined, clientSecret: env[names.secret] || undefined };
+}
+
+/** INSTAGRAM_AUDIO_ENABLED: "true" (any case, any spacing) turns the feature on. */
+export function instagramAudioEnabled(env: Env): boolean {
+  return (env.INSTAGRAM_AUDIO_ENABLED ?? "").trim().toLowerCase() === "true";
 }
 
 const boxes = new Map<string, Promise<SecretBox>>();

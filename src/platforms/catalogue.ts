@@ -1,5 +1,5 @@
 import { sandboxFetch } from "../features/sandbox/sandbox.routes";
-import { ConfigError, getConfig } from "../lib/config";
+import { ConfigError, getConfig, platformCredentials, platformSecretNames } from "../lib/config";
 import { PLATFORMS, type Platform } from "../lib/domain";
 import { ApiError } from "../lib/errors";
 import { timedFetch } from "./http";
@@ -113,19 +113,20 @@ export function platformContext(
     ...(sandbox ? sandboxEndpoints(config.publicUrl, platform) : {}),
     ...overrides,
   };
-  const secrets = env as unknown as Record<string, string | undefined>;
-  const prefix = platform.toUpperCase();
-  const clientId = options.clientId ?? (sandbox ? "sandbox-client" : secrets[`${prefix}_CLIENT_ID`]);
-  const clientSecret =
-    options.clientSecret ?? (sandbox ? "sandbox-secret" : secrets[`${prefix}_CLIENT_SECRET`]);
+  const app = sandbox
+    ? { clientId: "sandbox-client", clientSecret: "sandbox-secret" }
+    : platformCredentials(env, platform);
+  const clientId = options.clientId ?? app.clientId;
+  const clientSecret = options.clientSecret ?? app.clientSecret;
   if (
     module.needsClientCredentials &&
     options.requireClientCredentials !== false &&
     (!clientId || !clientSecret)
   ) {
+    const names = platformSecretNames(platform);
     throw new ApiError(
       "PLATFORM_NOT_CONFIGURED",
-      `${module.name} is not configured: set ${prefix}_CLIENT_ID and ${prefix}_CLIENT_SECRET`,
+      `${module.name} is not configured: set ${names.id} and ${names.secret}`,
     );
   }
   return {

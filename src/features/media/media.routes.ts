@@ -1,5 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
+import { instagramAudioEnabled } from "../../lib/config";
 import { ApiError, ErrorSchema } from "../../lib/errors";
 import { type AppEnv, createRouter, errorResponses, json } from "../../lib/router";
 import { AccountIdParamsSchema } from "../accounts/accounts.schemas";
@@ -8,12 +9,6 @@ import { AudioSearchQuerySchema, AudioSearchResultSchema, PlaylistListSchema } f
 import { listPlaylists, searchAudio } from "./media.service";
 
 const security = [{ bearer: [] }];
-
-/** INSTAGRAM_AUDIO_ENABLED is a plain var ("true" turns the feature on); read defensively as it may be unset. */
-export function instagramAudioEnabled(env: Env): boolean {
-  const flag = (env as unknown as Record<string, unknown>).INSTAGRAM_AUDIO_ENABLED;
-  return typeof flag === "string" && flag.trim().toLowerCase() === "true";
-}
 
 const audioFeature = createMiddleware<AppEnv>(async (c, next) => {
   if (!instagramAudioEnabled(c.env)) {
