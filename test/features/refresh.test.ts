@@ -73,15 +73,28 @@ describe("POST /v1/accounts/:id/refresh", () => {
     expect(fake.refreshRequests).toBe(2);
   });
 
-  it("answers 409 REFRESH_FAILED and marks the account expired when the grant is refused", async () => {
+  it("answers 409 REFRESH_FAILED and marks the account error when the grant of a valid token is refused", async () => {
     const id = await connected();
     fake.failNext({ kind: "invalid_grant" });
     const res = await call(`/v1/accounts/${id}/refresh`, { method: "POST", key: ws.key });
     expect(res.status).toBe(409);
     expect(res.json.error.code).toBe("REFRESH_FAILED");
     const account = (await call(`/v1/accounts/${id}`, { key: ws.key })).json;
-    expect(account).toMatchObject({ status: "expired", error: { code: "invalid_grant" } });
+    expect(Date.parse(account.tokenExpiresAt)).toBeGreaterThan(Date.now());
+    expect(account).toMatchObject({ status: "error", error: { code: "invalid_grant" } });
     expect((await rowOf(id))?.next_refresh_at).toBeNull();
+  });
+
+  it("marks the account expired when the grant of a token past its expiry is refused", async () => {
+    const id = await connected();
+    await env.DB.prepare("UPDATE accounts SET token_expires_at = ? WHERE id = ?")
+      .bind(Date.now() - MINUTE, id)
+      .run();
+    fake.failNext({ kind: "invalid_grant" });
+    const res = await call(`/v1/accounts/${id}/refresh`, { method: "POST", key: ws.key });
+    expect(res.status).toBe(409);
+    const account = (await call(`/v1/accounts/${id}`, { key: ws.key })).json;
+    expect(account).toMatchObject({ status: "expired", error: { code: "invalid_grant" } });
   });
 
   it("a transient failure answers 502, backs off and leaves the status alone", async () => {

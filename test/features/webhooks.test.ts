@@ -529,7 +529,7 @@ describe("account events end to end", () => {
       type: "account.error",
       workspaceId: ws.id,
       data: {
-        account: { id: accountId, platform: "TWITTER", status: "EXPIRED" },
+        account: { id: accountId, platform: "TWITTER", status: "ERROR" },
         error: { code: "invalid_grant", message: expect.any(String) },
       },
     });

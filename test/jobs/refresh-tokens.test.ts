@@ -283,7 +283,7 @@ describe("outcomes", () => {
     await refreshTokens(env, now);
     await refreshTokens(env, now + MINUTE);
     expect(await rowOf(id)).toMatchObject({
-      status: "expired",
+      status: "error",
       last_error_code: "invalid_grant",
       next_refresh_at: null,
     });
@@ -293,7 +293,7 @@ describe("outcomes", () => {
     const errors = await eventsOf(id, "account.error");
     expect(errors).toHaveLength(1);
     expect(errors[0].data).toMatchObject({
-      account: { platform: "TWITTER", status: "EXPIRED" },
+      account: { platform: "TWITTER", status: "ERROR" },
       error: { code: "invalid_grant" },
     });
     // The grant was fine after all: a manual refresh recovers the account, once.

@@ -80,6 +80,26 @@ export function transitionEvent(row: AccountRow, changes: Partial<AccountRow>): 
 }
 
 /**
+ * What a definite refusal (revoked grant, invalid_grant, HTTP 401) makes of an account, wherever
+ * it was seen: `expired` only when its token is past its expiry, `error` otherwise.
+ */
+export function refusalChanges(
+  row: AccountRow,
+  err: ProviderError,
+  fallbackCode: string,
+  now: number,
+): Partial<AccountRow> {
+  const expired = row.tokenExpiresAt !== null && row.tokenExpiresAt <= now;
+  return {
+    status: expired ? "expired" : "error",
+    lastErrorCode: err.details.code ?? fallbackCode,
+    lastErrorMessage: err.message,
+    lastErrorAt: now,
+    updatedAt: now,
+  };
+}
+
+/**
  * The changes that differ from the row as read. D1 counts (and bills) a write to every index whose
  * columns an UPDATE assigns, even to the value already there: a refresh that re-set its unchanged
  * status, key version and error columns wrote 5 rows where 3 do. The row as read is still the row
@@ -238,10 +258,7 @@ export async function refreshLeased(
       return { kind: "transient", ...done, error: err };
     }
     const done = await finish(row, {
-      status: err.details.code === "invalid_grant" || expired ? "expired" : "error",
-      lastErrorCode: err.details.code ?? "refresh_refused",
-      lastErrorMessage: err.message,
-      lastErrorAt: now,
+      ...refusalChanges(row, err, "refresh_refused", now),
       refreshFailures: row.refreshFailures + 1,
       nextRefreshAt: null,
       updatedAt: now,
