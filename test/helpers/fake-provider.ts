@@ -262,6 +262,11 @@ export class FakePlatform {
 
 const platforms = new Map<Platform, FakePlatform>();
 
+/** Forgets every fake, so a file never talks to another file's (pool workers are reused). */
+export function forgetFakePlatforms(): void {
+  platforms.clear();
+}
+
 /** A fresh fake for `platform`, replacing any earlier one in this test file. */
 export function fakePlatform(platform: Platform): FakePlatform {
   const fake = new FakePlatform(platform);

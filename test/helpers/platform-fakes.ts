@@ -592,7 +592,7 @@ export function mastodonFake(fake: FakePlatform, options: { bot?: boolean } = {}
     created_at: Math.floor(Date.now() / 1000),
   });
   fake.api("POST /api/v1/apps", async ({ request }) => {
-    const form = new URLSearchParams(await request.text());
+    const form = new URLSearchParams(new TextDecoder().decode(await request.arrayBuffer()));
     return Response.json({
       id: "563419",
       name: form.get("client_name"),
