@@ -1,6 +1,7 @@
 import { createDb, type Db } from "../db/client";
 import type { BackfillJobRow } from "../db/schema";
 import { findAccount, openGrant } from "../features/accounts/accounts.repository";
+import { withRefusals } from "../features/accounts/refusal.service";
 import {
   advanceBackfill,
   claimDueBackfills,
@@ -138,15 +139,18 @@ async function fetchNextPage(
       return resolved.fetch(input, init);
     }) as typeof fetch,
   };
-  const page = await fetcher.fetchPage(ctx, {
-    grant,
-    account: {
-      platformUserId: account.platformUserId,
-      selectedPageId: account.selectedPageId,
-      scopes: account.scopes,
-    },
-    cursor: job.cursor,
-  });
+  // A refusal breaks the account too; its account.error goes out with this invocation's deliveries.
+  const page = await withRefusals(db, account, now, () =>
+    fetcher.fetchPage(ctx, {
+      grant,
+      account: {
+        platformUserId: account.platformUserId,
+        selectedPageId: account.selectedPageId,
+        scopes: account.scopes,
+      },
+      cursor: job.cursor,
+    }),
+  );
   return { account, page };
 }
 

@@ -227,6 +227,34 @@ describe("advanceBackfills", () => {
     expect(String(row?.error_message)).toContain("HTTP 401");
     expect(String(row?.error_message)).not.toContain(grant.accessToken);
     expect(await advanceBackfills(env, NOW + DAY)).toMatchObject({ claimed: 0 });
+    // The refusal breaks the account as a refused refresh would, with one account.error.
+    const broken = await env.DB.prepare("SELECT * FROM accounts WHERE id = ?")
+      .bind(account.id)
+      .first<Record<string, unknown>>();
+    expect(broken).toMatchObject({ status: "error", last_error_code: "access_refused", last_error_at: NOW });
+    const events = await env.DB.prepare("SELECT payload FROM events WHERE type = 'account.error'").all<{
+      payload: string;
+    }>();
+    expect(events.results.map((e) => JSON.parse(e.payload).data.account)).toEqual([
+      expect.objectContaining({ id: account.id, status: "ERROR" }),
+    ]);
+  });
+
+  it("a transient failure leaves the account as it was", async () => {
+    const { account, grant } = await twitterAccount();
+    serveTimeline(grant.profile.id, timeline(150), (page) =>
+      page === 1 ? new Response("unavailable", { status: 503 }) : undefined,
+    );
+    await requestBackfill(env, db, ws.id, account.id, NOW);
+    expect(await advanceBackfills(env, NOW)).toMatchObject({ retrying: 1 });
+    const row = await env.DB.prepare("SELECT status, last_error_code FROM accounts WHERE id = ?")
+      .bind(account.id)
+      .first();
+    expect(row).toEqual({ status: "active", last_error_code: null });
+    const events = await env.DB.prepare(
+      "SELECT count(*) AS n FROM events WHERE type = 'account.error'",
+    ).first();
+    expect(events).toEqual({ n: 0 });
   });
 
   it(`fails after ${MAX_TRANSIENT_FAILURES} transient failures in a row`, async () => {

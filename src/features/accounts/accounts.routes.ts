@@ -226,6 +226,7 @@ export const accountsRouter = createRouter()
       c.var.auth.workspaceId,
       c.req.valid("param").id,
       Date.now(),
+      (ids) => sendSoon(c, ids),
     );
     return c.json(result, 200);
   })

@@ -62,8 +62,8 @@ export function toAccountHealth(row: AccountRow, level: HealthLevel, now: number
   if (row.status === "suspended") {
     recommendations.push("The platform suspended this account. Resolve it on the platform, then reconnect.");
   } else if (needsReconnect) {
-    const reason = row.lastErrorMessage ? `: ${row.lastErrorMessage}` : ".";
-    recommendations.push(`The connection is broken${reason} Reconnect the account.`);
+    const reason = row.lastErrorMessage ? `: ${row.lastErrorMessage.replace(/[.\s]+$/, "")}` : "";
+    recommendations.push(`The connection is broken${reason}. Reconnect the account.`);
   } else if (expired) {
     recommendations.push("Token has expired; an automatic refresh is scheduled.");
   } else if (!autoRefresh && row.tokenExpiresAt !== null && level === "warning") {

@@ -12,6 +12,7 @@ import { grantInstance, instanceOrigin, resolveContext } from "../connect/platfo
 import { accountEvent, commitWithEvents } from "../webhooks/events";
 import { disconnectAccount, findAccount, openGrant } from "./accounts.repository";
 import { newLeaseId, type RefreshOutcome, refreshLeased, takeRefreshLease } from "./refresh.service";
+import { withRefusals } from "./refusal.service";
 
 const notFound = () => new ApiError("NOT_FOUND", "Account not found");
 /** How long POST …/refresh waits for a refresh already in flight elsewhere. */
@@ -71,8 +72,18 @@ export async function refreshNow(
   }
 }
 
-/** POST …/test: the platform's who-am-I call with the stored token. */
-export async function testConnection(env: Env, db: Db, workspaceId: string, accountId: string, now: number) {
+/**
+ * POST …/test: the platform's who-am-I call with the stored token. A refusal breaks the account
+ * like a refused refresh (recordRefusal); deliveryIds are its event's, for their first attempt.
+ */
+export async function testConnection(
+  env: Env,
+  db: Db,
+  workspaceId: string,
+  accountId: string,
+  now: number,
+  deliver?: (deliveryIds: string[]) => void,
+) {
   const row = await findAccount(db, workspaceId, accountId);
   if (!row) throw notFound();
   if (row.status === "disconnected" || !row.accessTokenEnc) {
@@ -83,7 +94,13 @@ export async function testConnection(env: Env, db: Db, workspaceId: string, acco
     const ctx = await resolveContext(env, db, row.platform, now, grantInstance(grant), {
       requireClientCredentials: false,
     });
-    const profile = await getModule(row.platform).profile(ctx, grant);
+    const profile = await withRefusals(
+      db,
+      row,
+      now,
+      () => getModule(row.platform).profile(ctx, grant),
+      deliver,
+    );
     return {
       success: true,
       message: "Connection verified",

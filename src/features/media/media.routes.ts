@@ -5,6 +5,7 @@ import { ApiError, ErrorSchema } from "../../lib/errors";
 import { type AppEnv, createRouter, errorResponses, json } from "../../lib/router";
 import { AccountIdParamsSchema } from "../accounts/accounts.schemas";
 import { requireScope } from "../auth/auth.middleware";
+import { sendSoon } from "../webhooks/webhooks.service";
 import { AudioSearchQuerySchema, AudioSearchResultSchema, PlaylistListSchema } from "./media.schemas";
 import { listPlaylists, searchAudio } from "./media.service";
 
@@ -63,12 +64,20 @@ export const playlistsRouter = createRouter().openapi(listAccountPlaylists, asyn
     c.var.auth.workspaceId,
     c.req.valid("param").id,
     Date.now(),
+    (ids) => sendSoon(c, ids),
   );
   return c.json(answer, 200);
 });
 
 /** Mounted at /v1/instagram. */
 export const instagramAudioRouter = createRouter().openapi(searchAudioTracks, async (c) => {
-  const tracks = await searchAudio(c.env, c.var.db, c.var.auth.workspaceId, c.req.valid("query"), Date.now());
+  const tracks = await searchAudio(
+    c.env,
+    c.var.db,
+    c.var.auth.workspaceId,
+    c.req.valid("query"),
+    Date.now(),
+    (ids) => sendSoon(c, ids),
+  );
   return c.json({ tracks }, 200);
 });

@@ -6,6 +6,7 @@ import { isFacebookLogin, selectedIgUserId } from "../../platforms/instagram";
 import { type AudioTrack, searchInstagramAudio } from "../../platforms/pages/instagram-audio";
 import { grantsPlaylistRead, listYouTubePlaylists } from "../../platforms/pages/youtube-playlists";
 import { findAccount, openAccountSecrets } from "../accounts/accounts.repository";
+import { withRefusals } from "../accounts/refusal.service";
 import { providerFailure } from "../connect/connect.service";
 import { resolveContext } from "../connect/platform-apps";
 import { setNeedsPlaylistReauth } from "./media.repository";
@@ -16,6 +17,9 @@ const disconnected = (field: string) =>
   new ApiError("INVALID_PARAM", "The account is disconnected; reconnect it", [
     { field, message: "Disconnected account" },
   ]);
+
+/** Receives the deliveries of an account.error a refused call caused, for their first attempt. */
+type Deliver = (deliveryIds: string[]) => void;
 
 export interface PlaylistAnswer {
   playlists: { id: string; title: string }[];
@@ -32,6 +36,7 @@ export async function listPlaylists(
   workspaceId: string,
   accountId: string,
   now: number,
+  deliver?: Deliver,
 ): Promise<PlaylistAnswer> {
   const row = await findAccount(db, workspaceId, accountId);
   if (!row) throw notFound();
@@ -51,7 +56,7 @@ export async function listPlaylists(
   const ctx = await resolveContext(env, db, "youtube", now, null, { requireClientCredentials: false });
   let listing: Awaited<ReturnType<typeof listYouTubePlaylists>>;
   try {
-    listing = await listYouTubePlaylists(ctx, accessToken ?? "");
+    listing = await withRefusals(db, row, now, () => listYouTubePlaylists(ctx, accessToken ?? ""), deliver);
   } catch (err) {
     throw providerFailure(err);
   }
@@ -71,6 +76,7 @@ export async function searchAudio(
   workspaceId: string,
   query: AudioSearchQuery,
   now: number,
+  deliver?: Deliver,
 ): Promise<AudioTrack[]> {
   const row = await findAccount(db, workspaceId, query.accountId);
   if (!row) throw notFound();
@@ -96,12 +102,19 @@ export async function searchAudio(
   }
   const ctx = await resolveContext(env, db, "instagram", now, null, { requireClientCredentials: false });
   try {
-    return await searchInstagramAudio(ctx, {
-      userToken: secrets.accessToken ?? "",
-      igUserId,
-      query: query.q,
-      limit: query.limit,
-    });
+    return await withRefusals(
+      db,
+      row,
+      now,
+      () =>
+        searchInstagramAudio(ctx, {
+          userToken: secrets.accessToken ?? "",
+          igUserId,
+          query: query.q,
+          limit: query.limit,
+        }),
+      deliver,
+    );
   } catch (err) {
     if (err instanceof ProviderError) throw new ApiError("GRAPH_API_ERROR", err.message);
     throw err;

@@ -4,6 +4,7 @@ import { createRouter, errorResponses, json, jsonBody } from "../../lib/router";
 import { AccountIdParamsSchema } from "../accounts/accounts.schemas";
 import { toAccount } from "../accounts/accounts.service";
 import { requireScope } from "../auth/auth.middleware";
+import { sendSoon } from "../webhooks/webhooks.service";
 import { PageListSchema, SelectPageBodySchema, SelectPageResultSchema } from "./pages.schemas";
 import { listPages, selectPage } from "./pages.service";
 
@@ -48,6 +49,7 @@ export const pagesRouter = createRouter()
       c.var.auth.workspaceId,
       c.req.valid("param").id,
       Date.now(),
+      (ids) => sendSoon(c, ids),
     );
     return c.json({ pages }, 200);
   })
@@ -59,6 +61,7 @@ export const pagesRouter = createRouter()
       c.req.valid("param").id,
       c.req.valid("json"),
       Date.now(),
+      (ids) => sendSoon(c, ids),
     );
     return c.json({ success: true as const, account: toAccount(row) }, 200);
   });

@@ -14,6 +14,7 @@ import {
   openAccountSecrets,
   sealAccountSecrets,
 } from "../accounts/accounts.repository";
+import { withRefusals } from "../accounts/refusal.service";
 import { providerFailure } from "../connect/connect.service";
 import { resolveContext } from "../connect/platform-apps";
 import { type PageSelection, saveSelectedPage } from "./pages.repository";
@@ -27,15 +28,20 @@ type PagePlatform = "linkedin" | "instagram" | "facebook";
 const hasPages = (platform: string): platform is PagePlatform =>
   platform === "linkedin" || platform === "instagram" || platform === "facebook";
 
+/** Receives the deliveries of an account.error a refused call caused, for their first attempt. */
+type Deliver = (deliveryIds: string[]) => void;
+
 interface Opened {
+  db: Db;
   row: AccountRow;
   secrets: AccountSecrets;
   token: string;
   ctx: PlatformContext;
+  deliver?: Deliver;
 }
 
 /** The account's decrypted credentials and its platform context, or INVALID_PARAM when it has none. */
-async function open(env: Env, db: Db, row: AccountRow, now: number): Promise<Opened> {
+async function open(env: Env, db: Db, row: AccountRow, now: number, deliver?: Deliver): Promise<Opened> {
   const secrets = await openAccountSecrets(await getSecretBox(env), row);
   if (row.status === "disconnected" || !secrets.accessToken) {
     throw new ApiError("INVALID_PARAM", "The account is disconnected; reconnect it", [
@@ -43,13 +49,16 @@ async function open(env: Env, db: Db, row: AccountRow, now: number): Promise<Ope
     ]);
   }
   const ctx = await resolveContext(env, db, row.platform, now, null, { requireClientCredentials: false });
-  return { row, secrets, token: secrets.accessToken, ctx };
+  return { db, row, secrets, token: secrets.accessToken, ctx, deliver };
 }
 
-/** Platform calls: a platform failure answers PROVIDER_ERROR (or RATE_LIMITED), never 500. */
-async function platformCall<T>(call: () => Promise<T>): Promise<T> {
+/**
+ * Platform calls with the account's token: a refusal breaks the account (withRefusals), and a
+ * platform failure answers PROVIDER_ERROR (or RATE_LIMITED), never 500.
+ */
+async function platformCall<T>(opened: Opened, call: () => Promise<T>): Promise<T> {
   try {
-    return await call();
+    return await withRefusals(opened.db, opened.row, opened.ctx.now, call, opened.deliver);
   } catch (err) {
     throw providerFailure(err);
   }
@@ -65,6 +74,7 @@ export async function listPages(
   workspaceId: string,
   accountId: string,
   now: number,
+  deliver?: Deliver,
 ): Promise<Page[]> {
   const row = await findAccount(db, workspaceId, accountId);
   if (!row) throw notFound();
@@ -75,14 +85,15 @@ export async function listPages(
     // Instagram Direct Login reaches one account and no Pages.
     if (directLogin(row, extras)) return [];
   }
-  const { ctx, token } = await open(env, db, row, now);
+  const opened = await open(env, db, row, now, deliver);
+  const { ctx, token } = opened;
   switch (row.platform) {
     case "linkedin": {
-      const orgs = await platformCall(() => listAdministeredOrganizations(ctx, token));
+      const orgs = await platformCall(opened, () => listAdministeredOrganizations(ctx, token));
       return orgs.map((org) => ({ ...org, type: "organization" as const }));
     }
     case "instagram": {
-      const accounts = await platformCall(() => listInstagramBusinessAccounts(ctx, token));
+      const accounts = await platformCall(opened, () => listInstagramBusinessAccounts(ctx, token));
       return accounts.map((ig) => ({
         id: ig.igUserId,
         name: ig.username ? `@${ig.username}` : (ig.name ?? ig.igUserId),
@@ -93,7 +104,7 @@ export async function listPages(
       }));
     }
     case "facebook": {
-      const pages = await platformCall(() => listFacebookPages(ctx, token));
+      const pages = await platformCall(opened, () => listFacebookPages(ctx, token));
       return pages.map((page) => ({
         id: page.id,
         name: page.name,
@@ -121,7 +132,7 @@ async function selectionFor(
     });
   switch (row.platform) {
     case "linkedin": {
-      const orgs = await platformCall(() => listAdministeredOrganizations(ctx, token));
+      const orgs = await platformCall(opened, () => listAdministeredOrganizations(ctx, token));
       const wanted = input.pageId.replace(/^urn:li:organization:/, "");
       const org = orgs.find((o) => o.id === wanted);
       if (!org) {
@@ -135,7 +146,7 @@ async function selectionFor(
       };
     }
     case "instagram": {
-      const accounts = await platformCall(() => listInstagramBusinessAccounts(ctx, token));
+      const accounts = await platformCall(opened, () => listInstagramBusinessAccounts(ctx, token));
       const ig =
         accounts.find((a) => a.pageId === input.pageId) ?? accounts.find((a) => a.igUserId === input.pageId);
       if (!ig) {
@@ -165,7 +176,7 @@ async function selectionFor(
       };
     }
     case "facebook": {
-      const pages = await platformCall(() => listFacebookPages(ctx, token));
+      const pages = await platformCall(opened, () => listFacebookPages(ctx, token));
       const page = pages.find((p) => p.id === input.pageId);
       if (!page) {
         throw invalidPageId(
@@ -198,6 +209,7 @@ export async function selectPage(
   accountId: string,
   input: SelectPageBody,
   now: number,
+  deliver?: Deliver,
 ): Promise<AccountRow> {
   for (let attempt = 0; attempt < SAVE_ATTEMPTS; attempt++) {
     const row = await findAccount(db, workspaceId, accountId);
@@ -209,7 +221,7 @@ export async function selectPage(
         [{ field: "id", message: "Platform without pages" }],
       );
     }
-    const opened = await open(env, db, row, now);
+    const opened = await open(env, db, row, now, deliver);
     if (directLogin(row, opened.secrets.extras)) {
       throw new ApiError(
         "INVALID_PARAM",
