@@ -233,7 +233,7 @@ function printBanner(dev) {
 }
 
 /** Fires the scheduled handler at the start of every minute, like the deployed Cron Trigger. */
-function startCron() {
+function startCron(isStopping) {
   let timer;
   let running = false;
   const fire = async () => {
@@ -245,8 +245,9 @@ function startCron() {
         signal: AbortSignal.timeout(55_000),
       });
       if (!res.ok) warn(`Cron: the scheduled handler answered ${res.status}`);
-    } catch {
-      // The server is restarting or stopping: the next minute tries again.
+    } catch (err) {
+      // The server may be restarting: the next minute tries again.
+      if (!isStopping()) warn(`Cron: could not run the scheduled handler (${err.message})`);
     } finally {
       running = false;
     }
@@ -307,7 +308,7 @@ async function main() {
     warn(err instanceof NetworkError ? err.message : `Seeding failed: ${err.message}`);
   }
   printBanner(dev);
-  if (!stopping) stopCron = startCron();
+  if (!stopping) stopCron = startCron(() => stopping);
 }
 
 main().catch((err) => {
