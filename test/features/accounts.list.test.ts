@@ -1,5 +1,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { STATUS_FILTERS } from "../../src/features/accounts/accounts.schemas";
+import { ACCOUNT_STATUSES } from "../../src/lib/domain";
 import { call, createWorkspace, insertAccount, type TestWorkspace } from "../helpers/api";
 
 async function pageThrough(ws: TestWorkspace, query: string, limit: number, between?: () => Promise<void>) {
@@ -105,11 +107,22 @@ describe("GET /v1/accounts filters", () => {
     ["inactive", ["error", "expired", "suspended"]],
     ["DISCONNECTED", ["disconnected"]],
     ["disconnected", ["disconnected"]],
+    ["EXPIRED", ["expired"]],
+    ["expired", ["expired"]],
+    ["SUSPENDED", ["suspended"]],
+    ["Suspended", ["suspended"]],
   ])("status=%s matches %j in any case", async (status, expected) => {
     const want = expected.map((s) => (s === "linkedin" ? linkedinId : (byStatus[s] as string))).sort();
     expect(await ids(`status=${status}`)).toEqual(want);
     // A status filter decides on its own whether archived rows are included.
     expect(await ids(`status=${status}&includeArchived=true`)).toEqual(want);
+  });
+
+  it("accepts every status an account can be answered with as a filter", async () => {
+    for (const status of ACCOUNT_STATUSES) {
+      expect(STATUS_FILTERS).toContain(status);
+      expect(await ids(`status=${status.toUpperCase()}`)).toContain(byStatus[status]);
+    }
   });
 
   it("treats status=all like no status filter", async () => {

@@ -25,7 +25,8 @@ describe("GET /v1/accounts rejects bad queries with 400", () => {
   it.each([
     ["status=bogus", "status"],
     ["status=", "status"],
-    ["status=suspended", "status"],
+    ["status=revoked", "status"],
+    ["status=expired,error", "status"],
     ["platform=myspace", "platform"],
     ["limit=0", "limit"],
     ["limit=101", "limit"],
@@ -42,6 +43,14 @@ describe("GET /v1/accounts rejects bad queries with 400", () => {
     [`cursor=${"a".repeat(300)}`, "cursor"],
   ])("%s", async (query, field) => {
     expectInvalid(await call(`/v1/accounts?${query}`, { key: ws.key }), field);
+  });
+
+  it("names every status filter it accepts when refusing one", async () => {
+    const res = await call("/v1/accounts?status=bogus", { key: ws.key });
+    expectInvalid(res, "status");
+    expect(res.json.error.details[0].message).toBe(
+      "Must be one of active, error, expired, suspended, disconnected, inactive, all (any case)",
+    );
   });
 
   it("accepts the bounds", async () => {

@@ -51,8 +51,10 @@ function statusCondition(status: StatusFilter | undefined, includeArchived: bool
       return inArray(accounts.status, ERROR_STATUSES);
     case "inactive":
       return notInArray(accounts.status, INACTIVE_EXCLUDES);
+    case "expired":
+    case "suspended":
     case "disconnected":
-      return eq(accounts.status, "disconnected");
+      return eq(accounts.status, status);
     default:
       return includeArchived ? undefined : ne(accounts.status, "disconnected");
   }

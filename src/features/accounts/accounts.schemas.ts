@@ -11,7 +11,16 @@ const anyCase = <T extends readonly [string, ...string[]]>(values: T) =>
 export const PlatformSchema = z.enum(PLATFORMS).openapi("Platform");
 export const AccountStatusSchema = z.enum(ACCOUNT_STATUSES).openapi("AccountStatus");
 
-export const STATUS_FILTERS = ["active", "inactive", "error", "disconnected", "all"] as const;
+/** Every status an account can have (each matches itself, but `error` also matches `expired`), and two groups. */
+export const STATUS_FILTERS = [
+  "active",
+  "error",
+  "expired",
+  "suspended",
+  "disconnected",
+  "inactive",
+  "all",
+] as const;
 export type StatusFilter = (typeof STATUS_FILTERS)[number];
 
 const queryBoolean = z
@@ -32,7 +41,7 @@ const queryInt = (min: number, max: number, fallback: number) =>
 export const ListAccountsQuerySchema = z.object({
   status: anyCase(STATUS_FILTERS).optional().openapi({
     description:
-      "ACTIVE, INACTIVE (every status but active and disconnected), ERROR (error and expired), DISCONNECTED, or all; any case",
+      "ACTIVE, ERROR (error and expired), EXPIRED, SUSPENDED, DISCONNECTED, INACTIVE (every status but active and disconnected), or ALL (no status filter); any case",
     example: "ACTIVE",
   }),
   platform: anyCase(PLATFORMS)
