@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import { createDb } from "../../src/db/client";
 import {
   backoffUntil,
@@ -197,9 +197,17 @@ describe("POST /v1/accounts/:id/test and DELETE", () => {
   it("still disconnects when the provider's revoke fails", async () => {
     const id = await connected();
     fake.failNext({ kind: "5xx" }, 2);
+    const logged = vi.spyOn(console, "warn").mockImplementation(() => {});
     const res = await call(`/v1/accounts/${id}`, { method: "DELETE", key: ws.key });
+    const lines = logged.mock.calls.map(([line]) => String(line));
+    logged.mockRestore();
     expect(res.json).toEqual({ success: true });
     expect((await rowOf(id))?.status).toBe("disconnected");
+    // The failed revoke is logged, with no token in the line.
+    expect(lines.map((line) => JSON.parse(line))).toEqual([
+      expect.objectContaining({ level: "warn", event: "revoke_failed", accountId: id, platform: "twitter" }),
+    ]);
+    for (const grant of fake.grants) for (const line of lines) expect(line).not.toContain(grant.accessToken);
   });
 });
 

@@ -7,7 +7,7 @@ import {
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { and, eq, isNotNull, isNull, lte } from "drizzle-orm";
-import { beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it, vi } from "vitest";
 import { createDb } from "../../src/db/client";
 import { accounts } from "../../src/db/schema";
 import { consumeState } from "../../src/features/connect/oauth-state";
@@ -50,8 +50,13 @@ describe("the scheduled handler", () => {
       worker.scheduled(createScheduledController({ scheduledTime: now, cron: "* * * * *" }), target, ctx);
       await waitOnExecutionContext(ctx);
     };
-    // With a broken keyring the jobs that decrypt fail, and housekeeping still runs.
+    // With a broken keyring the jobs that decrypt fail, each logged by name, and housekeeping still runs.
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {});
     await run({ ...env, TOKEN_ENCRYPTION_KEYS: "nope" } as Env);
+    const failed = logged.mock.calls.map(([line]) => JSON.parse(String(line)));
+    logged.mockRestore();
+    expect(failed.map((entry) => entry.job)).toContain("rewrapSecrets");
+    for (const entry of failed) expect(entry).toMatchObject({ level: "error", job: expect.any(String) });
     expect(
       (await env.DB.prepare("SELECT count(*) AS n FROM oauth_state_uses").first<{ n: number }>())?.n,
     ).toBe(0);
