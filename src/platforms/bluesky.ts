@@ -133,8 +133,8 @@ export const bluesky: PlatformModule = {
     const password = input.password;
     if (!identifier || !password) {
       throw new ApiError("INVALID_PARAM", "Bluesky needs a handle and an app password", [
-        ...(identifier ? [] : [{ field: "identifier", message: "Required" }]),
-        ...(password ? [] : [{ field: "password", message: "Required" }]),
+        ...(identifier ? [] : [{ field: "credentials.identifier", message: "Required" }]),
+        ...(password ? [] : [{ field: "credentials.appPassword", message: "Required" }]),
       ]);
     }
     let session: Session | null;

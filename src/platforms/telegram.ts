@@ -84,18 +84,21 @@ export const telegram: PlatformModule = {
   // No revoke: logOut moves a bot off the cloud Bot API server; it does not invalidate the token.
 
   async connectWithCredentials(ctx, input) {
-    const token = input.accessToken?.trim() ?? "";
+    const name = input.botToken !== undefined ? "botToken" : "accessToken";
+    const token = (input.accessToken ?? input.botToken)?.trim() ?? "";
     if (!isBotToken(token)) {
-      throw new ApiError("INVALID_PARAM", "A Telegram bot token from @BotFather looks like 123456789:AA…", [
-        { field: "accessToken", message: "Not a Telegram bot token" },
-      ]);
+      throw new ApiError(
+        "INVALID_PARAM",
+        `${name} must be a Telegram bot token from @BotFather, which looks like 123456789:AA…`,
+        [{ field: `credentials.${name}`, message: "Not a Telegram bot token" }],
+      );
     }
     const extras: Record<string, unknown> = {};
     if (input.extras?.chatId !== undefined) {
       const chat = chatId(input.extras.chatId);
       if (chat === undefined) {
         throw new ApiError("INVALID_PARAM", "chatId must be @channelname or a numeric chat id", [
-          { field: "extras.chatId", message: "Not a Telegram chat id" },
+          { field: "credentials.chatId", message: "Not a Telegram chat id" },
         ]);
       }
       extras.chatId = chat;

@@ -93,9 +93,11 @@ export interface CredentialsInput {
   refreshToken?: string;
   expiresAt?: number | null;
   extras?: Record<string, unknown>;
-  /** Bluesky handle + app password; Telegram bot token travels as accessToken. */
+  /** Bluesky handle + app password. */
   identifier?: string;
   password?: string;
+  /** Telegram: the bot token when the caller sent it as botToken (not accessToken), so errors name that field. */
+  botToken?: string;
 }
 
 /** Platforms where every server is its own provider (Mastodon): one OAuth app registered per instance. */

@@ -793,6 +793,27 @@ describe("telegram: bot token", () => {
     });
     expect(res.status).toBe(400);
     expect(res.json.error.code).toBe("INVALID_PARAM");
+    // The error names the field the caller sent.
+    expect(res.json.error.message).toMatch(/^botToken must be a Telegram bot token/);
+    expect(res.json.error.details).toEqual([
+      { field: "credentials.botToken", message: "Not a Telegram bot token" },
+    ]);
+    const asAccessToken = await api("/v1/accounts", {
+      method: "POST",
+      key: ws.key,
+      body: { platform: "telegram", credentials: { accessToken: "hello-i-am-a-token" } },
+    });
+    expect(asAccessToken.json.error.details).toEqual([
+      { field: "credentials.accessToken", message: "Not a Telegram bot token" },
+    ]);
+    const badChat = await api("/v1/accounts", {
+      method: "POST",
+      key: ws.key,
+      body: { platform: "telegram", credentials: { botToken: bot.token, chatId: "https://t.me/x" } },
+    });
+    expect(badChat.json.error.details).toEqual([
+      { field: "credentials.chatId", message: "Not a Telegram chat id" },
+    ]);
     expect(fake.calls).toEqual([]);
     expect(await accountCount(ws)).toBe(0);
   });
@@ -872,6 +893,17 @@ describe("bluesky: handle and app password", () => {
       message: "Connection verified",
       details: { platformUserId: account.did, username: `@${account.handle}`, displayName: "Switchboard" },
     });
+  });
+
+  it("names the missing credential by its field in the request", async () => {
+    const res = await api("/v1/accounts", {
+      method: "POST",
+      key: ws.key,
+      body: { platform: "bluesky", credentials: { identifier: `@${account.handle}` } },
+    });
+    expect(res.status).toBe(400);
+    expect(res.json.error.details).toEqual([{ field: "credentials.appPassword", message: "Required" }]);
+    expect(fake.calls).toEqual([]);
   });
 
   it("refuses a wrong app password with 400, storing nothing", async () => {

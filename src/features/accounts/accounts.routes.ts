@@ -202,6 +202,8 @@ export const accountsRouter = createRouter()
     const extras = Object.fromEntries(Object.entries(ids).filter(([, v]) => v !== undefined));
     const credentials = {
       accessToken: accessToken ?? botToken,
+      // Set only when the token came as botToken, so a refusal names the field the caller sent.
+      botToken: accessToken === undefined ? botToken : undefined,
       refreshToken,
       expiresAt: expiresAt ? Date.parse(expiresAt) : undefined,
       identifier,
