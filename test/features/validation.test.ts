@@ -155,7 +155,15 @@ describe("admin API rejects bad bodies with 400", () => {
 
   it("inserting an account that exists answers 400, not 500", async () => {
     const body = { platform: "twitter", platformUserId: "dup-1", credentials: { accessToken: "t" } };
-    expect((await admin(`/workspaces/${ws.id}/accounts`, { method: "POST", body })).status).toBe(201);
+    const created = await admin(`/workspaces/${ws.id}/accounts`, { method: "POST", body });
+    expect(created.status).toBe(201);
+    // Wrapped like POST /v1/accounts and the callback answer it.
+    expect(Object.keys(created.json)).toEqual(["account"]);
+    expect(created.json.account).toMatchObject({
+      platform: "twitter",
+      platformUserId: "dup-1",
+      status: "active",
+    });
     expectInvalid(await admin(`/workspaces/${ws.id}/accounts`, { method: "POST", body }), "platformUserId");
   });
 

@@ -107,5 +107,5 @@ export async function insertAccount(workspaceId: string, fields: Record<string, 
     },
   });
   if (res.status !== 201) throw new Error(`account: ${res.status} ${res.text}`);
-  return res.json as { id: string; status: string; platform: string; username: string };
+  return res.json.account as { id: string; status: string; platform: string; username: string };
 }

@@ -124,7 +124,7 @@ describe("rewrap", () => {
         },
         K1_ONLY,
       );
-      return (await res.json()) as { id: string };
+      return ((await res.json()) as { account: { id: string } }).account;
     })();
     const before = await env.DB.prepare("SELECT * FROM accounts WHERE id = ?")
       .bind(legacy.id)

@@ -7,7 +7,6 @@ import { getModule } from "../../platforms/catalogue";
 import { nextRefreshAt } from "../../platforms/schedule";
 import { refreshModelOf } from "../../platforms/types";
 import { insertAccount, sealAccountSecrets } from "../accounts/accounts.repository";
-import { AccountSchema } from "../accounts/accounts.schemas";
 import { toAccount } from "../accounts/accounts.service";
 import { forgetKey } from "../auth/auth.middleware";
 import { adminAuth } from "./admin.middleware";
@@ -26,6 +25,7 @@ import {
   CreateKeyBodySchema,
   CreateWorkspaceBodySchema,
   InsertAccountBodySchema,
+  InsertedAccountSchema,
   KeyIdParamsSchema,
   KeyListSchema,
   UpdateWorkspaceBodySchema,
@@ -119,7 +119,7 @@ export const insertWorkspaceAccount = createRoute({
   summary: "Insert an account with tokens, skipping the platform (operators and tests)",
   description: "Tokens are encrypted like any other. Unlike the public connect flows, nothing is verified.",
   request: { params: WorkspaceIdParamsSchema, ...jsonBody(InsertAccountBodySchema) },
-  responses: { 201: json(AccountSchema, "The account"), ...errorResponses },
+  responses: { 201: json(InsertedAccountSchema, "The account"), ...errorResponses },
 });
 
 export const adminRouter = createRouter()
@@ -262,5 +262,5 @@ export const adminRouter = createRouter()
         { field: "platformUserId", message: "Already connected" },
       ]);
     }
-    return c.json(toAccount(row), 201);
+    return c.json({ account: toAccount(row) }, 201);
   });

@@ -1,6 +1,11 @@
 import { z } from "@hono/zod-openapi";
 import { CONNECTION_TYPES, PLANS, PLATFORMS, SCOPES } from "../../lib/domain";
-import { AccountStatusSchema, MetadataSchema, PlatformSchema } from "../accounts/accounts.schemas";
+import {
+  AccountSchema,
+  AccountStatusSchema,
+  MetadataSchema,
+  PlatformSchema,
+} from "../accounts/accounts.schemas";
 
 const HOSTNAME =
   /^(\*\.)?(localhost|[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+)$/;
@@ -139,3 +144,6 @@ export const InsertAccountBodySchema = z
   })
   .strict()
   .openapi("AdminInsertAccount");
+
+/** The inserted account, wrapped like every other answer that creates one (POST /v1/accounts, the callback). */
+export const InsertedAccountSchema = z.object({ account: AccountSchema }).openapi("InsertedAccount");
