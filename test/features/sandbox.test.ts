@@ -589,6 +589,22 @@ describe("every platform's module reads its sandbox", () => {
     expect(err.details.status).toBe(401);
   });
 
+  it("whatsapp: the README's rule, EAA followed by 16 or more letters or digits", async () => {
+    const ctx = context("whatsapp");
+    const read = (accessToken: string) =>
+      CATALOGUE.whatsapp
+        .profile(ctx, { accessToken, refreshToken: null, extras: { phoneNumberId: "106540352242922" } })
+        .then(
+          () => "accepted",
+          (e: ProviderError) => e.kind,
+        );
+    expect(await read(`EAA${"a1".repeat(8)}`)).toBe("accepted");
+    expect(await read("EAAsandbox0123456789")).toBe("accepted");
+    expect(await read(`EAA${"a".repeat(15)}`)).toBe("refused");
+    expect(await read(`EAA${"a".repeat(15)}-`)).toBe("refused");
+    expect(await read(`eaa${"a".repeat(16)}`)).toBe("refused");
+  });
+
   it("mastodon: app registration answers the sandbox client", async () => {
     const { registerApp } = await import("../../src/platforms/mastodon");
     const app = await registerApp(context("mastodon"), {
