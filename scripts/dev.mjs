@@ -172,9 +172,11 @@ function readSavedKey() {
 async function seed(adminToken) {
   const admin = (method, apiPath, body) =>
     callApi(baseUrl, { method, path: apiPath, token: adminToken, body });
+  // A sandbox workspace: its keys are swb_test_, as the README ties test keys to local and sandbox use.
   const workspace = await admin("POST", "/v1/admin/workspaces", {
     name: "Dev workspace",
     plan: "enterprise",
+    sandbox: true,
     allowedCallbackDomains: ["localhost", "127.0.0.1"],
   });
   if (workspace.status !== 201) throw new Error(`Creating the dev workspace: ${describeError(workspace)}`);
@@ -222,6 +224,11 @@ function printBanner(dev) {
       "",
       `  Saved in ${path.relative(ROOT, KEY_FILE)}. Admin CLI: npm run admin -- --help`,
     );
+    if (dev.key.startsWith("swb_live_")) {
+      lines.push(
+        `  This key predates sandbox dev workspaces: delete ${path.relative(ROOT, KEY_FILE)} for a swb_test_ one.`,
+      );
+    }
   }
   lines.push(
     `  API reference: ${baseUrl}/docs   OpenAPI: ${baseUrl}/v1/openapi.json`,

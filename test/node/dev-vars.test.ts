@@ -102,4 +102,9 @@ describe("npm run dev with a real platform app in .dev.vars", () => {
     expect(text).not.toContain(APP.secret);
     expect(output).not.toContain(APP.secret);
   });
+
+  it("seeds a sandbox workspace, whose key is a swb_test_ key", async () => {
+    expect(dev.key).toMatch(/^swb_test_/);
+    expect(output).toContain(dev.key);
+  });
 });
