@@ -78,7 +78,9 @@ export function validationError(issues: readonly z.core.$ZodIssue[], where: stri
   // An unknown key is named itself, not its parent object.
   const details = issues.flatMap((issue) =>
     issue.code === "unrecognized_keys"
-      ? issue.keys.map((key) => named([...issue.path, key], "Unknown field"))
+      ? issue.keys.map((key) =>
+          named([...issue.path, key], target === "query" ? "Unknown query parameter" : "Unknown field"),
+        )
       : [named(issue.path, issue.message)],
   );
   const first = details[0];

@@ -1,4 +1,4 @@
-import { OpenAPIHono, type z } from "@hono/zod-openapi";
+import { OpenAPIHono, type RouteConfig, z } from "@hono/zod-openapi";
 import type { Db } from "../db/client";
 import type { Scope } from "./domain";
 import { ErrorSchema, validationError } from "./errors";
@@ -19,9 +19,26 @@ export interface AppEnv {
   };
 }
 
-/** Every router formats validation failures as the one INVALID_PARAM envelope naming the field. */
+/** The query of a route that declares none: any parameter is unknown. */
+const NO_QUERY = z.object({}).strict();
+
+/**
+ * Unknown query parameters are refused like unknown body fields: a route's query schema is made
+ * strict unless it says otherwise (`.loose()`, for parameters a platform appends to a redirect),
+ * and a route without one takes no parameters.
+ */
+function withStrictQuery<R extends RouteConfig>(route: R): R {
+  const query = route.request?.query as z.ZodObject | undefined;
+  const strict = !query ? NO_QUERY : query._zod.def.catchall === undefined ? query.strict() : query;
+  return { ...route, request: { ...route.request, query: strict } };
+}
+
+/**
+ * Every router formats validation failures as the one INVALID_PARAM envelope naming the field,
+ * and refuses unknown query parameters (withStrictQuery).
+ */
 export function createRouter() {
-  return new OpenAPIHono<AppEnv>({
+  const router = new OpenAPIHono<AppEnv>({
     defaultHook: (result) => {
       if (!result.success) {
         throw validationError(result.error.issues, result.target);
@@ -29,6 +46,10 @@ export function createRouter() {
       return undefined;
     },
   });
+  const register = router.openapi;
+  router.openapi = ((route: RouteConfig, ...rest: unknown[]) =>
+    (register as (...args: unknown[]) => unknown)(withStrictQuery(route), ...rest)) as typeof register;
+  return router;
 }
 
 export const json = <T extends z.ZodType>(schema: T, description: string) => ({

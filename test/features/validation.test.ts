@@ -1,6 +1,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { METADATA_MAX_BYTES } from "../../src/features/accounts/accounts.schemas";
 import { admin, call, createWorkspace, insertAccount, type TestWorkspace } from "../helpers/api";
+import { consent } from "../helpers/connect";
+import { fakePlatform } from "../helpers/fake-provider";
 
 let ws: TestWorkspace;
 let accountId: string;
@@ -173,6 +175,56 @@ describe("admin API rejects bad bodies with 400", () => {
       body: { name: "k", scopes: ["accounts:read"] },
     });
     expect(res.status).toBe(404);
+  });
+});
+
+describe("unknown query parameters are refused, like unknown body fields", () => {
+  it.each([
+    ["/v1/accounts?stauts=active", "stauts"],
+    ["/v1/accounts?limit=5&sort=asc", "sort"],
+    ["/v1/accounts/health?status=error", "status"],
+    // A route that declares no query takes none.
+    ["/v1/accounts/ID?expand=tokens", "expand"],
+    ["/v1/webhooks?limit=5", "limit"],
+  ])("%s names %s", async (path, parameter) => {
+    const res = await call(path.replace("ID", accountId), { key: ws.key });
+    expectInvalid(res, parameter);
+    expect(res.json.error).toEqual({
+      code: "INVALID_PARAM",
+      message: `Invalid ${parameter}: Unknown query parameter`,
+      details: [{ field: parameter, message: "Unknown query parameter" }],
+    });
+  });
+
+  it("names every unknown parameter, and applies to writes and the admin API too", async () => {
+    const res = await call("/v1/accounts?a=1&b=2&limit=3", { key: ws.key });
+    expect(res.json.error.details).toEqual([
+      { field: "a", message: "Unknown query parameter" },
+      { field: "b", message: "Unknown query parameter" },
+    ]);
+    expectInvalid(
+      await call(`/v1/accounts/${accountId}?force=true`, {
+        method: "PATCH",
+        key: ws.key,
+        body: { name: "n" },
+      }),
+      "force",
+    );
+    expectInvalid(await admin(`/workspaces/${ws.id}?verbose=1`), "verbose");
+  });
+
+  it("the OAuth redirect URI takes whatever a platform appends (Google adds scope, authuser, prompt)", async () => {
+    const { state, code } = await consent(ws, fakePlatform("twitter"), {
+      id: "q1",
+      username: "q",
+      name: "Q",
+    });
+    const res = await call(
+      `/v1/oauth/redirect/twitter?code=${code}&state=${state}&scope=a+b&authuser=0&prompt=consent`,
+    );
+    expect(res.status, res.text).toBe(302);
+    const forwarded = new URL(res.headers.get("location") as string);
+    expect(forwarded.searchParams.get("code")).toBe(code);
   });
 });
 

@@ -54,9 +54,12 @@ export const CallbackBodySchema = z
   .strict()
   .openapi("CallbackRequest");
 
-export const RedirectQuerySchema = z.object({
-  state: z.string().max(200).optional(),
-  code: z.string().max(4096).optional(),
-  error: z.string().max(200).optional(),
-  error_description: z.string().max(2048).optional(),
-});
+/** Loose on purpose: platforms append parameters of their own (Google's scope, authuser, prompt…). */
+export const RedirectQuerySchema = z
+  .object({
+    state: z.string().max(200).optional(),
+    code: z.string().max(4096).optional(),
+    error: z.string().max(200).optional(),
+    error_description: z.string().max(2048).optional(),
+  })
+  .loose();
