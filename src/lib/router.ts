@@ -68,6 +68,25 @@ export const errorResponses = {
   500: errorResponse("Unexpected failure, with the request id"),
 } as const;
 
+/**
+ * What a route that calls a platform can answer besides its own errors. The API limits no request
+ * rate of its own; a platform's rate limit is passed through as RATE_LIMITED with the platform's
+ * Retry-After, in seconds, when it gave one.
+ */
+export const platformErrorResponses = {
+  429: {
+    ...errorResponse("The platform is rate limiting (RATE_LIMITED)"),
+    headers: {
+      "Retry-After": {
+        description:
+          "Seconds to wait before trying again, from the platform's own Retry-After; absent when it gave none",
+        schema: { type: "integer", minimum: 0 },
+      },
+    },
+  },
+  502: errorResponse("The platform failed or answered something unusable (PROVIDER_ERROR)"),
+} as const;
+
 export const jsonBody = <T extends z.ZodType>(schema: T) => ({
   body: { content: { "application/json": { schema } }, required: true },
 });

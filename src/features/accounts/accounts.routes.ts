@@ -1,7 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { decodeCursor } from "../../lib/cursor";
 import { ApiError } from "../../lib/errors";
-import { createRouter, errorResponses, json, jsonBody } from "../../lib/router";
+import { createRouter, errorResponses, json, jsonBody, platformErrorResponses } from "../../lib/router";
 import { iso } from "../../lib/time";
 import { requireScope } from "../auth/auth.middleware";
 import { providerFailure, toConnected } from "../connect/connect.service";
@@ -107,6 +107,7 @@ export const createAccount = createRoute({
     200: json(ConnectedAccountSchema, "An existing account, updated"),
     201: json(ConnectedAccountSchema, "The new account"),
     ...errorResponses,
+    ...platformErrorResponses,
   },
 });
 
@@ -136,6 +137,7 @@ export const refreshAccount = createRoute({
     200: json(RefreshResultSchema, "The token after the refresh"),
     409: errorResponses[400],
     ...errorResponses,
+    ...platformErrorResponses,
   },
 });
 

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { createRouter, errorResponses, json, jsonBody } from "../../lib/router";
+import { createRouter, errorResponses, json, jsonBody, platformErrorResponses } from "../../lib/router";
 import { AccountIdParamsSchema, ConnectedAccountSchema } from "../accounts/accounts.schemas";
 import { requireScope } from "../auth/auth.middleware";
 import { sendSoon } from "../webhooks/webhooks.service";
@@ -27,7 +27,7 @@ const oauthErrors = {
     z.object({ error: z.object({ code: z.literal("PLAN_LIMIT_EXCEEDED"), message: z.string() }) }),
     "The plan's account limit is reached",
   ),
-  502: errorResponses[500],
+  ...platformErrorResponses,
 };
 
 export const connectAccount = createRoute({

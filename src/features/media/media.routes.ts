@@ -2,7 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
 import { instagramAudioEnabled } from "../../lib/config";
 import { ApiError, ErrorSchema } from "../../lib/errors";
-import { type AppEnv, createRouter, errorResponses, json } from "../../lib/router";
+import { type AppEnv, createRouter, errorResponses, json, platformErrorResponses } from "../../lib/router";
 import { AccountIdParamsSchema } from "../accounts/accounts.schemas";
 import { requireScope } from "../auth/auth.middleware";
 import { sendSoon } from "../webhooks/webhooks.service";
@@ -34,7 +34,7 @@ export const listAccountPlaylists = createRoute({
   responses: {
     200: json(PlaylistListSchema, "The playlists, or requiresReauth"),
     ...errorResponses,
-    502: json(ErrorSchema, "YouTube failed (PROVIDER_ERROR)"),
+    ...platformErrorResponses,
   },
 });
 
@@ -45,12 +45,13 @@ export const searchAudioTracks = createRoute({
   security,
   summary: "Search Reels audio",
   description:
-    "Trending tracks when q is omitted, else tracks matching q. FEATURE_DISABLED (503) until INSTAGRAM_AUDIO_ENABLED is true. The account must be an Instagram account connected through Facebook Login with a business account selected; a Direct Login account answers 400. GRAPH_API_ERROR (502) carries Meta's message.",
+    "Trending tracks when q is omitted, else tracks matching q. FEATURE_DISABLED (503) until INSTAGRAM_AUDIO_ENABLED is true. The account must be an Instagram account connected through Facebook Login with a business account selected; a Direct Login account answers 400. GRAPH_API_ERROR (502) carries Meta's message; a Graph rate limit (HTTP 429) answers RATE_LIMITED with Meta's Retry-After.",
   middleware: [requireScope("read:posts"), audioFeature],
   request: { query: AudioSearchQuerySchema },
   responses: {
     200: json(AudioSearchResultSchema, "Matching tracks"),
     ...errorResponses,
+    429: platformErrorResponses[429],
     502: json(ErrorSchema, "The Graph API failed (GRAPH_API_ERROR)"),
     503: json(ErrorSchema, "Audio search is disabled here (FEATURE_DISABLED)"),
   },

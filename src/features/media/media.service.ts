@@ -116,6 +116,8 @@ export async function searchAudio(
       deliver,
     );
   } catch (err) {
+    // A rate limit is RATE_LIMITED with Meta's Retry-After, as on every other route.
+    if (err instanceof ProviderError && err.details.status === 429) throw providerFailure(err);
     if (err instanceof ProviderError) throw new ApiError("GRAPH_API_ERROR", err.message);
     throw err;
   }

@@ -1,6 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { ErrorSchema } from "../../lib/errors";
-import { createRouter, errorResponses, json, jsonBody } from "../../lib/router";
+import { createRouter, errorResponses, json, jsonBody, platformErrorResponses } from "../../lib/router";
 import { AccountIdParamsSchema } from "../accounts/accounts.schemas";
 import { toAccount } from "../accounts/accounts.service";
 import { requireScope } from "../auth/auth.middleware";
@@ -10,10 +9,7 @@ import { listPages, selectPage } from "./pages.service";
 
 const tags = ["Accounts"];
 const security = [{ bearer: [] }];
-const platformErrors = {
-  ...errorResponses,
-  502: json(ErrorSchema, "The platform failed (PROVIDER_ERROR)"),
-};
+const platformErrors = { ...errorResponses, ...platformErrorResponses };
 
 export const listAccountPages = createRoute({
   method: "get",
