@@ -117,7 +117,8 @@ export const testAccount = createRoute({
   tags,
   security,
   summary: "Test the connection",
-  description: "A lightweight who-am-I call to the platform with the stored token.",
+  description:
+    "A lightweight who-am-I call to the platform with the stored token. A definite refusal (a revoked token) breaks the account as a refused refresh does: status error (expired when the token is past its expiry), its error set, one account.error webhook. A transient failure changes nothing.",
   middleware: [requireScope("accounts:write")],
   request: { params: AccountIdParamsSchema },
   responses: { 200: json(TestResultSchema, "Whether the platform accepted the token"), ...errorResponses },
