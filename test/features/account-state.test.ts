@@ -187,12 +187,29 @@ describe("the refusal write is fenced", () => {
     expect(await rowOf(id)).toMatchObject({ status: "error", last_error_code: "access_refused" });
   });
 
-  it("ignores what is not a definite refusal", async () => {
+  it("takes a dead-token code as the token's refusal, whatever the HTTP status", async () => {
+    for (const [status, code] of [
+      [400, "190"],
+      [400, "invalid_grant"],
+      [403, "invalid_token"],
+    ] as const) {
+      const id = await connected();
+      const row = (await findAccount(db, ws.id, id)) as AccountRow;
+      const refusal = new ProviderError("refused", `HTTP ${status} (${code})`, { status, code });
+      expect(await recordRefusal(db, row, refusal, Date.now())).toEqual(expect.any(Array));
+      expect(await rowOf(id)).toMatchObject({ status: "error", last_error_code: code });
+    }
+  });
+
+  it("ignores what is not a definite refusal of the token", async () => {
     const id = await connected();
     const row = (await findAccount(db, ws.id, id)) as AccountRow;
     for (const err of [
       new ProviderError("transient", "HTTP 503", { status: 503 }),
       new ProviderError("invalid", "HTTP 404", { status: 404 }),
+      // Refusals of one request, not of the token: a bad parameter, no permission on one object.
+      new ProviderError("refused", "HTTP 400 (Invalid parameter)", { status: 400, code: "100" }),
+      new ProviderError("refused", "HTTP 403 (Forbidden)", { status: 403 }),
       new Error("D1 is down"),
     ]) {
       expect(await recordRefusal(db, row, err, Date.now())).toEqual([]);

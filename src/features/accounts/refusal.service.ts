@@ -8,6 +8,27 @@ import { changedColumns, refusalChanges, transitionEvent } from "./refresh.servi
 /** lastErrorCode of a refusal that carries no platform code (a bare HTTP 401). */
 export const ACCESS_REFUSED = "access_refused";
 
+/** Platform codes that mean the token itself is dead, whatever the HTTP status that carried them. */
+const DEAD_TOKEN_CODES = new Set([
+  "102", // Graph: session expired
+  "190", // Graph: invalid or expired access token
+  "invalid_token",
+  "invalid_grant",
+  "access_token_invalid", // TikTok
+]);
+
+/**
+ * Whether a refusal is of the token rather than of the request: a 401, a dead-token code, or a
+ * module's own verdict on the grant (no HTTP status). A 400 or 403 without such a code refuses that
+ * one call (a bad parameter, no permission on one page): the caller hears it, the account stays.
+ */
+export function refusesToken(err: ProviderError): boolean {
+  if (err.kind !== "refused") return false;
+  const { status, code } = err.details;
+  if (code !== undefined && DEAD_TOKEN_CODES.has(String(code))) return true;
+  return status === undefined || status === 401;
+}
+
 /**
  * A definite refusal of the account's token seen by any call made with it (test, pages, playlists,
  * audio, backfill) takes the refused refresh's path: the same status rule and error columns, and one
@@ -17,7 +38,7 @@ export const ACCESS_REFUSED = "access_refused";
  * Answers the event's deliveries, for their first attempt.
  */
 export async function recordRefusal(db: Db, row: AccountRow, err: unknown, now: number): Promise<string[]> {
-  if (!(err instanceof ProviderError) || err.kind !== "refused") return [];
+  if (!(err instanceof ProviderError) || !refusesToken(err)) return [];
   if (row.status !== "active") return [];
   const expired = row.tokenExpiresAt !== null && row.tokenExpiresAt <= now;
   if (expired && row.nextRefreshAt !== null) return [];
