@@ -99,6 +99,11 @@ export const accounts = sqliteTable(
     /** One refresh at a time: the holder's lease id and when the lease lapses. */
     refreshLeaseId: text("refresh_lease_id"),
     refreshLeaseUntil: integer("refresh_lease_until"),
+    /**
+     * When a lease lapsed unreleased (its holder may have fetched tokens it never stored, see
+     * pending-grants.ts), set by the next lease take; cleared once a refresh stores new tokens.
+     */
+    lapsedLeaseUntil: integer("lapsed_lease_until"),
     /** Set once `account.expiring` was sent for the current token. */
     expiringNotifiedAt: integer("expiring_notified_at"),
 

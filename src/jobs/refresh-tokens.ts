@@ -3,8 +3,8 @@ import { createDb, type Db } from "../db/client";
 import { coalescingBatch } from "../db/coalesce";
 import { type AccountRow, accounts } from "../db/schema";
 import {
+  leaseColumns,
   newLeaseId,
-  REFRESH_LEASE_MS,
   type RefreshOutcome,
   refreshLeased,
 } from "../features/accounts/refresh.service";
@@ -52,7 +52,7 @@ export function claimDueAccounts(db: Db, leaseId: string, now: number, limit: nu
     .limit(limit);
   return db
     .update(accounts)
-    .set({ refreshLeaseId: leaseId, refreshLeaseUntil: now + REFRESH_LEASE_MS })
+    .set(leaseColumns(leaseId, now))
     .where(and(inArray(accounts.id, due), leaseFree))
     .returning();
 }

@@ -14,6 +14,7 @@ import { type Grant, refreshModelOf, type TokenSet } from "../../platforms/types
 import { grantInstance, resolveContext } from "../connect/platform-apps";
 import { accountEvent, commitGuardedWithEvents, type PendingEvent } from "../webhooks/events";
 import { openGrant, sealAccountSecrets } from "./accounts.repository";
+import { pendingTokens, storeRefreshed, type WriteRetry } from "./pending-grants";
 
 /** Longer than any one refresh can take (each provider call times out well before). */
 export const REFRESH_LEASE_MS = 60 * SECOND;
@@ -31,6 +32,16 @@ export type RefreshOutcome = { account: AccountRow; deliveryIds?: string[] } & (
 );
 
 /**
+ * What taking a free or lapsed lease sets. A lapsed term is kept in lapsedLeaseUntil (until a refresh
+ * stores new tokens): its holder may have fetched tokens it never stored (pending-grants.ts).
+ */
+export const leaseColumns = (leaseId: string, now: number) => ({
+  refreshLeaseId: leaseId,
+  refreshLeaseUntil: now + REFRESH_LEASE_MS,
+  lapsedLeaseUntil: sql<number | null>`coalesce(${accounts.refreshLeaseUntil}, ${accounts.lapsedLeaseUntil})`,
+});
+
+/**
  * Takes the account's refresh lease with one conditional statement: only one caller, cron or API,
  * can hold it at a time. Answers the freshly read row, or undefined when someone else holds it.
  */
@@ -42,7 +53,7 @@ export async function takeRefreshLease(
 ): Promise<AccountRow | undefined> {
   const [row] = await db
     .update(accounts)
-    .set({ refreshLeaseId: leaseId, refreshLeaseUntil: now + REFRESH_LEASE_MS })
+    .set(leaseColumns(leaseId, now))
     .where(
       and(
         eq(accounts.id, accountId),
@@ -59,6 +70,8 @@ export const newLeaseId = () => randomToken(12);
 export interface RefreshOptions {
   /** How the outcome's batch reaches D1; the cron coalesces the writes of its lanes. */
   batch?: BatchRunner;
+  /** Retries of the new tokens' write (pending-grants.ts). */
+  writeRetry?: WriteRetry;
 }
 
 const BROKEN: AccountStatus[] = ["error", "expired"];
@@ -221,14 +234,22 @@ export async function refreshLeased(
 
   const secrets = await grant();
   let tokens: TokenSet;
+  let recovered: TokenSet | undefined;
   try {
     if (model.kind === "extend-in-place" && expired) {
       throw new ProviderError("refused", `${module.name} tokens cannot be extended once expired`, {
         code: "token_expired",
       });
     }
-    const ctx = await resolveContext(env, db, row.platform, now, grantInstance(secrets));
-    tokens = await refreshGrant(ctx, module, secrets);
+    // Tokens a failed write left behind are stored, not fetched again with a spent refresh token.
+    recovered = await pendingTokens(env, box, row, secrets.refreshToken);
+    tokens =
+      recovered ??
+      (await refreshGrant(
+        await resolveContext(env, db, row.platform, now, grantInstance(secrets)),
+        module,
+        secrets,
+      ));
   } catch (err) {
     if (!(err instanceof ProviderError)) {
       // Our own failure (configuration, storage): back off so the account does not hog every run.
@@ -273,7 +294,8 @@ export async function refreshLeased(
     refreshToken,
     extras: { ...secrets.extras, ...tokens.extras },
   });
-  const done = await finish(row, {
+  const stored = { spent: secrets.refreshToken, tokens, recovered: recovered !== undefined };
+  const changes: Partial<AccountRow> = {
     ...sealed,
     ...(tokens.scopes ? { scopes: tokens.scopes } : {}),
     tokenExpiresAt: tokens.expiresAt,
@@ -293,7 +315,17 @@ export async function refreshLeased(
     lastErrorMessage: null,
     lastErrorAt: null,
     expiringNotifiedAt: null,
+    lapsedLeaseUntil: null,
     updatedAt: now,
-  });
+  };
+  const done = await storeRefreshed(
+    env,
+    box,
+    row,
+    stored,
+    now,
+    () => finish(row, changes),
+    options.writeRetry,
+  );
   return { kind: "refreshed", ...done };
 }

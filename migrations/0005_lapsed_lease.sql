@@ -1,0 +1,1 @@
+ALTER TABLE `accounts` ADD `lapsed_lease_until` integer;
