@@ -3,11 +3,11 @@
  * invocation on Workers Paid and 50 on Free, where 50 also caps every subrequest (fetches
  * included). Past the cap each further call throws, and a refresh whose new token was fetched but
  * cannot be stored has spent a rotating refresh token for nothing. So the cron counts every D1
- * statement (alone or inside a batch) and every outbound fetch it starts, and its jobs take an
- * item only while the item's worst case still fits.
+ * statement (alone or inside a batch), every KV operation and every outbound fetch it starts, and
+ * its jobs take an item only while the item's worst case still fits.
  */
 export class SubrequestBudget {
-  /** Counted as they happen (the metered DB counts D1; jobs count their fetches). */
+  /** Counted as they happen (the metered DB counts D1, the metered KV its operations; jobs count their fetches). */
   spent = 0;
   /** Held for work under way: each item's worst case, until it ends. */
   private reserved = 0;
@@ -70,9 +70,12 @@ const EXECUTE = new Set<PropertyKey>(["all", "first", "run", "raw"]);
 type Statement = D1PreparedStatement;
 type Method = (...args: unknown[]) => unknown;
 
+const KV_OPERATIONS = new Set<PropertyKey>(["get", "getWithMetadata", "put", "delete", "list"]);
+
 /**
  * env with a DB that counts each statement it runs against `budget`: one per statement run on its
- * own, one per statement inside a batch (D1's per-query limits apply to each statement of a batch).
+ * own, one per statement inside a batch (D1's per-query limits apply to each statement of a batch),
+ * and a KV namespace that counts each operation (a subrequest on the Free plan).
  */
 function meteredEnv(env: Env, budget: SubrequestBudget): Env {
   const originals = new WeakMap<object, Statement>();
@@ -120,5 +123,19 @@ function meteredEnv(env: Env, budget: SubrequestBudget): Env {
         }
       },
     });
-  return Object.create(env, { DB: { value: database(env.DB), enumerable: true } }) as Env;
+  const kv = new Proxy(env.OAUTH_STATE, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target) as Method;
+      if (typeof value !== "function") return value;
+      if (!KV_OPERATIONS.has(prop)) return value.bind(target);
+      return (...args: unknown[]) => {
+        budget.spend();
+        return value.apply(target, args);
+      };
+    },
+  });
+  return Object.create(env, {
+    DB: { value: database(env.DB), enumerable: true },
+    OAUTH_STATE: { value: kv, enumerable: true },
+  }) as Env;
 }

@@ -17,11 +17,13 @@ export const CLAIM_BATCH = 60;
 /** Wall-clock budget of one run, well inside a Cron Trigger's limits; the rest waits for the next minute. */
 export const REFRESH_BUDGET_MS = 25 * SECOND;
 /**
- * Subrequests one refresh may make at worst: its token request, a Mastodon app lookup, and the
- * outcome's batch with an event (the endpoint lookup, the event, its deliveries in one statement,
- * the UPDATE). A typical refresh makes two: the token request and its UPDATE.
+ * Subrequests one refresh may make at worst: after a lapsed lease the KV read of a grant a failed
+ * write left (pending-grants.ts), its token request, a Mastodon app lookup, and the outcome's batch
+ * with an event (the endpoint lookup, the event, its deliveries in one statement, the UPDATE). A
+ * typical refresh makes two: the token request and its UPDATE. A failing write's retries and KV
+ * copy come out of the tenth of the cap the budget never spends; the copy is made first.
  */
-export const WORST_REFRESH_SUBREQUESTS = 6;
+export const WORST_REFRESH_SUBREQUESTS = 7;
 const TYPICAL_REFRESH_SUBREQUESTS = 2;
 /** What a lane holds of the budget per account: a refresh at its worst, and a claim it may wait for. */
 const LANE_HOLD = WORST_REFRESH_SUBREQUESTS + 1;

@@ -11,6 +11,7 @@ import {
   refreshLeased,
   takeRefreshLease,
 } from "../../src/features/accounts/refresh.service";
+import { metered } from "../../src/jobs/budget";
 import { refreshTokens } from "../../src/jobs/refresh-tokens";
 import { getSecretBox } from "../../src/lib/config";
 import { newId } from "../../src/lib/ids";
@@ -324,6 +325,16 @@ describe("KV unreadable when a copy may be waiting", () => {
     expect((await refreshAt({ env, db: createDb(env.DB) }, id, now)).kind).toBe("refreshed");
     expect(fake.refreshRequests).toBe(2);
     expect(invalidGrants).toBe(0);
+  });
+});
+
+describe("the cron's subrequest budget", () => {
+  it("counts every KV operation of a metered env (each is a subrequest on the Free plan)", async () => {
+    const { env: m, budget } = metered(env);
+    await m.OAUTH_STATE.put("refresh:pending:budget-test", "x", { expirationTtl: 60 });
+    await m.OAUTH_STATE.get("refresh:pending:budget-test");
+    await m.OAUTH_STATE.delete("refresh:pending:budget-test");
+    expect(budget.spent).toBe(3);
   });
 });
 
