@@ -17,7 +17,7 @@ import { getSecretBox } from "../../src/lib/config";
 import { newId } from "../../src/lib/ids";
 import { pendingGrantKey } from "../../src/lib/kv";
 import { HOUR, MINUTE } from "../../src/lib/time";
-import { createWorkspace, type TestWorkspace } from "../helpers/api";
+import { call, createWorkspace, type TestWorkspace } from "../helpers/api";
 import { connectAccount } from "../helpers/connect";
 import { type FakePlatform, fakePlatform, unauthorized } from "../helpers/fake-provider";
 
@@ -325,6 +325,25 @@ describe("KV unreadable when a copy may be waiting", () => {
     expect((await refreshAt({ env, db: createDb(env.DB) }, id, now)).kind).toBe("refreshed");
     expect(fake.refreshRequests).toBe(2);
     expect(invalidGrants).toBe(0);
+  });
+});
+
+describe("a disconnect after a failed write", () => {
+  it("deletes the grant kept in KV with the stored credentials", async () => {
+    const res = await connectAccount(ws, fake, { id: "rot-3", username: "rot3", name: "Rot" });
+    const id = res.json.account.id as string;
+    await expect(
+      refreshAt(
+        faulty(() => "throw"),
+        id,
+        Date.now(),
+      ),
+    ).rejects.toThrow();
+    expect(await env.OAUTH_STATE.get(pendingGrantKey(id))).not.toBeNull();
+    expect((await call(`/v1/accounts/${id}`, { method: "DELETE", key: ws.key })).json).toEqual({
+      success: true,
+    });
+    expect(await env.OAUTH_STATE.get(pendingGrantKey(id))).toBeNull();
   });
 });
 

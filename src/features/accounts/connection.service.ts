@@ -11,6 +11,7 @@ import { type ConnectedAccount, providerFailure, upsertConnectedAccount } from "
 import { grantInstance, instanceOrigin, resolveContext } from "../connect/platform-apps";
 import { accountEvent, commitWithEvents } from "../webhooks/events";
 import { disconnectAccount, findAccount, openGrant } from "./accounts.repository";
+import { forgetPendingGrant } from "./pending-grants";
 import { newLeaseId, type RefreshOutcome, refreshLeased, takeRefreshLease } from "./refresh.service";
 import { withRefusals } from "./refusal.service";
 
@@ -152,6 +153,7 @@ export async function disconnect(env: Env, db: Db, workspaceId: string, accountI
     now,
   );
   if ((results[0] as AccountRow[]).length === 0) throw notFound();
+  await forgetPendingGrant(env, row);
   return deliveryIds;
 }
 

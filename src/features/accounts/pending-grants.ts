@@ -67,6 +67,18 @@ export async function pendingTokens(
   return pending.replaces === (await sha256Hex(storedRefreshToken)) ? pending.tokens : undefined;
 }
 
+/** Deletes the copy a failed write may have left (a disconnect wipes every stored credential). */
+export async function forgetPendingGrant(
+  env: Env,
+  row: Pick<AccountRow, "id" | "lapsedLeaseUntil" | "refreshLeaseUntil">,
+) {
+  // A copy exists only where a lease was left unreleased.
+  if (row.lapsedLeaseUntil === null && row.refreshLeaseUntil === null) return;
+  await env.OAUTH_STATE.delete(pendingGrantKey(row.id)).catch((err: unknown) =>
+    log("pending_grant_not_deleted", row.id, { message: reason(err) }),
+  );
+}
+
 /**
  * Writes a refresh's outcome (`write`, fenced by the lease) with bounded retries. When the refresh
  * token rotated (or the tokens came from a KV copy), a failure, a hang or a fenced-out write keeps
