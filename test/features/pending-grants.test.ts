@@ -204,6 +204,7 @@ const MODES = [
 type Mode = (typeof MODES)[number];
 
 describe("a D1 failure after the provider rotated the refresh token", () => {
+  // Count-bounded (100 injections, ~3 s on a quiet machine); the 60 s bound is for a loaded one.
   it("loses no grant over 100 injected write failures at random points (seeded)", {
     timeout: 60_000,
   }, async () => {
