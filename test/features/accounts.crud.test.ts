@@ -4,10 +4,13 @@ import { openAccountSecrets } from "../../src/features/accounts/accounts.reposit
 import { getSecretBox } from "../../src/lib/config";
 import { DAY, HOUR } from "../../src/lib/time";
 import { call, createWorkspace, insertAccount, type TestWorkspace } from "../helpers/api";
+import { fakePlatform } from "../helpers/fake-provider";
 
 let ws: TestWorkspace;
 beforeAll(async () => {
   ws = await createWorkspace();
+  // DELETE revokes at the platform first: X's revocation endpoint answers.
+  fakePlatform("twitter");
 });
 
 const rowOf = (id: string) =>
