@@ -9,13 +9,14 @@ import { apiKeyAuth } from "./features/auth/auth.middleware";
 import { connectRouter, oauthRouter } from "./features/connect/connect.routes";
 import { instagramAudioRouter, playlistsRouter } from "./features/media/media.routes";
 import { pagesRouter } from "./features/pages/pages.routes";
-import { sandboxRouter } from "./features/sandbox/sandbox.routes";
 import { usersRouter } from "./features/users/users.routes";
 import { webhooksRouter } from "./features/webhooks/webhooks.routes";
 import { ConfigError } from "./lib/config";
 import { ApiError, type ErrorCode, errorBody } from "./lib/errors";
 import { newId } from "./lib/ids";
 import { createRouter } from "./lib/router";
+import { DEFAULT_TIMEOUTS, type Timeouts } from "./lib/timeouts";
+import { sandboxRouter } from "./platforms/sandbox/sandbox.routes";
 
 const HTTP_CODES: Record<number, ErrorCode> = {
   400: "INVALID_PARAM",
@@ -29,9 +30,15 @@ const HTTP_CODES: Record<number, ErrorCode> = {
 const BOOKMARK_HEADER = "x-d1-bookmark";
 const BOOKMARK_PATTERN = /^[0-9a-f-]{8,128}$/i;
 
-export function createApp() {
+/** The Worker's app; `timeouts` bound its KV and platform calls (tests set them small). */
+export function createApp(timeouts: Partial<Timeouts> = {}) {
   const app = createRouter();
+  const bounds: Timeouts = { ...DEFAULT_TIMEOUTS, ...timeouts };
 
+  app.use(async (c, next) => {
+    c.set("timeouts", bounds);
+    await next();
+  });
   app.use(
     requestId({
       headerName: "x-request-id",

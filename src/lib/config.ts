@@ -24,6 +24,10 @@ export interface Config {
   isProduction: boolean;
   publicUrl: string;
   adminToken: string | undefined;
+  /** SANDBOX_PROVIDERS: the built-in sandbox serves every platform; never in production. */
+  sandbox: boolean;
+  /** SANDBOX_PROVIDERS was set in production: platform calls refuse to run (see sandboxEnabled). */
+  sandboxRefused: boolean;
 }
 
 export class ConfigError extends Error {
@@ -50,11 +54,15 @@ export function getConfig(env: Env): Config {
   } catch {
     throw new ConfigError("PUBLIC_URL must be an absolute URL");
   }
+  const isProduction = environment === "production";
+  const sandboxRequested = env.SANDBOX_PROVIDERS === "true";
   const config: Config = {
     environment,
-    isProduction: environment === "production",
+    isProduction,
     publicUrl: publicUrl.origin,
     adminToken: env.ADMIN_TOKEN || undefined,
+    sandbox: sandboxRequested && !isProduction,
+    sandboxRefused: sandboxRequested && isProduction,
   };
   configs.set(env, config);
   return config;

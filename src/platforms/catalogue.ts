@@ -1,9 +1,9 @@
-import { sandboxFetch } from "../features/sandbox/sandbox.routes";
 import { ConfigError, getConfig, platformCredentials, platformSecretNames } from "../lib/config";
 import { PLATFORMS, type Platform } from "../lib/domain";
 import { ApiError } from "../lib/errors";
 import { timedFetch } from "./http";
 import { MODULES } from "./modules";
+import { sandboxFetch } from "./sandbox/sandbox.routes";
 import type { Endpoints, PlatformContext, PlatformModule } from "./types";
 
 export function getModule(platform: Platform): PlatformModule {
@@ -70,10 +70,9 @@ export function providerOverrides(raw: string | undefined, production: boolean):
 
 /** Whether the built-in sandbox providers serve every platform (refused in production). */
 export function sandboxEnabled(env: Env): boolean {
-  const on = env.SANDBOX_PROVIDERS === "true";
-  if (on && getConfig(env).isProduction)
-    throw new ConfigError("SANDBOX_PROVIDERS must not be true in production");
-  return on;
+  const config = getConfig(env);
+  if (config.sandboxRefused) throw new ConfigError("SANDBOX_PROVIDERS must not be true in production");
+  return config.sandbox;
 }
 
 export function sandboxEndpoints(publicUrl: string, platform: Platform): Endpoints {
@@ -93,6 +92,8 @@ export interface ContextOptions {
   clientSecret?: string;
   /** False for calls made with a customer's own token (profile, test, revoke of BYOK accounts). */
   requireClientCredentials?: boolean;
+  /** Per-call timeout of the platform requests (default PROVIDER_TIMEOUT_MS). */
+  timeoutMs?: number;
 }
 
 /** Resolves a platform's endpoints, client credentials and fetch for one operation at time `now`. */
@@ -136,7 +137,7 @@ export function platformContext(
     clientSecret: clientSecret ?? "",
     allowHttp: !config.isProduction,
     // The sandbox is served in-process: a Worker cannot fetch its own public URL.
-    fetch: sandbox ? sandboxFetch(env, timedFetch()) : timedFetch(),
+    fetch: sandbox ? sandboxFetch(env, timedFetch(options.timeoutMs)) : timedFetch(options.timeoutMs),
     now,
   };
 }

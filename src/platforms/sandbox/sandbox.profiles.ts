@@ -1,8 +1,8 @@
 import { sha256Hex } from "../../lib/crypto";
 import type { Platform } from "../../lib/domain";
 import { DAY, HOUR, SECOND } from "../../lib/time";
-import { LONG_LIVED_TTL_MS } from "../../platforms/meta";
-import { MODULES } from "../../platforms/modules";
+import { LONG_LIVED_TTL_MS } from "../meta";
+import { MODULES } from "../modules";
 
 /** The client platformContext uses while the sandbox is on (and Mastodon's app registration answers). */
 export const SANDBOX_CLIENT_ID = "sandbox-client";

@@ -2,8 +2,8 @@ import { type Context, Hono } from "hono";
 import { ConfigError, getConfig } from "../../lib/config";
 import { PLATFORMS, type Platform } from "../../lib/domain";
 import { ApiError, errorBody } from "../../lib/errors";
-import { timedFetch } from "../../platforms/http";
-import { MODULES } from "../../platforms/modules";
+import { timedFetch } from "../http";
+import { MODULES } from "../modules";
 import { handleApi } from "./sandbox.api";
 import { avatarSvg } from "./sandbox.page";
 import { authorizePage, decide, oauthError, revoke, token } from "./sandbox.service";
@@ -12,7 +12,7 @@ type SandboxEnv = { Bindings: Env };
 
 /** Whether the sandbox answers at all: SANDBOX_PROVIDERS=true, and never in production. */
 export function sandboxServing(env: Env): boolean {
-  return env.SANDBOX_PROVIDERS === "true" && !getConfig(env).isProduction;
+  return getConfig(env).sandbox;
 }
 
 /** Exactly the app's own 404, so a deployment without the sandbox does not reveal it. */

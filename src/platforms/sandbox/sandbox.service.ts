@@ -3,7 +3,7 @@ import { randomToken, secretsEqual } from "../../lib/crypto";
 import type { Platform } from "../../lib/domain";
 import { toBase64Url, utf8 } from "../../lib/encoding";
 import { MINUTE } from "../../lib/time";
-import { MODULES } from "../../platforms/modules";
+import { MODULES } from "../modules";
 import { consentPage, errorPage, PAGE_HEADERS } from "./sandbox.page";
 import {
   type Issued,

@@ -2,7 +2,7 @@ import { getConfig } from "../../lib/config";
 import { randomToken } from "../../lib/crypto";
 import type { Platform } from "../../lib/domain";
 import { SECOND } from "../../lib/time";
-import { isBotToken } from "../../platforms/telegram";
+import { isBotToken } from "../telegram";
 import {
   avatarUrl,
   displayName,
