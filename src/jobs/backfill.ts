@@ -10,10 +10,10 @@ import {
   upsertPostMetrics,
 } from "../features/analytics/analytics.repository";
 import { grantInstance, resolveContext } from "../features/connect/platform-apps";
-import { MAX_CONCURRENCY, pool } from "../features/webhooks/delivery.service";
 import { getSecretBox } from "../lib/config";
 import { randomToken } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
+import { MAX_CONCURRENCY, pool } from "../lib/pool";
 import { DAY, HOUR, MINUTE, SECOND } from "../lib/time";
 import { analyticsFetcher } from "../platforms/analytics";
 import type { PostMetrics, PostPage } from "../platforms/analytics/types";

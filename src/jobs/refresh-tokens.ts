@@ -8,7 +8,7 @@ import {
   type RefreshOutcome,
   refreshLeased,
 } from "../features/accounts/refresh.service";
-import { MAX_CONCURRENCY } from "../features/webhooks/delivery.service";
+import { MAX_CONCURRENCY } from "../lib/pool";
 import { SECOND } from "../lib/time";
 import { metered } from "./budget";
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { decodeCursor, encodeCursor } from "../../src/lib/cursor";
 import { ApiError } from "../../src/lib/errors";
 import { isId, newId } from "../../src/lib/ids";
+import { decodeCursor, encodeCursor } from "../../src/lib/pagination";
 
 describe("ids", () => {
   it("are prefixed and sort by creation time", () => {

@@ -1,7 +1,8 @@
 import { createRoute } from "@hono/zod-openapi";
-import { decodeCursor } from "../../lib/cursor";
 import { ApiError } from "../../lib/errors";
+import { decodeCursor, paginate } from "../../lib/pagination";
 import { createRouter, errorResponses, json, jsonBody, platformErrorResponses } from "../../lib/router";
+import { SuccessSchema } from "../../lib/schemas";
 import { iso } from "../../lib/time";
 import { requireScope } from "../auth/auth.middleware";
 import { providerFailure, toConnected } from "../connect/connect.service";
@@ -22,11 +23,10 @@ import {
   HealthReportSchema,
   ListAccountsQuerySchema,
   RefreshResultSchema,
-  SuccessSchema,
   TestResultSchema,
   UpdateAccountBodySchema,
 } from "./accounts.schemas";
-import { paginate, toAccount, toAccountHealth } from "./accounts.service";
+import { toAccount, toAccountHealth } from "./accounts.service";
 import { connectWithCredentials, disconnect, refreshNow, testConnection } from "./connection.service";
 
 const tags = ["Accounts"];

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { ACCOUNT_STATUSES, CONNECTION_TYPES, PLATFORMS } from "../../lib/domain";
+import { PaginationSchema } from "../../lib/pagination";
 
 /** Any-case enum from a query string, answered in lowercase. */
 const anyCase = <T extends readonly [string, ...string[]]>(values: T) =>
@@ -103,12 +104,6 @@ export const AccountSchema = z
   })
   .openapi("Account");
 
-export const PaginationSchema = z.object({
-  has_more: z.boolean(),
-  next_cursor: z.string().nullable(),
-  limit: z.number().int(),
-});
-
 export const AccountListSchema = z
   .object({ data: z.array(AccountSchema), pagination: PaginationSchema })
   .openapi("AccountList");
@@ -134,8 +129,6 @@ export const UpdateAccountBodySchema = z
     message: "Provide name or metadata",
   })
   .openapi("UpdateAccount");
-
-export const SuccessSchema = z.object({ success: z.literal(true) }).openapi("Success");
 
 export const HealthLevelSchema = z.enum(["healthy", "warning", "error"]);
 

@@ -1,5 +1,4 @@
 import type { AccountRow } from "../../db/schema";
-import { encodeCursor } from "../../lib/cursor";
 import { DAY, iso } from "../../lib/time";
 import type { AccountView } from "./accounts.repository";
 import type { Account, AccountHealth, HealthLevel } from "./accounts.schemas";
@@ -34,17 +33,6 @@ export function toAccount(row: AccountView): Account {
 function accountError(row: Pick<AccountRow, "lastErrorCode" | "lastErrorMessage" | "lastErrorAt">) {
   if (!row.lastErrorCode || row.lastErrorAt === null) return null;
   return { code: row.lastErrorCode, message: row.lastErrorMessage ?? "", at: iso(row.lastErrorAt) };
-}
-
-/** Splits the extra row a list query fetched off into has_more and the next cursor. */
-export function paginate<T extends { id: string }>(rows: T[], limit: number) {
-  const hasMore = rows.length > limit;
-  const page = hasMore ? rows.slice(0, limit) : rows;
-  const last = page.at(-1);
-  return {
-    page,
-    pagination: { has_more: hasMore, next_cursor: hasMore && last ? encodeCursor(last.id) : null, limit },
-  };
 }
 
 function daysUntil(ms: number, now: number): number {

@@ -9,6 +9,7 @@ import {
 } from "../../db/schema";
 import { getSecretBox } from "../../lib/config";
 import { randomToken } from "../../lib/crypto";
+import { MAX_CONCURRENCY, pool } from "../../lib/pool";
 import { DAY, HOUR, MINUTE, SECOND } from "../../lib/time";
 import { retryAfterMs } from "../../platforms/http";
 import { webhookHeaders } from "./signing";
@@ -29,8 +30,6 @@ export const DELIVERY_TIMEOUT_MS = 15 * SECOND;
 export const DELIVERY_LEASE_MS = 60 * SECOND;
 /** An endpoint whose every attempt failed for this long is disabled. */
 export const DISABLE_AFTER_MS = 5 * DAY;
-/** Outbound connections one invocation keeps open at once (the Workers limit is 6). */
-export const MAX_CONCURRENCY = 6;
 const CLAIM_IDS_PER_STATEMENT = 90;
 /** Due deliveries the cron's retry pass claims at a time. */
 export const DUE_BATCH = 60;
@@ -184,24 +183,6 @@ export async function attemptDelivery(
     await statements[0];
   }
   return { deliveryId: delivery.id, ok, statusCode: result.status, error };
-}
-
-/** Runs `work` over `items` with at most `limit` in flight. */
-export async function pool<T, R>(
-  items: readonly T[],
-  limit: number,
-  work: (item: T) => Promise<R>,
-): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await work(items[i] as T);
-    }
-  });
-  await Promise.all(lanes);
-  return results;
 }
 
 /** The first attempt, right after the change that caused the events (run through waitUntil). */

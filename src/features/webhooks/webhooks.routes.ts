@@ -1,12 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { getConfig, getSecretBox } from "../../lib/config";
-import { decodeCursor } from "../../lib/cursor";
 import { ApiError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
+import { decodeCursor, paginate } from "../../lib/pagination";
 import { createRouter, errorResponses, json, jsonBody } from "../../lib/router";
+import { SuccessSchema } from "../../lib/schemas";
 import { iso } from "../../lib/time";
-import { SuccessSchema } from "../accounts/accounts.schemas";
-import { paginate } from "../accounts/accounts.service";
 import { requireScope } from "../auth/auth.middleware";
 import { deliverNow, secretContext } from "./delivery.service";
 import { validateEndpointUrl } from "./endpoint-url";

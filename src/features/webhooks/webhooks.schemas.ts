@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { EVENT_TYPES } from "../../lib/domain";
-import { PaginationSchema } from "../accounts/accounts.schemas";
+import { PaginationSchema } from "../../lib/pagination";
 
 export const EventTypeSchema = z.enum(EVENT_TYPES).openapi("EventType");
 

@@ -1,3 +1,4 @@
+import { z } from "@hono/zod-openapi";
 import { fromBase64, toBase64Url, utf8 } from "./encoding";
 import { ApiError } from "./errors";
 import { type IdPrefix, isId } from "./ids";
@@ -23,4 +24,22 @@ function invalidCursor() {
   return new ApiError("INVALID_PARAM", "Invalid cursor: pass next_cursor from a previous page", [
     { field: "cursor", message: "Invalid cursor" },
   ]);
+}
+
+/** The `pagination` object of every list answer. */
+export const PaginationSchema = z.object({
+  has_more: z.boolean(),
+  next_cursor: z.string().nullable(),
+  limit: z.number().int(),
+});
+
+/** Splits the extra row a list query fetched off into has_more and the next cursor. */
+export function paginate<T extends { id: string }>(rows: T[], limit: number) {
+  const hasMore = rows.length > limit;
+  const page = hasMore ? rows.slice(0, limit) : rows;
+  const last = page.at(-1);
+  return {
+    page,
+    pagination: { has_more: hasMore, next_cursor: hasMore && last ? encodeCursor(last.id) : null, limit },
+  };
 }
