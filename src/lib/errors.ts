@@ -17,6 +17,7 @@ export const ERROR_STATUS = {
   PROVIDER_ERROR: 502,
   GRAPH_API_ERROR: 502,
   FEATURE_DISABLED: 503,
+  STORAGE_UNAVAILABLE: 503,
   INTERNAL: 500,
 } as const satisfies Record<string, ContentfulStatusCode>;
 

@@ -2,6 +2,7 @@ import { OpenAPIHono, type RouteConfig, z } from "@hono/zod-openapi";
 import type { Db } from "../db/client";
 import type { Scope } from "./domain";
 import { ErrorSchema, validationError } from "./errors";
+import type { Timeouts } from "./timeouts";
 
 export interface AuthContext {
   keyId: string;
@@ -16,6 +17,8 @@ export interface AppEnv {
     requestId: string;
     db: Db;
     auth: AuthContext;
+    /** The bounds this request puts on KV and platform calls (createApp's, DEFAULT_TIMEOUTS unless a test sets them). */
+    timeouts: Timeouts;
   };
 }
 

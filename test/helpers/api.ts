@@ -46,8 +46,18 @@ const app = createApp();
 
 /** Like call(), with other bindings than the test's own (a feature flag turned on, say). */
 export async function callWith(bindings: Env, path: string, options: CallOptions = {}) {
+  return callApp(app, bindings, path, options);
+}
+
+/** Like callWith(), through an app built with other options (createApp's timeouts, say). */
+export async function callApp(
+  built: ReturnType<typeof createApp>,
+  bindings: Env,
+  path: string,
+  options: CallOptions = {},
+) {
   return answer(
-    await app.request(`${BASE}${path}`, requestInit(options), bindings, createExecutionContext()),
+    await built.request(`${BASE}${path}`, requestInit(options), bindings, createExecutionContext()),
   );
 }
 

@@ -1,5 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { ApiError, ErrorSchema } from "../../lib/errors";
 import { createRouter, errorResponses, json, jsonBody, platformErrorResponses } from "../../lib/router";
+import { STORAGE_RETRY_AFTER_SECONDS } from "../../lib/timeouts";
 import { AccountIdParamsSchema, ConnectedAccountSchema } from "../accounts/accounts.schemas";
 import { requireScope } from "../auth/auth.middleware";
 import { sendSoon } from "../webhooks/webhooks.service";
@@ -20,6 +22,12 @@ import {
 } from "./connect.service";
 
 const tags = ["Connect"];
+const retryAfter = {
+  "Retry-After": {
+    description: "Seconds to wait before trying again",
+    schema: { type: "integer", minimum: 0 },
+  },
+} as const;
 const security = [{ bearer: [] }];
 const oauthErrors = {
   ...errorResponses,
@@ -28,6 +36,10 @@ const oauthErrors = {
     "The plan's account limit is reached",
   ),
   ...platformErrorResponses,
+  503: {
+    ...json(ErrorSchema, "OAuth state storage failed or was too slow (STORAGE_UNAVAILABLE): try again"),
+    headers: retryAfter,
+  },
 };
 
 export const connectAccount = createRoute({
@@ -80,6 +92,11 @@ export const oauthRedirect = createRoute({
   responses: {
     302: { description: "To the callbackUrl" },
     400: { description: "Unknown or expired state", content: { "text/html": { schema: z.string() } } },
+    503: {
+      description: "OAuth state storage failed or was too slow: reload shortly",
+      content: { "text/html": { schema: z.string() } },
+      headers: retryAfter,
+    },
   },
 });
 
@@ -92,6 +109,7 @@ export const connectRouter = createRouter()
       c.req.valid("param").platform,
       c.req.valid("json"),
       Date.now(),
+      c.var.timeouts,
     );
     return c.json(result, 200);
   })
@@ -103,6 +121,7 @@ export const connectRouter = createRouter()
       c.req.valid("param").platform,
       c.req.valid("json"),
       Date.now(),
+      c.var.timeouts,
     );
     sendSoon(c, result.deliveryIds);
     return c.json(toConnected(result), 200);
@@ -115,19 +134,34 @@ export const connectRouter = createRouter()
       c.req.valid("param").id,
       c.req.valid("json"),
       Date.now(),
+      c.var.timeouts,
     );
     return c.json(result, 200);
   });
 
 const EXPIRED_PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Link expired</title></head><body style="font-family:system-ui;max-width:32rem;margin:4rem auto"><h1>This sign-in link has expired</h1><p>The connection request is unknown or older than ten minutes. Go back to the app and start connecting again.</p></body></html>`;
 
+const UNAVAILABLE_PAGE = `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Try again</title></head><body style="font-family:system-ui;max-width:32rem;margin:4rem auto"><h1>Something went wrong on our side</h1><p>We could not look up this connection request just now. Reload this page in a few seconds.</p></body></html>`;
+
 export const oauthRouter = createRouter().openapi(oauthRedirect, async (c) => {
-  const target = await redirectTarget(
-    c.env,
-    c.req.valid("param").platform,
-    new URL(c.req.url).searchParams,
-    Date.now(),
-  );
+  let target: string | undefined;
+  try {
+    target = await redirectTarget(
+      c.env,
+      c.req.valid("param").platform,
+      new URL(c.req.url).searchParams,
+      Date.now(),
+      c.var.timeouts,
+    );
+  } catch (err) {
+    // A person is looking at this page: say so in a page, not an error envelope.
+    if (err instanceof ApiError && err.code === "STORAGE_UNAVAILABLE")
+      return c.html(UNAVAILABLE_PAGE, 503, {
+        "cache-control": "no-store",
+        "retry-after": String(STORAGE_RETRY_AFTER_SECONDS),
+      });
+    throw err;
+  }
   if (!target) return c.html(EXPIRED_PAGE, 400, { "cache-control": "no-store" });
   return c.redirect(target, 302);
 });

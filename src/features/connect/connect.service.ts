@@ -9,6 +9,7 @@ import { ApiError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import type { AuthContext } from "../../lib/router";
 import { iso } from "../../lib/time";
+import { DEFAULT_TIMEOUTS, type Timeouts } from "../../lib/timeouts";
 import { getModule, platformContext, sandboxEnabled } from "../../platforms/catalogue";
 import { ProviderError } from "../../platforms/http";
 import { FACEBOOK_LOGIN } from "../../platforms/meta";
@@ -102,11 +103,18 @@ function oauthModule(platform: Platform) {
   return module;
 }
 
+/**
+ * Stores the state, then resolves the platform's context (which may register an app on a Mastodon
+ * instance, in D1), then builds the URL: a connect refused for want of KV has written nothing to D1
+ * nor called the platform. A state stored for a connect that fails later is one nobody holds; it
+ * expires with its TTL.
+ */
 async function authorize(
   env: Env,
   db: Db,
   state: Omit<ConnectState, "codeVerifier" | "redirectUri">,
   forcePrompt: boolean,
+  timeouts: Timeouts,
 ) {
   const base = oauthModule(state.platform);
   const variant = grantVariant(base, { oauthVersion: state.variant });
@@ -116,16 +124,19 @@ async function authorize(
     codeVerifier: generateRandomCodeVerifier(),
     redirectUri: redirectUri(env, state.platform),
   };
+  // A deployment without the platform's app answers so before anything is stored.
+  if (!state.instance) platformContext(env, variant?.via ?? state.platform, state.createdAt);
+  const box = await getSecretBox(env);
+  const token = await saveState(env.OAUTH_STATE, box, full, timeouts.storageMs);
   let ctx: PlatformContext;
   try {
     ctx = await resolveContext(env, db, variant?.via ?? state.platform, state.createdAt, state.instance, {
       register: { redirectUri: full.redirectUri },
+      timeoutMs: timeouts.providerMs,
     });
   } catch (err) {
     throw providerFailure(err);
   }
-  const box = await getSecretBox(env);
-  const token = await saveState(env.OAUTH_STATE, box, full);
   const authorizationUrl = await buildAuthorizationUrl(ctx, module, {
     state: token,
     codeVerifier: full.codeVerifier,
@@ -144,6 +155,7 @@ export async function startConnect(
   platform: Platform,
   input: ConnectInput,
   now: number,
+  timeouts: Timeouts = DEFAULT_TIMEOUTS,
 ) {
   const module = oauthModule(platform);
   if (input.instance !== undefined && !module.instances) {
@@ -174,6 +186,7 @@ export async function startConnect(
       createdAt: now,
     },
     input.forcePrompt ?? false,
+    timeouts,
   );
 }
 
@@ -202,6 +215,7 @@ export async function startReconnect(
   accountId: string,
   input: ConnectInput,
   now: number,
+  timeouts: Timeouts = DEFAULT_TIMEOUTS,
 ) {
   const account = await findAccount(db, auth.workspaceId, accountId);
   if (!account) throw new ApiError("NOT_FOUND", "Account not found");
@@ -227,6 +241,7 @@ export async function startReconnect(
       createdAt: now,
     },
     input.forcePrompt ?? true,
+    timeouts,
   );
 }
 
@@ -242,9 +257,10 @@ export async function redirectTarget(
   platform: Platform,
   params: URLSearchParams,
   now: number,
+  timeouts: Timeouts = DEFAULT_TIMEOUTS,
 ): Promise<string | undefined> {
   const token = params.get("state") ?? "";
-  const found = await readState(env.OAUTH_STATE, await getSecretBox(env), token, now);
+  const found = await readState(env.OAUTH_STATE, await getSecretBox(env), token, now, timeouts.storageMs);
   if (!found || found.state.platform !== platform) return undefined;
   const target = new URL(found.state.callbackUrl);
   for (const name of ["code", "state", "error", "error_description"]) {
@@ -269,9 +285,17 @@ export async function completeCallback(
   platform: Platform,
   input: { code: string; state: string },
   now: number,
+  timeouts: Timeouts = DEFAULT_TIMEOUTS,
 ): Promise<ConnectedAccount> {
   const module = oauthModule(platform);
-  const found = await readState(env.OAUTH_STATE, await getSecretBox(env), input.state, now);
+  // Read from KV before the single-use insert in D1: a state KV cannot answer for stays unspent.
+  const found = await readState(
+    env.OAUTH_STATE,
+    await getSecretBox(env),
+    input.state,
+    now,
+    timeouts.storageMs,
+  );
   if (!found || found.state.workspaceId !== auth.workspaceId || found.state.platform !== platform)
     throw invalidState();
   if (!(await consumeState(db, found.hash, found.state, now))) throw invalidState();
@@ -282,7 +306,9 @@ export async function completeCallback(
   let profile: Profile;
   try {
     // A variant's OAuth runs at its `via` platform; the account's API calls stay with the platform.
-    const ctx = await resolveContext(env, db, variant?.via ?? platform, now, state.instance);
+    const ctx = await resolveContext(env, db, variant?.via ?? platform, now, state.instance, {
+      timeoutMs: timeouts.providerMs,
+    });
     tokens = await exchangeCode(ctx, withVariant(module, variant), {
       code: input.code,
       codeVerifier: state.codeVerifier,
@@ -290,7 +316,10 @@ export async function completeCallback(
     });
     if (state.instance) tokens.extras = { ...tokens.extras, instance: state.instance };
     const apiCtx = variant
-      ? await resolveContext(env, db, platform, now, state.instance, { requireClientCredentials: false })
+      ? await resolveContext(env, db, platform, now, state.instance, {
+          requireClientCredentials: false,
+          timeoutMs: timeouts.providerMs,
+        })
       : ctx;
     profile = await module.profile(apiCtx, {
       accessToken: tokens.accessToken,

@@ -5,6 +5,7 @@ import { randomToken, sha256Hex } from "../../lib/crypto";
 import type { Platform } from "../../lib/domain";
 import { OAUTH_STATE_TTL_SECONDS, oauthStateKey } from "../../lib/kv";
 import { SECOND } from "../../lib/time";
+import { STORAGE_TIMEOUT_MS, storageCall } from "../../lib/timeouts";
 
 export const OAUTH_STATE_TTL_MS = OAUTH_STATE_TTL_SECONDS * SECOND;
 
@@ -25,25 +26,42 @@ export interface OAuthState {
 
 const context = (stateHash: string) => ({ table: "oauth_state", rowId: stateHash, field: "payload" });
 
-/** Stores a new state in KV for ten minutes, encrypted (it holds the PKCE verifier); answers the state. */
-export async function saveState(kv: KVNamespace, box: SecretBox, state: OAuthState): Promise<string> {
+const STORE = "OAuth state storage";
+
+/**
+ * Stores a new state in KV for ten minutes, encrypted (it holds the PKCE verifier); answers the
+ * state. KV failing or slower than `timeoutMs` is STORAGE_UNAVAILABLE: the state is never answered
+ * unless it was stored, and a put that lands after the timeout is a state nobody holds (it expires).
+ */
+export async function saveState(
+  kv: KVNamespace,
+  box: SecretBox,
+  state: OAuthState,
+  timeoutMs = STORAGE_TIMEOUT_MS,
+): Promise<string> {
   const token = randomToken(32);
   const hash = await sha256Hex(token);
   const sealed = await box.encrypt(JSON.stringify(state), context(hash));
-  await kv.put(oauthStateKey(hash), sealed, { expirationTtl: OAUTH_STATE_TTL_SECONDS });
+  await storageCall(STORE, timeoutMs, () =>
+    kv.put(oauthStateKey(hash), sealed, { expirationTtl: OAUTH_STATE_TTL_SECONDS }),
+  );
   return token;
 }
 
-/** Reads a state without consuming it; undefined when unknown, tampered with, or older than ten minutes. */
+/**
+ * Reads a state without consuming it; undefined when unknown, tampered with, or older than ten
+ * minutes. KV failing or slower than `timeoutMs` is STORAGE_UNAVAILABLE, not an unknown state.
+ */
 export async function readState(
   kv: KVNamespace,
   box: SecretBox,
   token: string,
   now: number,
+  timeoutMs = STORAGE_TIMEOUT_MS,
 ): Promise<{ hash: string; state: OAuthState } | undefined> {
   if (!/^[A-Za-z0-9_-]{20,100}$/.test(token)) return undefined;
   const hash = await sha256Hex(token);
-  const sealed = await kv.get(oauthStateKey(hash));
+  const sealed = await storageCall(STORE, timeoutMs, () => kv.get(oauthStateKey(hash)));
   if (!sealed) return undefined;
   let state: OAuthState;
   try {

@@ -102,7 +102,11 @@ export async function resolveContext(
   const endpoints = support.endpoints(instance);
   let app = await findApp(env, db, platform, instance);
   if (!app && options.register) {
-    const bare = platformContext(env, platform, now, { endpoints, requireClientCredentials: false });
+    const bare = platformContext(env, platform, now, {
+      endpoints,
+      requireClientCredentials: false,
+      timeoutMs: options.timeoutMs,
+    });
     app = await registerApp(env, db, bare, instance, options.register.redirectUri, now);
   }
   return platformContext(env, platform, now, {
