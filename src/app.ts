@@ -103,19 +103,20 @@ export function createApp(timeouts: Partial<Timeouts> = {}) {
   });
   app.get("/docs", Scalar({ url: "/v1/openapi.json", pageTitle: "Switchboard API reference" }));
 
-  app.notFound((c) => c.json(errorBody(new ApiError("NOT_FOUND", "Route not found")), 404));
+  // Every error envelope names the request id, the same value as the x-request-id header.
+  app.notFound((c) => c.json(errorBody(new ApiError("NOT_FOUND", "Route not found"), c.var.requestId), 404));
 
   app.onError((err, c) => {
     const id = c.var.requestId;
     if (err instanceof ApiError) {
-      return c.json(errorBody(err), err.status, err.headers);
+      return c.json(errorBody(err, id), err.status, err.headers);
     }
     if (err instanceof HTTPException && err.status < 500) {
       const code = HTTP_CODES[err.status] ?? "INVALID_PARAM";
       const message =
         err.status === 415 ? "Content-Type must be application/json" : err.message || "Bad request";
       const apiError = new ApiError(code, message);
-      return c.json(errorBody(apiError), apiError.status);
+      return c.json(errorBody(apiError, id), apiError.status);
     }
     // Only the error's class and message are logged: request bodies and headers may hold secrets.
     console.error(

@@ -91,6 +91,7 @@ describe("scopes are default-deny", () => {
         expect(res.json.error).toEqual({
           code: "INSUFFICIENT_SCOPE",
           message: "This API key lacks the accounts:read scope",
+          requestId: res.headers.get("x-request-id"),
         });
       }
       expect((await call(path, { key: reader.key })).status).toBe(200);
@@ -105,6 +106,9 @@ describe("scopes are default-deny", () => {
     }
   });
 });
+
+// biome-ignore lint/suspicious/noExplicitAny: an error envelope as answered
+const withoutRequestId = (json: any) => ({ ...json, error: { ...json.error, requestId: undefined } });
 
 describe("workspace isolation", () => {
   it("another workspace's account answers exactly like a missing one", async () => {
@@ -122,7 +126,9 @@ describe("workspace isolation", () => {
       const cross = await call(`/v1/accounts/${theirs.id}`, { ...request, key: a.key });
       const absent = await call(`/v1/accounts/${missing}`, { ...request, key: a.key });
       expect(cross.status).toBe(404);
-      expect(cross.json).toEqual(absent.json);
+      // Each answer names its own request; all else is identical.
+      expect(cross.json.error.requestId).toBe(cross.headers.get("x-request-id"));
+      expect(withoutRequestId(cross.json)).toEqual(withoutRequestId(absent.json));
     }
     const list = await call("/v1/accounts?includeArchived=true", { key: a.key });
     expect(list.json.data).toEqual([]);

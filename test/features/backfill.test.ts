@@ -251,7 +251,11 @@ describe("POST /v1/accounts/:id/backfill", () => {
     for (const method of ["POST", "GET"]) {
       const res = await api(`/v1/accounts/${account.id}/backfill`, { method, key: other.key });
       expect(res.status).toBe(404);
-      expect(res.json.error).toEqual({ code: "NOT_FOUND", message: "Account not found" });
+      expect(res.json.error).toEqual({
+        code: "NOT_FOUND",
+        message: "Account not found",
+        requestId: expect.stringMatching(/^req_/),
+      });
     }
     const missing = await api("/v1/accounts/acc_00000000000000000000000000/backfill", {
       method: "POST",
@@ -280,6 +284,10 @@ describe("GET /v1/accounts/:id/backfill", () => {
     const { account } = await twitterAccount();
     const res = await api(`/v1/accounts/${account.id}/backfill`, { key: ws.key });
     expect(res.status).toBe(404);
-    expect(res.json.error).toEqual({ code: "NOT_FOUND", message: "No backfill has run for this account" });
+    expect(res.json.error).toEqual({
+      code: "NOT_FOUND",
+      message: "No backfill has run for this account",
+      requestId: expect.stringMatching(/^req_/),
+    });
   });
 });

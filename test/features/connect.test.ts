@@ -125,7 +125,11 @@ describe("OAuth state is single-use and short-lived", () => {
       body: { code, state },
     });
     expect(again.status).toBe(400);
-    expect(again.json.error).toEqual({ code: "INVALID_PARAM", message: "Invalid or expired OAuth state" });
+    expect(again.json.error).toEqual({
+      code: "INVALID_PARAM",
+      message: "Invalid or expired OAuth state",
+      requestId: again.headers.get("x-request-id"),
+    });
     expect(fake.tokenRequests).toBe(1);
   });
 

@@ -1,7 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { createApp } from "../../src/app";
-import { call } from "../helpers/api";
+import { call, createWorkspace, insertAccount, issueKey } from "../helpers/api";
+import { fakePlatform } from "../helpers/fake-provider";
 
 describe("meta routes", () => {
   it("serve an OpenAPI 3.1 document generated from the route schemas", async () => {
@@ -35,6 +36,45 @@ describe("meta routes", () => {
     }
     const echoed = await call("/healthz", { headers: { "x-request-id": "client-trace-1" } });
     expect(echoed.headers.get("x-request-id")).toBe("client-trace-1");
+  });
+});
+
+describe("error envelopes", () => {
+  it("every one carries the requestId of its x-request-id header", async () => {
+    const ws = await createWorkspace();
+    const reader = await issueKey(ws.id, ["accounts:read"]);
+    const disconnected = await insertAccount(ws.id, { status: "disconnected" });
+    const failing = await insertAccount(ws.id);
+    const fake = fakePlatform("twitter");
+    fake.failNext({ kind: "5xx" });
+    const refresh = (id: string) => call(`/v1/accounts/${id}/refresh`, { method: "POST", key: ws.key });
+
+    const cases: [string, () => ReturnType<typeof call>, number, string][] = [
+      ["validation (defaultHook)", () => call("/v1/accounts?limit=0", { key: ws.key }), 400, "INVALID_PARAM"],
+      [
+        "bad bookmark",
+        () => call("/healthz", { headers: { "x-d1-bookmark": "nope!" } }),
+        400,
+        "INVALID_PARAM",
+      ],
+      ["no key", () => call("/v1/accounts"), 401, "UNAUTHORIZED"],
+      ["no admin token", () => call("/v1/admin/workspaces/ws_x"), 401, "UNAUTHORIZED"],
+      ["missing scope", () => call("/v1/webhooks", { key: reader.key }), 403, "INSUFFICIENT_SCOPE"],
+      ["unknown route", () => call("/v1/nowhere", { key: ws.key }), 404, "NOT_FOUND"],
+      ["unknown account", () => call("/v1/accounts/acc_unknown", { key: ws.key }), 404, "NOT_FOUND"],
+      ["sandbox off", () => call("/sandbox/twitter/authorize"), 404, "NOT_FOUND"],
+      ["refresh of a disconnected account", () => refresh(disconnected.id), 409, "REFRESH_FAILED"],
+      ["platform 5xx", () => refresh(failing.id), 502, "PROVIDER_ERROR"],
+    ];
+    for (const [name, send, status, code] of cases) {
+      const res = await send();
+      expect(res.status, name).toBe(status);
+      expect(res.json.error.code, name).toBe(code);
+      expect(res.json.error.requestId, name).toMatch(/^req_[0-9a-z]{26}$/);
+      expect(res.json.error.requestId, name).toBe(res.headers.get("x-request-id"));
+    }
+    const traced = await call("/v1/accounts", { headers: { "x-request-id": "client-trace-2" } });
+    expect(traced.json.error.requestId).toBe("client-trace-2");
   });
 });
 

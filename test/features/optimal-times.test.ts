@@ -237,6 +237,10 @@ describe("GET /v1/accounts/:id/optimal-times", () => {
     const other = await createWorkspace();
     const res = await api(`/v1/accounts/${account.id}/optimal-times`, other.key);
     expect(res.status).toBe(404);
-    expect(res.json.error).toEqual({ code: "NOT_FOUND", message: "Account not found" });
+    expect(res.json.error).toEqual({
+      code: "NOT_FOUND",
+      message: "Account not found",
+      requestId: expect.stringMatching(/^req_/),
+    });
   });
 });

@@ -71,7 +71,13 @@ describe("account ids", () => {
   it("answers 404 for an unknown id and 400 for an oversized one", async () => {
     const missing = await call("/v1/accounts/acc_doesnotexist", { key: ws.key });
     expect(missing.status).toBe(404);
-    expect(missing.json).toEqual({ error: { code: "NOT_FOUND", message: "Account not found" } });
+    expect(missing.json).toEqual({
+      error: {
+        code: "NOT_FOUND",
+        message: "Account not found",
+        requestId: missing.headers.get("x-request-id"),
+      },
+    });
     expectInvalid(await call(`/v1/accounts/${"a".repeat(65)}`, { key: ws.key }), "id");
   });
 });
@@ -193,6 +199,7 @@ describe("unknown query parameters are refused, like unknown body fields", () =>
       code: "INVALID_PARAM",
       message: `Invalid ${parameter}: Unknown query parameter`,
       details: [{ field: parameter, message: "Unknown query parameter" }],
+      requestId: res.headers.get("x-request-id"),
     });
   });
 

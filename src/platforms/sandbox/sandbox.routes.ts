@@ -15,8 +15,12 @@ export function sandboxServing(env: Env): boolean {
   return getConfig(env).sandbox;
 }
 
-/** Exactly the app's own 404, so a deployment without the sandbox does not reveal it. */
-const notFound = (c: Context) => c.json(errorBody(new ApiError("NOT_FOUND", "Route not found")), 404);
+/**
+ * Exactly the app's own 404, request id included when mounted in the app, so a deployment without
+ * the sandbox does not reveal it.
+ */
+const notFound = (c: Context) =>
+  c.json(errorBody(new ApiError("NOT_FOUND", "Route not found"), c.get("requestId")), 404);
 
 function platformOf(value: string | undefined): Platform | undefined {
   return (PLATFORMS as readonly string[]).includes(value ?? "") ? (value as Platform) : undefined;
