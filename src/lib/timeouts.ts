@@ -1,5 +1,7 @@
-import { PROVIDER_TIMEOUT_MS } from "../platforms/http";
 import { ApiError } from "./errors";
+
+/** Per-call timeout for every outbound platform request. */
+export const PROVIDER_TIMEOUT_MS = 10_000;
 
 /** How long a request waits on one KV call: a healthy KV answers in milliseconds. */
 export const STORAGE_TIMEOUT_MS = 3_000;

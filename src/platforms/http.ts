@@ -1,3 +1,4 @@
+import { PROVIDER_TIMEOUT_MS } from "../lib/timeouts";
 import type { PlatformContext } from "./types";
 
 /**
@@ -16,8 +17,7 @@ export class ProviderError extends Error {
   }
 }
 
-/** Per-call timeout for every outbound platform request. */
-export const PROVIDER_TIMEOUT_MS = 10_000;
+export { PROVIDER_TIMEOUT_MS };
 
 /** fetch with a timeout; a network failure or timeout becomes a transient ProviderError. */
 export function timedFetch(timeoutMs = PROVIDER_TIMEOUT_MS): typeof fetch {
