@@ -68,7 +68,7 @@ export function claimDueAccounts(db: Db, leaseId: string, now: number, limit: nu
 export async function refreshTokens(
   rawEnv: Env,
   now: number,
-  options: { budgetMs?: number; clock?: () => number } = {},
+  options: { budgetMs?: number; clock?: () => number; providerTimeoutMs?: number } = {},
 ): Promise<RefreshRun> {
   const { env, budget } = metered(rawEnv);
   const db = createDb(env.DB);
@@ -118,7 +118,10 @@ export async function refreshTokens(
   const refreshOne = async (row: AccountRow) => {
     try {
       budget.spend(); // the token request (counted whether or not the model makes one)
-      const outcome = await refreshLeased(env, db, row, leaseId, now, now, { batch });
+      const outcome = await refreshLeased(env, db, row, leaseId, now, now, {
+        batch,
+        providerTimeoutMs: options.providerTimeoutMs,
+      });
       run.outcomes[outcome.kind] += 1;
     } catch (err) {
       console.error(

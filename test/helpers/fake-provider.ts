@@ -21,7 +21,14 @@ export interface FakeGrant {
   revoked: boolean;
 }
 
-type Failure = { kind: "5xx" | "429" | "timeout" | "invalid_grant" | "network"; retryAfter?: string };
+/**
+ * How a request fails. `timeout` and `network` fail the fetch at once, as a network error would;
+ * `hang` accepts the request and never answers, so only the caller's own timeout ends it.
+ */
+type Failure = {
+  kind: "5xx" | "429" | "timeout" | "invalid_grant" | "network" | "hang";
+  retryAfter?: string;
+};
 
 export interface FakeRequest {
   request: Request;
@@ -53,6 +60,8 @@ export class FakePlatform {
   /** Requests being answered now, and the most there ever were at once. */
   inFlight = 0;
   peakInFlight = 0;
+  /** Hung requests the caller gave up on (aborted), as the platform would see them hang up. */
+  hangUps = 0;
   /** Changes the token response before it is sent (platform quirks). */
   shapeToken: (body: Record<string, unknown>) => Record<string, unknown> = (b) => b;
   /** The client auth the platform expects on its token endpoint. */
@@ -130,6 +139,7 @@ export class FakePlatform {
     if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
     const failure = this.failures.shift();
     if (failure) {
+      if (failure.kind === "hang") return this.hang(request);
       if (failure.kind === "network" || failure.kind === "timeout") return HttpResponse.error();
       if (failure.kind === "5xx") return new Response("upstream unavailable", { status: 503 });
       if (failure.kind === "429") {
@@ -157,6 +167,17 @@ export class FakePlatform {
       return handler({ request, url, path: apiPath, grant: grant && !grant.revoked ? grant : undefined });
     }
     return Response.json({ error: "not_found" }, { status: 404 });
+  }
+
+  /** Never answers; settles only when the caller aborts the request (its timeout firing). */
+  private hang(request: Request): Promise<Response> {
+    return new Promise<Response>((resolve) => {
+      request.signal.addEventListener("abort", () => {
+        this.hangUps += 1;
+        // Nobody reads it: the caller's fetch has already failed with its own abort reason.
+        resolve(new Response(null, { status: 499 }));
+      });
+    });
   }
 
   private checkClient(request: Request, form: URLSearchParams): boolean {

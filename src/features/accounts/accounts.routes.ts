@@ -242,6 +242,7 @@ export const accountsRouter = createRouter()
       c.var.auth.workspaceId,
       c.req.valid("param").id,
       Date.now(),
+      { providerTimeoutMs: c.var.timeouts.providerMs },
     );
     sendSoon(c, outcome.deliveryIds ?? []);
     if (outcome.kind === "refused") {

@@ -12,7 +12,13 @@ import { grantInstance, instanceOrigin, resolveContext } from "../connect/platfo
 import { accountEvent, commitWithEvents } from "../webhooks/events";
 import { disconnectAccount, findAccount, openGrant } from "./accounts.repository";
 import { forgetPendingGrant } from "./pending-grants";
-import { newLeaseId, type RefreshOutcome, refreshLeased, takeRefreshLease } from "./refresh.service";
+import {
+  newLeaseId,
+  type RefreshOptions,
+  type RefreshOutcome,
+  refreshLeased,
+  takeRefreshLease,
+} from "./refresh.service";
 import { withRefusals } from "./refusal.service";
 
 const notFound = () => new ApiError("NOT_FOUND", "Account not found");
@@ -35,6 +41,7 @@ export async function refreshNow(
   workspaceId: string,
   accountId: string,
   requestedAt: number,
+  options: RefreshOptions = {},
 ): Promise<RefreshOutcome> {
   const account = await findAccount(db, workspaceId, accountId);
   if (!account) throw notFound();
@@ -45,7 +52,7 @@ export async function refreshNow(
   for (;;) {
     const now = Date.now();
     const leased = await takeRefreshLease(db, account.id, leaseId, now);
-    if (leased) return refreshLeased(env, db, leased, leaseId, recent, now);
+    if (leased) return refreshLeased(env, db, leased, leaseId, recent, now, options);
     // Someone else holds the lease: wait for their result rather than spend the refresh token twice.
     const current = await findAccount(db, workspaceId, accountId);
     if (!current) throw notFound();

@@ -72,6 +72,8 @@ export interface RefreshOptions {
   batch?: BatchRunner;
   /** Retries of the new tokens' write (pending-grants.ts). */
   writeRetry?: WriteRetry;
+  /** Per-call bound of the platform requests (default PROVIDER_TIMEOUT_MS). */
+  providerTimeoutMs?: number;
 }
 
 const BROKEN: AccountStatus[] = ["error", "expired"];
@@ -246,7 +248,9 @@ export async function refreshLeased(
     tokens =
       recovered ??
       (await refreshGrant(
-        await resolveContext(env, db, row.platform, now, grantInstance(secrets)),
+        await resolveContext(env, db, row.platform, now, grantInstance(secrets), {
+          timeoutMs: options.providerTimeoutMs,
+        }),
         module,
         secrets,
       ));
