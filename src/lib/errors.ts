@@ -45,20 +45,39 @@ export class ApiError extends Error {
   }
 }
 
+/** The one error envelope, whatever the status. */
 export const ErrorSchema = z
   .object({
     error: z.object({
-      code: z.enum(ERROR_CODES),
-      message: z.string(),
-      details: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
-      requestId: z.string().optional(),
+      code: z
+        .enum(ERROR_CODES)
+        .openapi({ description: "One of the closed set; each code has one HTTP status" }),
+      message: z.string().openapi({ description: "For a person: what failed, never a secret" }),
+      details: z
+        .array(z.object({ field: z.string(), message: z.string() }))
+        .optional()
+        .openapi({ description: "On validation failures: each offending field and why" }),
+      requestId: z.string().openapi({
+        description:
+          "The request's id, the same value as the x-request-id header; quote it when reporting a problem",
+        example: "req_01jv7k2m4n6p8r0s2t4v6x8z0b",
+      }),
     }),
   })
   .openapi("Error");
 
 export type ErrorBody = z.infer<typeof ErrorSchema>;
 
-export function errorBody(err: ApiError, requestId?: string): ErrorBody {
+/**
+ * The envelope of `err`. What the API answers always carries its request id; only the sandbox, run
+ * on its own as a provider, has none to give.
+ */
+export function errorBody(err: ApiError, requestId: string): ErrorBody;
+export function errorBody(
+  err: ApiError,
+  requestId?: string,
+): { error: Omit<ErrorBody["error"], "requestId"> };
+export function errorBody(err: ApiError, requestId?: string) {
   return {
     error: {
       code: err.code,

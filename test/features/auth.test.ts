@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createDb } from "../../src/db/client";
 import { authenticate, KEY_CACHE_TTL_MS } from "../../src/features/auth/auth.middleware";
+import { SCOPES, type Scope } from "../../src/lib/domain";
 import { ApiError } from "../../src/lib/errors";
 import { admin, call, createWorkspace, insertAccount, issueKey } from "../helpers/api";
 
@@ -109,6 +110,99 @@ describe("scopes are default-deny", () => {
 
 // biome-ignore lint/suspicious/noExplicitAny: an error envelope as answered
 const withoutRequestId = (json: any) => ({ ...json, error: { ...json.error, requestId: undefined } });
+
+interface Operation {
+  name: string;
+  method: string;
+  path: string;
+  security?: Record<string, string[]>[];
+}
+
+/** Every operation the served OpenAPI document lists, with a concrete path. */
+async function documentedOperations(): Promise<Operation[]> {
+  const doc = (await call("/v1/openapi.json")).json;
+  return Object.entries<Record<string, { security?: Operation["security"] }>>(doc.paths).flatMap(
+    ([template, item]) =>
+      Object.entries(item).map(([method, op]) => ({
+        name: `${method.toUpperCase()} ${template}`,
+        method: method.toUpperCase(),
+        // Well-formed ids of nothing: auth and scope are checked before anything is looked up.
+        path: template.replace("{id}", "acc_01m80hkfkympdk65m0kqm0xmm2").replace("{platform}", "twitter"),
+        security: op.security,
+      })),
+  );
+}
+
+describe("every operation of the OpenAPI document", () => {
+  it("declares its security, and is refused without it: 401 without a key, 403 without its scope", async () => {
+    const operations = await documentedOperations();
+    expect(operations.length).toBeGreaterThan(30);
+    const ws = await createWorkspace();
+    const lacking = new Map<Scope, string>();
+    const only = new Map<Scope, string>();
+    for (const scope of SCOPES) {
+      lacking.set(
+        scope,
+        (
+          await issueKey(
+            ws.id,
+            SCOPES.filter((s) => s !== scope),
+          )
+        ).key,
+      );
+      only.set(scope, (await issueKey(ws.id, [scope])).key);
+    }
+    const unscoped: string[] = [];
+    let refusedForScope = 0;
+
+    for (const op of operations) {
+      const send = (key?: string) => call(op.path, { method: op.method, key });
+      expect(op.security, `${op.name} declares no security`).toBeDefined();
+      const schemes = (op.security ?? []).flatMap((requirement) => Object.keys(requirement));
+      if (schemes.length === 0) {
+        const res = await send();
+        expect([401, 403], `${op.name} is public`).not.toContain(res.status);
+        continue;
+      }
+      if (schemes.includes("admin")) {
+        for (const key of [undefined, ws.key]) {
+          const res = await send(key);
+          expect(res.status, `${op.name} with ${key ? "an API key" : "nothing"}`).toBe(401);
+          expect(res.json.error.code).toBe("UNAUTHORIZED");
+        }
+        continue;
+      }
+      expect(schemes, op.name).toEqual(["bearer"]);
+      const none = await send();
+      expect(none.status, `${op.name} without a key`).toBe(401);
+      expect(none.json.error).toMatchObject({
+        code: "UNAUTHORIZED",
+        requestId: none.headers.get("x-request-id"),
+      });
+
+      const scopes = (op.security ?? []).flatMap((requirement) => requirement.bearer ?? []) as Scope[];
+      if (scopes.length === 0) unscoped.push(op.name);
+      for (const scope of scopes) {
+        expect(SCOPES, op.name).toContain(scope);
+        const refused = await send(lacking.get(scope));
+        expect(refused.status, `${op.name} without ${scope}`).toBe(403);
+        expect(refused.json.error).toEqual({
+          code: "INSUFFICIENT_SCOPE",
+          message: `This API key lacks the ${scope} scope`,
+          requestId: refused.headers.get("x-request-id"),
+        });
+        refusedForScope += 1;
+        // The scope it declares is the one it checks: holding only that one gets past the check.
+        const allowed = await send(only.get(scope));
+        expect(allowed.json?.error?.code, `${op.name} with only ${scope}`).not.toBe("INSUFFICIENT_SCOPE");
+        expect(allowed.status, `${op.name} with only ${scope}`).not.toBe(401);
+      }
+    }
+    // Any valid key may call these; every other API-key operation names its scope.
+    expect(unscoped).toEqual(["POST /v1/users/me/ga4-client-id"]);
+    expect(refusedForScope).toBeGreaterThan(25);
+  });
+});
 
 describe("workspace isolation", () => {
   it("another workspace's account answers exactly like a missing one", async () => {

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { createApp } from "../../src/app";
+import { ERROR_STATUS, ErrorSchema } from "../../src/lib/errors";
 import { call, createWorkspace, insertAccount, issueKey } from "../helpers/api";
 import { fakePlatform } from "../helpers/fake-provider";
 
@@ -75,6 +76,53 @@ describe("error envelopes", () => {
     }
     const traced = await call("/v1/accounts", { headers: { "x-request-id": "client-trace-2" } });
     expect(traced.json.error.requestId).toBe("client-trace-2");
+  });
+});
+
+describe("the OpenAPI document's error responses", () => {
+  it("give each status its own description, the one Error schema and an example of that status", async () => {
+    const doc = (await call("/v1/openapi.json")).json;
+    const statuses = new Set(Object.values(ERROR_STATUS).map(String));
+    const statusOf = new Map<string, string>();
+    let envelopes = 0;
+    for (const [path, item] of Object.entries<Record<string, { security?: unknown[]; responses: object }>>(
+      doc.paths,
+    )) {
+      for (const [method, op] of Object.entries(item)) {
+        for (const [status, response] of Object.entries<{
+          description: string;
+          content?: Record<string, { schema: unknown; example?: { error: { code: string } } }>;
+        }>(op.responses as never)) {
+          if (Number(status) < 400) continue;
+          const where = `${method.toUpperCase()} ${path} ${status}`;
+          expect(statuses, `${where}: no error code has this status`).toContain(status);
+          const other = statusOf.get(response.description);
+          expect(other ?? status, `${where} is described like a ${other}`).toBe(status);
+          statusOf.set(response.description, status);
+          const json = response.content?.["application/json"];
+          if (!json) {
+            // Only a public page for a person in a browser (the OAuth redirect) answers without it.
+            expect(Object.keys(response.content ?? {}), where).toEqual(["text/html"]);
+            expect(op.security, where).toEqual([]);
+            continue;
+          }
+          expect(json.schema, where).toEqual({ $ref: "#/components/schemas/Error" });
+          expect(ErrorSchema.safeParse(json.example).success, `${where} example`).toBe(true);
+          const code = json.example?.error.code as keyof typeof ERROR_STATUS;
+          expect(ERROR_STATUS[code], `${where} example is ${code}`).toBe(Number(status));
+          envelopes += 1;
+        }
+      }
+    }
+    expect(envelopes).toBeGreaterThan(150);
+    const error = doc.components.schemas.Error.properties.error;
+    expect(error.required).toEqual(expect.arrayContaining(["code", "message", "requestId"]));
+    expect(error.properties.code.enum).toEqual(Object.keys(ERROR_STATUS));
+    // The one envelope: no other component schema is an object of `error` alone.
+    const envelopeLike = Object.entries<{ properties?: object }>(doc.components.schemas)
+      .filter(([, schema]) => Object.keys(schema.properties ?? {}).join() === "error")
+      .map(([name]) => name);
+    expect(envelopeLike).toEqual(["Error"]);
   });
 });
 

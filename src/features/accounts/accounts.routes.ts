@@ -1,10 +1,17 @@
 import { createRoute } from "@hono/zod-openapi";
 import { ApiError } from "../../lib/errors";
 import { decodeCursor, paginate } from "../../lib/pagination";
-import { createRouter, errorResponses, json, jsonBody, platformErrorResponses } from "../../lib/router";
+import {
+  bearer,
+  createRouter,
+  errorResponse,
+  errorResponses,
+  json,
+  jsonBody,
+  platformErrorResponses,
+} from "../../lib/router";
 import { SuccessSchema } from "../../lib/schemas";
 import { iso } from "../../lib/time";
-import { requireScope } from "../auth/auth.middleware";
 import { providerFailure, toConnected } from "../connect/connect.service";
 import { sendSoon } from "../webhooks/webhooks.service";
 import {
@@ -30,18 +37,16 @@ import { toAccount, toAccountHealth } from "./accounts.service";
 import { connectWithCredentials, disconnect, refreshNow, testConnection } from "./connection.service";
 
 const tags = ["Accounts"];
-const security = [{ bearer: [] }];
 const notFound = () => new ApiError("NOT_FOUND", "Account not found");
 
 export const listAccounts = createRoute({
   method: "get",
   path: "/",
   tags,
-  security,
+  security: bearer("accounts:read"),
   summary: "List accounts",
   description:
     "Newest first. Disconnected accounts are left out unless includeArchived=true or status asks for them.",
-  middleware: [requireScope("accounts:read")],
   request: { query: ListAccountsQuerySchema },
   responses: { 200: json(AccountListSchema, "A page of accounts"), ...errorResponses },
 });
@@ -50,11 +55,10 @@ export const getAccountHealth = createRoute({
   method: "get",
   path: "/health",
   tags,
-  security,
+  security: bearer("accounts:read"),
   summary: "Account health",
   description:
     "Per account: health, token validity, granted permissions, whether it needs a reconnect, and what to do. The summary counts every non-archived account of the workspace (within `platform` if given).",
-  middleware: [requireScope("accounts:read")],
   request: { query: HealthQuerySchema },
   responses: { 200: json(HealthReportSchema, "Health of a page of accounts"), ...errorResponses },
 });
@@ -63,9 +67,8 @@ export const getAccount = createRoute({
   method: "get",
   path: "/{id}",
   tags,
-  security,
+  security: bearer("accounts:read"),
   summary: "Get an account",
-  middleware: [requireScope("accounts:read")],
   request: { params: AccountIdParamsSchema },
   responses: { 200: json(AccountSchema, "The account"), ...errorResponses },
 });
@@ -74,9 +77,8 @@ export const updateAccount = createRoute({
   method: "patch",
   path: "/{id}",
   tags,
-  security,
+  security: bearer("accounts:write"),
   summary: "Rename an account or replace its metadata",
-  middleware: [requireScope("accounts:write")],
   request: { params: AccountIdParamsSchema, ...jsonBody(UpdateAccountBodySchema) },
   responses: { 200: json(AccountSchema, "The updated account"), ...errorResponses },
 });
@@ -85,10 +87,9 @@ export const deleteAccount = createRoute({
   method: "delete",
   path: "/{id}",
   tags,
-  security,
+  security: bearer("accounts:write"),
   summary: "Disconnect an account",
   description: "Wipes stored credentials and archives the account (status disconnected). Idempotent.",
-  middleware: [requireScope("accounts:write")],
   request: { params: AccountIdParamsSchema },
   responses: { 200: json(SuccessSchema, "Disconnected"), ...errorResponses },
 });
@@ -97,16 +98,21 @@ export const createAccount = createRoute({
   method: "post",
   path: "/",
   tags,
-  security,
+  security: bearer("accounts:write"),
   summary: "Connect an account without OAuth",
   description:
     "Bring your own token (platformAccountId, credentials.accessToken, optional refresh token, expiry and extras such as pageId, igUserId, authorUrn), a Telegram bot token, a Bluesky handle and app password, or a WhatsApp system-user token with its phone number id. The platform verifies the credentials before anything is stored; the same platform user again updates the existing account.",
-  middleware: [requireScope("accounts:write")],
   request: jsonBody(CreateAccountBodySchema),
   responses: {
     200: json(ConnectedAccountSchema, "An existing account, updated"),
     201: json(ConnectedAccountSchema, "The new account"),
     ...errorResponses,
+    402: errorResponse(402),
+    403: errorResponse(403, {
+      description:
+        "The API key lacks accounts:write (INSUFFICIENT_SCOPE), or the workspace may not use the platform (PLATFORM_RESTRICTED)",
+      message: "This API key lacks the accounts:write scope",
+    }),
     ...platformErrorResponses,
   },
 });
@@ -115,11 +121,10 @@ export const testAccount = createRoute({
   method: "post",
   path: "/{id}/test",
   tags,
-  security,
+  security: bearer("accounts:write"),
   summary: "Test the connection",
   description:
     "A lightweight who-am-I call to the platform with the stored token. A definite refusal (a revoked token) breaks the account as a refused refresh does: status error (expired when the token is past its expiry), its error set, one account.error webhook. A transient failure changes nothing.",
-  middleware: [requireScope("accounts:write")],
   request: { params: AccountIdParamsSchema },
   responses: { 200: json(TestResultSchema, "Whether the platform accepted the token"), ...errorResponses },
 });
@@ -128,16 +133,15 @@ export const refreshAccount = createRoute({
   method: "post",
   path: "/{id}/refresh",
   tags,
-  security,
+  security: bearer("accounts:write"),
   summary: "Refresh the token now",
   description:
     "Through the same code the cron uses, one refresh per account at a time: a refresh already running elsewhere is waited for and its result answered. REFRESH_FAILED (409) when the platform refuses; PROVIDER_ERROR (502) or RATE_LIMITED (429) when it is unavailable.",
-  middleware: [requireScope("accounts:write")],
   request: { params: AccountIdParamsSchema },
   responses: {
     200: json(RefreshResultSchema, "The token after the refresh"),
-    409: errorResponses[400],
     ...errorResponses,
+    409: errorResponse(409),
     ...platformErrorResponses,
   },
 });

@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { getSecretBox } from "../../lib/config";
 import { ApiError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
-import { createRouter, errorResponses, json, jsonBody } from "../../lib/router";
+import { createRouter, errorResponse, errorResponses, json, jsonBody } from "../../lib/router";
 import { getModule } from "../../platforms/catalogue";
 import { nextRefreshAt } from "../../platforms/schedule";
 import { refreshModelOf } from "../../platforms/types";
@@ -37,6 +37,19 @@ import { mintKey, toApiKey, toWorkspace } from "./admin.service";
 const tags = ["Admin"];
 const security = [{ admin: [] }];
 const middleware = [adminAuth];
+/** The admin API's failures: its token, not an API key or a scope. */
+const adminErrors = {
+  400: errorResponses[400],
+  401: errorResponse(401, {
+    description: "Missing or wrong admin token, or the admin API disabled (UNAUTHORIZED)",
+    message: "Invalid admin token",
+  }),
+  404: errorResponse(404, {
+    description: "No such workspace or API key (NOT_FOUND)",
+    message: "Workspace not found",
+  }),
+  500: errorResponses[500],
+};
 const workspaceNotFound = () => new ApiError("NOT_FOUND", "Workspace not found");
 const ms = (value: string | null | undefined) => (value ? Date.parse(value) : null);
 
@@ -48,7 +61,7 @@ export const createWorkspace = createRoute({
   middleware,
   summary: "Create a workspace (and its owner user)",
   request: jsonBody(CreateWorkspaceBodySchema),
-  responses: { 201: json(WorkspaceSchema, "The workspace"), ...errorResponses },
+  responses: { 201: json(WorkspaceSchema, "The workspace"), ...adminErrors },
 });
 
 export const getWorkspace = createRoute({
@@ -59,7 +72,7 @@ export const getWorkspace = createRoute({
   middleware,
   summary: "Get a workspace",
   request: { params: WorkspaceIdParamsSchema },
-  responses: { 200: json(WorkspaceSchema, "The workspace"), ...errorResponses },
+  responses: { 200: json(WorkspaceSchema, "The workspace"), ...adminErrors },
 });
 
 export const updateWorkspace = createRoute({
@@ -70,7 +83,7 @@ export const updateWorkspace = createRoute({
   middleware,
   summary: "Update a workspace's plan, limits, platforms or callback domains",
   request: { params: WorkspaceIdParamsSchema, ...jsonBody(UpdateWorkspaceBodySchema) },
-  responses: { 200: json(WorkspaceSchema, "The workspace"), ...errorResponses },
+  responses: { 200: json(WorkspaceSchema, "The workspace"), ...adminErrors },
 });
 
 export const createKey = createRoute({
@@ -81,7 +94,7 @@ export const createKey = createRoute({
   middleware,
   summary: "Issue an API key (shown once)",
   request: { params: WorkspaceIdParamsSchema, ...jsonBody(CreateKeyBodySchema) },
-  responses: { 201: json(CreatedKeySchema, "The key, shown this once"), ...errorResponses },
+  responses: { 201: json(CreatedKeySchema, "The key, shown this once"), ...adminErrors },
 });
 
 export const listKeys = createRoute({
@@ -92,7 +105,7 @@ export const listKeys = createRoute({
   middleware,
   summary: "List a workspace's API keys (never the keys themselves)",
   request: { params: WorkspaceIdParamsSchema },
-  responses: { 200: json(KeyListSchema, "The keys"), ...errorResponses },
+  responses: { 200: json(KeyListSchema, "The keys"), ...adminErrors },
 });
 
 export const revokeKey = createRoute({
@@ -106,7 +119,7 @@ export const revokeKey = createRoute({
   request: { params: KeyIdParamsSchema },
   responses: {
     200: json(z.object({ success: z.literal(true), apiKey: CreatedKeySchema.shape.apiKey }), "Revoked"),
-    ...errorResponses,
+    ...adminErrors,
   },
 });
 
@@ -119,7 +132,7 @@ export const insertWorkspaceAccount = createRoute({
   summary: "Insert an account with tokens, skipping the platform (operators and tests)",
   description: "Tokens are encrypted like any other. Unlike the public connect flows, nothing is verified.",
   request: { params: WorkspaceIdParamsSchema, ...jsonBody(InsertAccountBodySchema) },
-  responses: { 201: json(InsertedAccountSchema, "The account"), ...errorResponses },
+  responses: { 201: json(InsertedAccountSchema, "The account"), ...adminErrors },
 });
 
 export const adminRouter = createRouter()

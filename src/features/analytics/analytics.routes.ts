@@ -1,22 +1,19 @@
 import { createRoute } from "@hono/zod-openapi";
-import { createRouter, errorResponses, json } from "../../lib/router";
+import { bearer, createRouter, errorResponses, json } from "../../lib/router";
 import { AccountIdParamsSchema } from "../accounts/accounts.schemas";
-import { requireScope } from "../auth/auth.middleware";
 import { BackfillSchema, OptimalTimesQuerySchema, OptimalTimesSchema } from "./analytics.schemas";
 import { getBackfill, optimalTimes, requestBackfill, toBackfill } from "./analytics.service";
 
 const tags = ["Analytics"];
-const security = [{ bearer: [] }];
 
 export const startBackfill = createRoute({
   method: "post",
   path: "/{id}/backfill",
   tags,
-  security,
+  security: bearer("accounts:write"),
   summary: "Start a historical analytics backfill",
   description:
     "Imports the account's published posts with their metrics (impressions, reach, likes, comments, shares, saves, video views where the platform has them), newest first, up to 365 days or 1,000 posts, a page at a time in the background. Answers the job already pending or running if there is one (200) rather than a second. INVALID_PARAM for disconnected accounts and for platforms or accounts without post analytics for their owner (Telegram, WhatsApp, Google Business Profile, Snapchat, Reddit, Mastodon; LinkedIn personal profiles; Instagram via Facebook Login before a page is selected).",
-  middleware: [requireScope("accounts:write")],
   request: { params: AccountIdParamsSchema },
   responses: {
     200: json(BackfillSchema, "The job already pending or running"),
@@ -29,10 +26,9 @@ export const getBackfillStatus = createRoute({
   method: "get",
   path: "/{id}/backfill",
   tags,
-  security,
+  security: bearer("accounts:read"),
   summary: "Backfill status",
   description: "The account's latest backfill job. NOT_FOUND when none has run.",
-  middleware: [requireScope("accounts:read")],
   request: { params: AccountIdParamsSchema },
   responses: { 200: json(BackfillSchema, "The latest job"), ...errorResponses },
 });
@@ -41,11 +37,10 @@ export const getOptimalTimes = createRoute({
   method: "get",
   path: "/{id}/optimal-times",
   tags,
-  security,
+  security: bearer("accounts:read"),
   summary: "Optimal posting times",
   description:
     "Best weekday × hour slots in `timezone` from the account's imported post metrics (run a backfill first), ranked by engagement rate with each slot shrunk toward the account's average by its number of posts (5 pseudo-posts), so a slot with one lucky post does not win. With fewer than 10 measured posts, research-based platform defaults (source default).",
-  middleware: [requireScope("accounts:read")],
   request: { params: AccountIdParamsSchema, query: OptimalTimesQuerySchema },
   responses: { 200: json(OptimalTimesSchema, "Slots, best first"), ...errorResponses },
 });

@@ -1,6 +1,5 @@
 import { createMiddleware } from "hono/factory";
 import { sha256Hex } from "../../lib/crypto";
-import type { Scope } from "../../lib/domain";
 import { ApiError } from "../../lib/errors";
 import type { AppEnv, AuthContext } from "../../lib/router";
 import { findActiveKeyByHash } from "./auth.repository";
@@ -57,18 +56,8 @@ export async function authenticate(
   return entry.auth;
 }
 
-/** Authenticates the bearer key; routes then name the scope they need with `requireScope`. */
+/** Authenticates the bearer key; routes then name the scope they need in their security (`bearer(scope)`). */
 export const apiKeyAuth = createMiddleware<AppEnv>(async (c, next) => {
   c.set("auth", await authenticate(c.var.db, c.req.header("authorization"), Date.now()));
   await next();
 });
-
-/** Default-deny: a key holds only the scopes it was issued with, and none implies another. */
-export function requireScope(scope: Scope) {
-  return createMiddleware<AppEnv>(async (c, next) => {
-    if (!c.var.auth.scopes.includes(scope)) {
-      throw new ApiError("INSUFFICIENT_SCOPE", `This API key lacks the ${scope} scope`);
-    }
-    await next();
-  });
-}

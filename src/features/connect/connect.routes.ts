@@ -1,9 +1,16 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { ApiError, ErrorSchema } from "../../lib/errors";
-import { createRouter, errorResponses, json, jsonBody, platformErrorResponses } from "../../lib/router";
+import { ApiError } from "../../lib/errors";
+import {
+  bearer,
+  createRouter,
+  errorResponse,
+  errorResponses,
+  json,
+  jsonBody,
+  platformErrorResponses,
+} from "../../lib/router";
 import { STORAGE_RETRY_AFTER_SECONDS } from "../../lib/timeouts";
 import { AccountIdParamsSchema, ConnectedAccountSchema } from "../accounts/accounts.schemas";
-import { requireScope } from "../auth/auth.middleware";
 import { sendSoon } from "../webhooks/webhooks.service";
 import {
   AuthorizationSchema,
@@ -28,19 +35,31 @@ const retryAfter = {
     schema: { type: "integer", minimum: 0 },
   },
 } as const;
-const security = [{ bearer: [] }];
+const security = bearer("accounts:write");
 const oauthErrors = {
   ...errorResponses,
-  402: json(
-    z.object({ error: z.object({ code: z.literal("PLAN_LIMIT_EXCEEDED"), message: z.string() }) }),
-    "The plan's account limit is reached",
-  ),
+  400: errorResponse(400, {
+    description:
+      "The request is invalid (INVALID_PARAM, details naming each field), the OAuth state or code is invalid or expired (INVALID_PARAM), or the deployment has no app for the platform (PLATFORM_NOT_CONFIGURED)",
+  }),
+  403: errorResponse(403, {
+    description:
+      "The API key lacks accounts:write (INSUFFICIENT_SCOPE), or the workspace may not use the platform (PLATFORM_RESTRICTED)",
+    message: "This API key lacks the accounts:write scope",
+  }),
   ...platformErrorResponses,
   503: {
-    ...json(ErrorSchema, "OAuth state storage failed or was too slow (STORAGE_UNAVAILABLE): try again"),
+    ...errorResponse(503, {
+      description:
+        "OAuth state storage failed or was too slow (STORAGE_UNAVAILABLE): retry after Retry-After",
+      code: "STORAGE_UNAVAILABLE",
+      message: "OAuth state storage is unavailable; try again shortly",
+    }),
     headers: retryAfter,
   },
 };
+/** Connecting a new account takes room in the plan; a reconnect keeps its account's. */
+const connectErrors = { ...oauthErrors, 402: errorResponse(402) };
 
 export const connectAccount = createRoute({
   method: "post",
@@ -50,9 +69,8 @@ export const connectAccount = createRoute({
   summary: "Start connecting an account",
   description:
     "Answers an authorization URL to send the user to. The state is single-use and expires in ten minutes. PLATFORM_RESTRICTED (403) when the workspace may not use the platform; PLAN_LIMIT_EXCEEDED (402) when it has no room; PLATFORM_NOT_CONFIGURED (400) when the deployment has no app for it.",
-  middleware: [requireScope("accounts:write")],
   request: { params: PlatformParamsSchema, ...jsonBody(ConnectBodySchema) },
-  responses: { 200: json(AuthorizationSchema, "Where to send the user"), ...oauthErrors },
+  responses: { 200: json(AuthorizationSchema, "Where to send the user"), ...connectErrors },
 });
 
 export const completeOAuthCallback = createRoute({
@@ -63,9 +81,8 @@ export const completeOAuthCallback = createRoute({
   summary: "Finish connecting: exchange the code",
   description:
     "Consumes the state exactly once, exchanges the code, reads the profile and upserts the account. Reconnecting an account refreshes its tokens and clears its errors. `warning` is set when another workspace holds the same account.",
-  middleware: [requireScope("accounts:write")],
   request: { params: PlatformParamsSchema, ...jsonBody(CallbackBodySchema) },
-  responses: { 200: json(ConnectedAccountSchema, "The connected account"), ...oauthErrors },
+  responses: { 200: json(ConnectedAccountSchema, "The connected account"), ...connectErrors },
 });
 
 export const reconnectAccount = createRoute({
@@ -76,7 +93,6 @@ export const reconnectAccount = createRoute({
   summary: "Reconnect an account",
   description:
     "A new authorization URL bound to this account: the callback must return the same platform user.",
-  middleware: [requireScope("accounts:write")],
   request: { params: AccountIdParamsSchema, ...jsonBody(ReconnectBodySchema) },
   responses: { 200: json(AuthorizationSchema, "Where to send the user"), ...oauthErrors },
 });
@@ -85,13 +101,21 @@ export const oauthRedirect = createRoute({
   method: "get",
   path: "/redirect/{platform}",
   tags,
+  security: [],
   summary: "The redirect URI registered with each platform",
   description:
     "Public. Forwards code and state (or error and state) to the callbackUrl given at connect. An unknown or expired state gets a plain error page and no redirect.",
   request: { params: PlatformParamsSchema, query: RedirectQuerySchema },
   responses: {
     302: { description: "To the callbackUrl" },
-    400: { description: "Unknown or expired state", content: { "text/html": { schema: z.string() } } },
+    400: {
+      description:
+        "Unknown or expired state: a page for the user (text/html); an unknown platform or a malformed query: the error envelope",
+      content: {
+        "text/html": { schema: z.string() },
+        "application/json": errorResponse(400).content["application/json"],
+      },
+    },
     503: {
       description: "OAuth state storage failed or was too slow: reload shortly",
       content: { "text/html": { schema: z.string() } },

@@ -1,15 +1,20 @@
 import { createRoute } from "@hono/zod-openapi";
 import { createMiddleware } from "hono/factory";
 import { instagramAudioEnabled } from "../../lib/config";
-import { ApiError, ErrorSchema } from "../../lib/errors";
-import { type AppEnv, createRouter, errorResponses, json, platformErrorResponses } from "../../lib/router";
+import { ApiError } from "../../lib/errors";
+import {
+  type AppEnv,
+  bearer,
+  createRouter,
+  errorResponse,
+  errorResponses,
+  json,
+  platformErrorResponses,
+} from "../../lib/router";
 import { AccountIdParamsSchema } from "../accounts/accounts.schemas";
-import { requireScope } from "../auth/auth.middleware";
 import { sendSoon } from "../webhooks/webhooks.service";
 import { AudioSearchQuerySchema, AudioSearchResultSchema, PlaylistListSchema } from "./media.schemas";
 import { listPlaylists, searchAudio } from "./media.service";
-
-const security = [{ bearer: [] }];
 
 const audioFeature = createMiddleware<AppEnv>(async (c, next) => {
   if (!instagramAudioEnabled(c.env)) {
@@ -25,11 +30,10 @@ export const listAccountPlaylists = createRoute({
   method: "get",
   path: "/{id}/youtube/playlists",
   tags: ["Accounts"],
-  security,
+  security: bearer("accounts:read"),
   summary: "List YouTube playlists",
   description:
     "The channel's playlists, to fill a playlist picker. Without the playlist read scope the list is empty with requiresReauth: true (and the account's needsPlaylistReauth is set): reconnect to grant it. A non-YouTube account answers INVALID_PARAM.",
-  middleware: [requireScope("accounts:read")],
   request: { params: AccountIdParamsSchema },
   responses: {
     200: json(PlaylistListSchema, "The playlists, or requiresReauth"),
@@ -42,18 +46,25 @@ export const searchAudioTracks = createRoute({
   method: "get",
   path: "/audio/search",
   tags: ["Instagram"],
-  security,
+  security: bearer("read:posts"),
   summary: "Search Reels audio",
   description:
     "Trending tracks when q is omitted, else tracks matching q. FEATURE_DISABLED (503) until INSTAGRAM_AUDIO_ENABLED is true. The account must be an Instagram account connected through Facebook Login with a business account selected; a Direct Login account answers 400. GRAPH_API_ERROR (502) carries Meta's message; a Graph rate limit (HTTP 429) answers RATE_LIMITED with Meta's Retry-After.",
-  middleware: [requireScope("read:posts"), audioFeature],
+  middleware: [audioFeature],
   request: { query: AudioSearchQuerySchema },
   responses: {
     200: json(AudioSearchResultSchema, "Matching tracks"),
     ...errorResponses,
     429: platformErrorResponses[429],
-    502: json(ErrorSchema, "The Graph API failed (GRAPH_API_ERROR)"),
-    503: json(ErrorSchema, "Audio search is disabled here (FEATURE_DISABLED)"),
+    502: errorResponse(502, {
+      description: "Meta's Graph API failed or refused (GRAPH_API_ERROR), with Meta's message",
+      code: "GRAPH_API_ERROR",
+      message: "Invalid OAuth access token - Cannot parse access token",
+    }),
+    503: errorResponse(503, {
+      description: "Audio search is not enabled in this deployment (FEATURE_DISABLED)",
+      message: "Instagram audio search is not enabled in this environment (pending Meta App Review)",
+    }),
   },
 });
 

@@ -1,25 +1,29 @@
 import { createRoute } from "@hono/zod-openapi";
-import { createRouter, errorResponses, json, jsonBody, platformErrorResponses } from "../../lib/router";
+import {
+  bearer,
+  createRouter,
+  errorResponses,
+  json,
+  jsonBody,
+  platformErrorResponses,
+} from "../../lib/router";
 import { AccountIdParamsSchema } from "../accounts/accounts.schemas";
 import { toAccount } from "../accounts/accounts.service";
-import { requireScope } from "../auth/auth.middleware";
 import { sendSoon } from "../webhooks/webhooks.service";
 import { PageListSchema, SelectPageBodySchema, SelectPageResultSchema } from "./pages.schemas";
 import { listPages, selectPage } from "./pages.service";
 
 const tags = ["Accounts"];
-const security = [{ bearer: [] }];
 const platformErrors = { ...errorResponses, ...platformErrorResponses };
 
 export const listAccountPages = createRoute({
   method: "get",
   path: "/{id}/pages",
   tags,
-  security,
+  security: bearer("accounts:read"),
   summary: "List pages",
   description:
     "LinkedIn: the organisations the member administers. Instagram connected through Facebook Login: the Instagram business accounts linked to the user's Facebook Pages. Facebook: the Pages the user manages. Every other platform, and Instagram Direct Login accounts, answer an empty list.",
-  middleware: [requireScope("accounts:read")],
   request: { params: AccountIdParamsSchema },
   responses: { 200: json(PageListSchema, "The account's pages"), ...platformErrors },
 });
@@ -28,11 +32,10 @@ export const selectAccountPage = createRoute({
   method: "post",
   path: "/{id}/select-page",
   tags,
-  security,
+  security: bearer("accounts:write"),
   summary: "Select a page",
   description:
     "Persists the page later posts go to, after checking it against a fresh listing: INVALID_PAGE_ID (400) when it is not among the account's pages. Instagram (Facebook Login) stores the business account, its Page and the Page token; Facebook stores the Page and its token (tokens encrypted, never answered).",
-  middleware: [requireScope("accounts:write")],
   request: { params: AccountIdParamsSchema, ...jsonBody(SelectPageBodySchema) },
   responses: { 200: json(SelectPageResultSchema, "The account with its selected page"), ...platformErrors },
 });

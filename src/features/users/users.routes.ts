@@ -1,6 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import { ApiError } from "../../lib/errors";
-import { createRouter, errorResponses, json, jsonBody } from "../../lib/router";
+import { bearer, createRouter, errorResponses, json, jsonBody } from "../../lib/router";
 import { setGa4ClientId } from "./users.repository";
 import { Ga4ClientIdBodySchema, OkSchema } from "./users.schemas";
 
@@ -8,12 +8,18 @@ export const storeGa4ClientId = createRoute({
   method: "post",
   path: "/me/ga4-client-id",
   tags: ["Users"],
-  security: [{ bearer: [] }],
+  security: bearer(),
   summary: "Store the GA4 client id",
   description:
     "Stores the browser-side GA4 client id on the API key's user, for server-side Measurement Protocol event stitching. Any valid key may call it; no scope is needed.",
   request: jsonBody(Ga4ClientIdBodySchema),
-  responses: { 200: json(OkSchema, "Stored"), ...errorResponses },
+  // Any key will do: no scope to lack (403), nothing to find (404).
+  responses: {
+    200: json(OkSchema, "Stored"),
+    400: errorResponses[400],
+    401: errorResponses[401],
+    500: errorResponses[500],
+  },
 });
 
 /** Mounted at /v1/users, behind apiKeyAuth. */

@@ -3,10 +3,9 @@ import { getConfig, getSecretBox } from "../../lib/config";
 import { ApiError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { decodeCursor, paginate } from "../../lib/pagination";
-import { createRouter, errorResponses, json, jsonBody } from "../../lib/router";
+import { bearer, createRouter, errorResponses, json, jsonBody } from "../../lib/router";
 import { SuccessSchema } from "../../lib/schemas";
 import { iso } from "../../lib/time";
-import { requireScope } from "../auth/auth.middleware";
 import { deliverNow, secretContext } from "./delivery.service";
 import { validateEndpointUrl } from "./endpoint-url";
 import { commitWithEvents, TEST_EVENT } from "./events";
@@ -35,9 +34,6 @@ import {
 import { MAX_ENDPOINTS_PER_WORKSPACE, ROTATION_OVERLAP_MS, sendSoon, toWebhook } from "./webhooks.service";
 
 const tags = ["Webhooks"];
-const security = [{ bearer: [] }];
-const read = [requireScope("webhooks:read")];
-const write = [requireScope("webhooks:write")];
 const notFound = () => new ApiError("NOT_FOUND", "Webhook endpoint not found");
 const params = { params: WebhookIdParamsSchema };
 
@@ -45,8 +41,7 @@ export const createWebhook = createRoute({
   method: "post",
   path: "/",
   tags,
-  security,
-  middleware: write,
+  security: bearer("webhooks:write"),
   summary: "Add a webhook endpoint",
   description:
     "Answers the signing secret (whsec_…) this once; it is stored encrypted. Deliveries follow Standard Webhooks.",
@@ -58,8 +53,7 @@ export const listWebhooks = createRoute({
   method: "get",
   path: "/",
   tags,
-  security,
-  middleware: read,
+  security: bearer("webhooks:read"),
   summary: "List webhook endpoints",
   responses: { 200: json(WebhookListSchema, "The endpoints"), ...errorResponses },
 });
@@ -68,8 +62,7 @@ export const getWebhook = createRoute({
   method: "get",
   path: "/{id}",
   tags,
-  security,
-  middleware: read,
+  security: bearer("webhooks:read"),
   summary: "Get a webhook endpoint",
   request: params,
   responses: { 200: json(WebhookSchema, "The endpoint"), ...errorResponses },
@@ -79,8 +72,7 @@ export const updateWebhook = createRoute({
   method: "patch",
   path: "/{id}",
   tags,
-  security,
-  middleware: write,
+  security: bearer("webhooks:write"),
   summary: "Update a webhook endpoint",
   request: { ...params, ...jsonBody(UpdateWebhookBodySchema) },
   responses: { 200: json(WebhookSchema, "The endpoint"), ...errorResponses },
@@ -90,8 +82,7 @@ export const deleteWebhook = createRoute({
   method: "delete",
   path: "/{id}",
   tags,
-  security,
-  middleware: write,
+  security: bearer("webhooks:write"),
   summary: "Delete a webhook endpoint and its deliveries",
   request: params,
   responses: { 200: json(SuccessSchema, "Deleted"), ...errorResponses },
@@ -101,8 +92,7 @@ export const rotateWebhookSecret = createRoute({
   method: "post",
   path: "/{id}/rotate-secret",
   tags,
-  security,
-  middleware: write,
+  security: bearer("webhooks:write"),
   summary: "Rotate the signing secret",
   description:
     "Answers the new secret once. For 24 hours every delivery carries signatures by both the old and the new secret.",
@@ -114,8 +104,7 @@ export const testWebhook = createRoute({
   method: "post",
   path: "/{id}/test",
   tags,
-  security,
-  middleware: write,
+  security: bearer("webhooks:write"),
   summary: "Send a test event now",
   request: params,
   responses: { 200: json(TestResultSchema, "How the endpoint answered"), ...errorResponses },
@@ -125,8 +114,7 @@ export const listWebhookDeliveries = createRoute({
   method: "get",
   path: "/{id}/deliveries",
   tags,
-  security,
-  middleware: read,
+  security: bearer("webhooks:read"),
   summary: "List an endpoint's deliveries",
   request: { ...params, query: DeliveriesQuerySchema },
   responses: { 200: json(DeliveryListSchema, "A page of deliveries, newest first"), ...errorResponses },
@@ -136,8 +124,7 @@ export const recoverWebhook = createRoute({
   method: "post",
   path: "/{id}/recover",
   tags,
-  security,
-  middleware: write,
+  security: bearer("webhooks:write"),
   summary: "Redeliver failed deliveries since a time",
   request: { ...params, ...jsonBody(RecoverBodySchema) },
   responses: {
