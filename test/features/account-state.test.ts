@@ -13,6 +13,7 @@ import { connectAccount } from "../helpers/connect";
 import { type FakePlatform, fakePlatform, unauthorized } from "../helpers/fake-provider";
 import { googleError } from "../helpers/platform-fakes";
 import { deliveriesOf, Receiver } from "../helpers/receiver";
+import { rowOf } from "../helpers/rows";
 
 const db = createDb(env.DB);
 let fake: FakePlatform;
@@ -40,9 +41,6 @@ async function connected() {
 const revokeAll = () => {
   for (const g of fake.grants) g.revoked = true;
 };
-
-const rowOf = (id: string) =>
-  env.DB.prepare("SELECT * FROM accounts WHERE id = ?").bind(id).first<Record<string, unknown>>();
 
 const eventsOf = async (accountId: string, type: string) =>
   (

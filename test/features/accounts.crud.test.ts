@@ -5,6 +5,7 @@ import { getSecretBox } from "../../src/lib/config";
 import { DAY, HOUR } from "../../src/lib/time";
 import { call, createWorkspace, insertAccount, type TestWorkspace } from "../helpers/api";
 import { fakePlatform } from "../helpers/fake-provider";
+import { rowOf } from "../helpers/rows";
 
 let ws: TestWorkspace;
 beforeAll(async () => {
@@ -12,9 +13,6 @@ beforeAll(async () => {
   // DELETE revokes at the platform first: X's revocation endpoint answers.
   fakePlatform("twitter");
 });
-
-const rowOf = (id: string) =>
-  env.DB.prepare("SELECT * FROM accounts WHERE id = ?").bind(id).first<Record<string, unknown>>();
 
 describe("GET and PATCH /v1/accounts/:id", () => {
   it("renames and replaces metadata; null clears", async () => {

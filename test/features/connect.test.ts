@@ -5,6 +5,7 @@ import { completeCallback, startConnect } from "../../src/features/connect/conne
 import { admin, call, createWorkspace, insertAccount, type TestWorkspace } from "../helpers/api";
 import { CALLBACK, connectAccount, consent } from "../helpers/connect";
 import { type FakePlatform, fakePlatform, unauthorized } from "../helpers/fake-provider";
+import { rowOf } from "../helpers/rows";
 
 let fake: FakePlatform;
 let ws: TestWorkspace;
@@ -22,9 +23,6 @@ beforeEach(async () => {
   );
   ws = await createWorkspace();
 });
-
-const rowOf = (id: string) =>
-  env.DB.prepare("SELECT * FROM accounts WHERE id = ?").bind(id).first<Record<string, unknown>>();
 
 describe("connect → redirect → callback", () => {
   it("runs the whole OAuth flow with PKCE and stores the account with encrypted tokens", async () => {

@@ -10,6 +10,7 @@ import { type CallOptions, call, createWorkspace, type TestWorkspace } from "../
 import { CALLBACK } from "../helpers/connect";
 import type { FakeGrant, FakePlatform, FakeProfile, FakeRequest } from "../helpers/fake-provider";
 import { fakeFor, issuedSecrets, oauthFake } from "../helpers/platform-fakes";
+import { rowOf } from "../helpers/rows";
 
 let responses: { path: string; text: string }[] = [];
 
@@ -23,9 +24,6 @@ const FB_SCOPES =
   "instagram_basic,instagram_content_publish,pages_show_list,pages_read_engagement,business_management,instagram_manage_insights";
 const IG_ID = "17841400000000001";
 const PAGE_ID = "112233445566778";
-
-const rowOf = (id: string) =>
-  env.DB.prepare("SELECT * FROM accounts WHERE id = ?").bind(id).first<Record<string, unknown>>();
 
 async function extrasOf(id: string) {
   const row = await rowOf(id);

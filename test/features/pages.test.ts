@@ -13,6 +13,7 @@ import {
   type TestWorkspace,
 } from "../helpers/api";
 import { type FakePlatform, type FakeRequest, fakePlatform } from "../helpers/fake-provider";
+import { rowOf } from "../helpers/rows";
 
 let responses: string[] = [];
 /** Every request URL the fakes of this file received, query included. */
@@ -25,9 +26,6 @@ async function api(path: string, options: CallOptions = {}) {
   responses.push(res.text);
   return res;
 }
-
-const rowOf = (id: string) =>
-  env.DB.prepare("SELECT * FROM accounts WHERE id = ?").bind(id).first<Record<string, unknown>>();
 
 async function extrasOf(id: string) {
   const row = await rowOf(id);

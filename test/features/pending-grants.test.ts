@@ -1,9 +1,8 @@
 import { applyD1Migrations, reset } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { eq } from "drizzle-orm";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createDb } from "../../src/db/client";
-import { type AccountRow, accounts } from "../../src/db/schema";
+import { accounts } from "../../src/db/schema";
 import { openGrant, sealAccountSecrets } from "../../src/features/accounts/accounts.repository";
 import {
   newLeaseId,
@@ -20,6 +19,7 @@ import { HOUR, MINUTE } from "../../src/lib/time";
 import { call, createWorkspace, type TestWorkspace } from "../helpers/api";
 import { connectAccount } from "../helpers/connect";
 import { type FakePlatform, fakePlatform, unauthorized } from "../helpers/fake-provider";
+import { accountRowOf } from "../helpers/rows";
 
 /** A small deterministic PRNG (mulberry32), so every run injects the same faults. */
 function prng(seed: number) {
@@ -166,12 +166,9 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-const rowOf = async (id: string) =>
-  (await createDb(env.DB).select().from(accounts).where(eq(accounts.id, id)))[0] as AccountRow;
-
 /** Whether the account's stored grant is the live one at the provider: its refresh token is the grant's current one. */
 async function grantAlive(id: string) {
-  const row = await rowOf(id);
+  const row = await accountRowOf(id);
   const stored = await openGrant(await getSecretBox(env), row);
   const live = fake.grants.find((g) => g.refreshToken === stored.refreshToken);
   return live !== undefined && !live.revoked;
@@ -250,7 +247,7 @@ describe("a D1 failure after the provider rotated the refresh token", () => {
       } else {
         expect(first, mode).toBeInstanceOf(Error);
         // The lease was never released: the next refresh takes it once it has lapsed.
-        expect((await rowOf(id)).refreshLeaseId, mode).not.toBeNull();
+        expect((await accountRowOf(id)).refreshLeaseId, mode).not.toBeNull();
         expect(await env.OAUTH_STATE.get(pendingGrantKey(id)), mode).not.toBeNull();
       }
       if (mode === "fail-all-twice") {
@@ -272,7 +269,7 @@ describe("a D1 failure after the provider rotated the refresh token", () => {
         expect(fake.refreshRequests, mode).toBe(before + 1);
         expect(await env.OAUTH_STATE.get(pendingGrantKey(id)), mode).toBeNull();
       }
-      expect((await rowOf(id)).refreshLeaseId).toBeNull();
+      expect((await accountRowOf(id)).refreshLeaseId).toBeNull();
       if (!(await grantAlive(id))) tally.lost += 1;
     }
 
@@ -316,12 +313,12 @@ describe("KV unreadable when a copy may be waiting", () => {
     await expect(refreshAt(kvDown, id, now)).rejects.toThrow(/KV get failed/);
     // Backed off (the lease released) without presenting the refresh token D1 holds.
     expect(fake.refreshRequests).toBe(1);
-    expect((await rowOf(id)).refreshLeaseId).toBeNull();
+    expect((await accountRowOf(id)).refreshLeaseId).toBeNull();
     now += 2 * MINUTE;
     expect((await refreshAt({ env, db: createDb(env.DB) }, id, now)).kind).toBe("refreshed");
     expect(fake.refreshRequests).toBe(1);
     expect(await grantAlive(id)).toBe(true);
-    expect((await rowOf(id)).lapsedLeaseUntil).toBeNull();
+    expect((await accountRowOf(id)).lapsedLeaseUntil).toBeNull();
     now += 2 * MINUTE;
     expect((await refreshAt({ env, db: createDb(env.DB) }, id, now)).kind).toBe("refreshed");
     expect(fake.refreshRequests).toBe(2);

@@ -24,6 +24,7 @@ import {
   telegramFake,
   whatsappFake,
 } from "../helpers/platform-fakes";
+import { rowOf } from "../helpers/rows";
 
 /**
  * One end-to-end flow per platform, driven only through the public HTTP API as a customer would:
@@ -67,8 +68,6 @@ const uid = () => crypto.randomUUID().replace(/-/g, "").slice(0, 12);
 const digits = () => `1${String(Math.floor(Math.random() * 1e14)).padStart(14, "0")}`;
 
 type Row = Record<string, unknown>;
-const rowOf = (id: string) => env.DB.prepare("SELECT * FROM accounts WHERE id = ?").bind(id).first<Row>();
-
 /** The account's stored secrets, decrypted the way the Worker does. */
 async function secretsOf(id: string) {
   const row = await rowOf(id);

@@ -11,6 +11,7 @@ import {
 import { connectAccount } from "../helpers/connect";
 import type { FakeGrant, FakePlatform, FakeRequest } from "../helpers/fake-provider";
 import { issuedSecrets, oauthFake } from "../helpers/platform-fakes";
+import { rowOf } from "../helpers/rows";
 
 let responses: string[] = [];
 
@@ -23,9 +24,6 @@ async function api(path: string, options: CallOptions = {}) {
 const SCOPE = "https://www.googleapis.com/auth/";
 const UPLOAD_ONLY = [`${SCOPE}youtube.upload`];
 const FULL = [`${SCOPE}youtube.upload`, `${SCOPE}youtube.readonly`, `${SCOPE}yt-analytics.readonly`];
-
-const rowOf = (id: string) =>
-  env.DB.prepare("SELECT * FROM accounts WHERE id = ?").bind(id).first<Record<string, unknown>>();
 
 let fake: FakePlatform;
 let ws: TestWorkspace;

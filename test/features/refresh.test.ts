@@ -12,6 +12,7 @@ import { HOUR, MINUTE } from "../../src/lib/time";
 import { call, createWorkspace, insertAccount, type TestWorkspace } from "../helpers/api";
 import { connectAccount } from "../helpers/connect";
 import { type FakePlatform, fakePlatform, unauthorized } from "../helpers/fake-provider";
+import { rowOf } from "../helpers/rows";
 
 let fake: FakePlatform;
 let ws: TestWorkspace;
@@ -33,9 +34,6 @@ async function connected(id = crypto.randomUUID()) {
   expect(res.status, res.text).toBe(200);
   return res.json.account.id as string;
 }
-
-const rowOf = (id: string) =>
-  env.DB.prepare("SELECT * FROM accounts WHERE id = ?").bind(id).first<Record<string, unknown>>();
 
 describe("POST /v1/accounts/:id/refresh", () => {
   it("refreshes a rotating grant: new tokens stored, new expiry answered", async () => {

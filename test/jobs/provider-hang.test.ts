@@ -16,6 +16,7 @@ import { callApp, createWorkspace, type TestWorkspace } from "../helpers/api";
 import { consent } from "../helpers/connect";
 import type { FakePlatform } from "../helpers/fake-provider";
 import { oauthFake } from "../helpers/platform-fakes";
+import { rowOf } from "../helpers/rows";
 
 // A platform that accepts the request and never answers: the real per-call timeout (AbortSignal,
 // the same code as the 10 s default, made small here) ends it, the refresh is transient, the lane
@@ -35,9 +36,6 @@ beforeEach(async () => {
   fake = oauthFake("twitter");
   ws = await createWorkspace();
 });
-
-const rowOf = (id: string) =>
-  env.DB.prepare("SELECT * FROM accounts WHERE id = ?").bind(id).first<Record<string, unknown>>();
 
 /** `count` X accounts whose grants the fake knows, due at `dueAt`. */
 async function dueAccounts(count: number, dueAt: number) {

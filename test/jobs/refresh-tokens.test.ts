@@ -14,6 +14,7 @@ import { nextRefreshAt } from "../../src/platforms/schedule";
 import { call, createWorkspace, insertAccount, type TestWorkspace } from "../helpers/api";
 import { connectAccount } from "../helpers/connect";
 import { type FakePlatform, fakePlatform, unauthorized } from "../helpers/fake-provider";
+import { rowOf } from "../helpers/rows";
 
 let fake: FakePlatform;
 let ws: TestWorkspace;
@@ -34,8 +35,6 @@ beforeEach(async () => {
   ws = await createWorkspace();
 });
 
-const rowOf = (id: string) =>
-  env.DB.prepare("SELECT * FROM accounts WHERE id = ?").bind(id).first<Record<string, unknown>>();
 const eventsOf = async (accountId: string, type: string) =>
   (
     await env.DB.prepare("SELECT payload FROM events WHERE type = ?").bind(type).all<{ payload: string }>()
