@@ -1,7 +1,7 @@
 import { OpenAPIHono, type RouteConfig, z } from "@hono/zod-openapi";
+import type { DrizzleD1Database } from "drizzle-orm/d1";
 import { createMiddleware } from "hono/factory";
 import type { MiddlewareHandler } from "hono/types";
-import type { Db } from "../db/client";
 import { SCOPES, type Scope } from "./domain";
 import { ApiError, type ERROR_STATUS, type ErrorCode, ErrorSchema, validationError } from "./errors";
 import type { Timeouts } from "./timeouts";
@@ -17,7 +17,8 @@ export interface AppEnv {
   Bindings: Env;
   Variables: {
     requestId: string;
-    db: Db;
+    /** src/db/client's Db, spelled from drizzle itself so that lib imports nothing of ours. */
+    db: DrizzleD1Database & { $client: D1Database };
     auth: AuthContext;
     /** The bounds this request puts on KV and platform calls (createApp's, DEFAULT_TIMEOUTS unless a test sets them). */
     timeouts: Timeouts;
