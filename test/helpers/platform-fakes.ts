@@ -1,4 +1,6 @@
 import type { Platform } from "../../src/lib/domain";
+import * as meta from "../../src/platforms/wire/meta";
+import type { WireError } from "../../src/platforms/wire/wire";
 import { type FakePlatform, type FakeRequest, fakePlatform } from "./fake-provider";
 
 /**
@@ -36,6 +38,11 @@ function noRefreshTokenOnRefresh(fake: FakePlatform) {
   };
 }
 
+/** A platform's error answer, from the shared wire code. */
+export const sendError = (e: WireError) => Response.json(e.body, { status: e.status, headers: e.headers });
+
+const TRACE_ID = "AbCdEfGhIjK";
+
 /** Meta's Graph error envelope (190: invalid token; 4/17/32/613: rate limits). */
 export function graphError(
   code: number,
@@ -43,18 +50,7 @@ export function graphError(
   message = "Error validating access token",
   subcode?: number,
 ) {
-  return Response.json(
-    {
-      error: {
-        message,
-        type: "OAuthException",
-        code,
-        ...(subcode ? { error_subcode: subcode } : {}),
-        fbtrace_id: "AbCdEfGhIjK",
-      },
-    },
-    { status },
-  );
+  return sendError(meta.graphError({ status, code, message, subcode, traceId: TRACE_ID }));
 }
 
 type ApiHandler = (req: FakeRequest) => Response | Promise<Response>;
@@ -154,17 +150,18 @@ function longLived(
 ) {
   return ({ url, grant }: FakeRequest): Response => {
     if (url.searchParams.get("grant_type") !== grantType)
-      return graphError(100, 400, "Unsupported grant_type");
+      return sendError(meta.graphWrongGrantType(grantType, TRACE_ID));
     if (options.exchange && url.searchParams.get("client_secret") !== `${fake.platform}-client-secret`)
-      return graphError(101, 400, "Error validating client secret");
+      return sendError(meta.graphBadClient(TRACE_ID));
     if (!grant) return graphError(190, 400, "Error validating access token: Session has expired");
     grant.accessToken = fake.token(options.exchange ? "long" : "refreshed");
-    return Response.json({
-      access_token: grant.accessToken,
-      token_type: "bearer",
-      expires_in: options.expiresIn,
-      ...(options.permissions ? { permissions: grant.scopes.join(",") } : {}),
-    });
+    return Response.json(
+      meta.longLivedToken({
+        accessToken: grant.accessToken,
+        expiresIn: options.expiresIn,
+        ...(options.permissions ? { permissions: grant.scopes } : {}),
+      }),
+    );
   };
 }
 
@@ -193,19 +190,9 @@ export function instagramFake(fake: FakePlatform, accountType = "Business") {
     longLived(fake, "ig_refresh_token", { exchange: false, expiresIn: 5_184_000, permissions: true }),
   );
   fake.api("GET /v21.0/me", ({ grant, url }) => {
-    if (!grant) return graphError(190, 400, "Invalid OAuth access token - Cannot parse access token");
-    const fields = (url.searchParams.get("fields") ?? "").split(",");
-    const me: Record<string, string> = {
-      id: "9130000000000001",
-      user_id: grant.profile.id,
-      username: grant.profile.username,
-      name: grant.profile.name,
-      profile_picture_url: grant.profile.avatarUrl ?? "",
-      account_type: accountType,
-    };
-    return Response.json(
-      Object.fromEntries(Object.entries(me).filter(([k]) => k === "id" || fields.includes(k))),
-    );
+    if (!grant) return sendError(meta.graphInvalidToken(TRACE_ID, 400));
+    const user = { ...grant.profile, appScopedId: "9130000000000001", accountType };
+    return Response.json(meta.instagramMe(user, url.searchParams.get("fields")));
   });
 }
 
@@ -214,7 +201,7 @@ export function instagramFake(fake: FakePlatform, accountType = "Business") {
  * fb_exchange_token for a ~60-day one; granted permissions from /me/permissions; revoke by DELETE.
  */
 export function facebookFake(fake: FakePlatform, options: { declined?: string[] } = {}) {
-  const declined = new Set(options.declined ?? []);
+  const declined = options.declined ?? [];
   fake.clientAuth = "post";
   fake.rotating = false;
   fake.accessTtlSeconds = 5183;
@@ -227,43 +214,26 @@ export function facebookFake(fake: FakePlatform, options: { declined?: string[] 
   };
   fake.api("GET /oauth/access_token", ({ url }) => {
     const grant = fake.grantByAccess(url.searchParams.get("fb_exchange_token"));
+    if (url.searchParams.get("grant_type") !== "fb_exchange_token")
+      return sendError(meta.graphWrongGrantType("fb_exchange_token", TRACE_ID));
     if (
-      url.searchParams.get("grant_type") !== "fb_exchange_token" ||
       url.searchParams.get("client_id") !== "facebook-client-id" ||
       url.searchParams.get("client_secret") !== "facebook-client-secret"
     )
-      return graphError(101, 400, "Error validating application");
+      return sendError(meta.graphBadClient(TRACE_ID));
     if (!grant || grant.revoked) return graphError(190, 400, "Error validating access token", 463);
     grant.accessToken = fake.token("long");
-    return Response.json({ access_token: grant.accessToken, token_type: "bearer", expires_in: 5183944 });
+    return Response.json(meta.longLivedToken({ accessToken: grant.accessToken, expiresIn: 5183944 }));
   });
   fake.api(
     "GET /me/permissions",
     authed(({ grant }) =>
-      Response.json({
-        data: [...grant.scopes, "public_profile"].map((permission) => ({
-          permission,
-          status: declined.has(permission) ? "declined" : "granted",
-        })),
-      }),
+      Response.json(meta.facebookPermissions([...grant.scopes, "public_profile"], declined)),
     ),
   );
   fake.api(
     "GET /me",
-    authed(({ grant, url }) =>
-      Response.json({
-        id: grant.profile.id,
-        ...(url.searchParams.get("fields")?.includes("name") ? { name: grant.profile.name } : {}),
-        picture: {
-          data: {
-            height: 50,
-            is_silhouette: grant.profile.avatarUrl === undefined,
-            url: grant.profile.avatarUrl ?? "https://static.xx.fbcdn.net/rsrc.php/silhouette.png",
-            width: 50,
-          },
-        },
-      }),
-    ),
+    authed(({ grant, url }) => Response.json(meta.facebookMe(grant.profile, url.searchParams.get("fields")))),
   );
   fake.api(
     "DELETE /me/permissions",
@@ -295,16 +265,9 @@ export function threadsFake(fake: FakePlatform) {
     longLived(fake, "th_refresh_token", { exchange: false, expiresIn: 5_183_944 }),
   );
   fake.api("GET /v1.0/me", ({ grant, url }) => {
-    if (!grant) return graphError(190, 400, "Invalid OAuth access token - Cannot parse access token");
-    const fields = (url.searchParams.get("fields") ?? "").split(",");
-    const me: Record<string, string> = {
-      id: grant.profile.id,
-      username: grant.profile.username,
-      name: grant.profile.name,
-      threads_profile_picture_url: grant.profile.avatarUrl ?? "",
-      threads_biography: "Posting things.",
-    };
-    return Response.json(Object.fromEntries(Object.entries(me).filter(([k]) => fields.includes(k))));
+    if (!grant) return sendError(meta.graphInvalidToken(TRACE_ID, 400));
+    const user = { ...grant.profile, biography: "Posting things." };
+    return Response.json(meta.threadsMe(user, url.searchParams.get("fields")));
   });
 }
 
@@ -807,15 +770,9 @@ export function whatsappFake(
   fake: FakePlatform,
   phone: { id: string; displayNumber: string; verifiedName: string },
 ) {
-  fake.api(`GET /${phone.id}`, ({ grant }) => {
-    if (!grant) return graphError(190, 401, "Invalid OAuth access token - Cannot parse access token");
-    return Response.json({
-      verified_name: phone.verifiedName,
-      code_verification_status: "VERIFIED",
-      display_phone_number: phone.displayNumber,
-      quality_rating: "GREEN",
-      id: phone.id,
-    });
+  fake.api(`GET /${phone.id}`, ({ grant, url }) => {
+    if (!grant) return sendError(meta.graphInvalidToken(TRACE_ID));
+    return Response.json(meta.whatsappPhoneNumber(phone, url.searchParams.get("fields")));
   });
 }
 

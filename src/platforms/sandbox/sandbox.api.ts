@@ -4,6 +4,19 @@ import type { Platform } from "../../lib/domain";
 import { SECOND } from "../../lib/time";
 import { isBotToken } from "../telegram";
 import {
+  facebookMe,
+  facebookPermissions,
+  graphBadClient,
+  graphError as graphEnvelope,
+  graphInvalidToken,
+  graphWrongGrantType,
+  instagramMe,
+  longLivedToken,
+  threadsMe,
+  whatsappPhoneNumber,
+} from "../wire/meta";
+import type { WireError } from "../wire/wire";
+import {
   avatarUrl,
   displayName,
   LONG_LIVED_TTL,
@@ -47,7 +60,14 @@ const list = (value: string | null) =>
 
 const nameOf = (call: Call, user: GrantClaims) => displayName(call.platform, user.u);
 const avatarOf = (call: Call, user: GrantClaims) => avatarUrl(call.publicUrl, call.platform, user.sub);
+const profileOf = (call: Call, user: GrantClaims) => ({
+  id: user.sub,
+  username: user.u,
+  name: nameOf(call, user),
+  avatarUrl: avatarOf(call, user),
+});
 const isoAt = (epochSeconds: number) => new Date(epochSeconds * SECOND).toISOString();
+const send = (e: WireError) => json(e.body, e.status, e.headers);
 
 /** Each platform's answer to a missing, unknown, expired or revoked token. */
 function unauthorized(platform: Platform): Response {
@@ -95,7 +115,7 @@ function unauthorized(platform: Platform): Response {
     case "instagram":
     case "threads":
     case "whatsapp":
-      return graphError(401, 190, "Invalid OAuth access token - Cannot parse access token");
+      return send(graphInvalidToken(randomToken(9)));
     case "tiktok":
       return json(
         {
@@ -129,16 +149,7 @@ function unauthorized(platform: Platform): Response {
 }
 
 function graphError(status: number, code: number, message: string): Response {
-  return json({ error: { message, type: "OAuthException", code, fbtrace_id: randomToken(9) } }, status);
-}
-
-/** Graph answers the requested fields (and always the id). */
-function graphFields(query: URLSearchParams, all: Record<string, unknown>, defaults: string[]) {
-  const fields = query.has("fields") ? list(query.get("fields")) : defaults;
-  const out: Record<string, unknown> = {};
-  for (const field of fields) if (all[field] !== undefined) out[field] = all[field];
-  if (all.id !== undefined) out.id = all.id;
-  return out;
+  return send(graphEnvelope({ status, code, message, traceId: randomToken(9) }));
 }
 
 /** Meta's short → long-lived exchange and long-lived extension (Facebook, Instagram, Threads). */
@@ -149,7 +160,7 @@ async function longLived(
   permissions: boolean,
 ): Promise<Response> {
   const claims = await liveToken(call.env, token, "at", call.platform, call.now);
-  if (!claims) return graphError(400, 190, "Invalid OAuth access token - Cannot parse access token");
+  if (!claims) return send(graphInvalidToken(randomToken(9), 400));
   if (from === "short" && claims.l)
     return graphError(400, 100, "The token is already long-lived: extend it with the refresh endpoint");
   if (from === "long" && !claims.l)
@@ -162,12 +173,13 @@ async function longLived(
     refresh: false,
     long: true,
   });
-  return json({
-    access_token: issued.accessToken,
-    token_type: "bearer",
-    expires_in: issued.accessTtl ?? LONG_LIVED_TTL,
-    ...(permissions ? { permissions: claims.s.join(",") } : {}),
-  });
+  return json(
+    longLivedToken({
+      accessToken: issued.accessToken,
+      expiresIn: issued.accessTtl ?? LONG_LIVED_TTL,
+      ...(permissions ? { permissions: claims.s } : {}),
+    }),
+  );
 }
 
 const twitter: Handler = async (call) => {
@@ -399,22 +411,20 @@ const facebook: Handler = async (call) => {
   const path = call.path.replace(/^\/v\d+(?:\.\d+)?(?=\/)/, "");
   if (call.method === "GET" && path === "/oauth/access_token") {
     if (call.query.get("grant_type") !== "fb_exchange_token")
-      return graphError(400, 100, "grant_type must be fb_exchange_token");
+      return send(graphWrongGrantType("fb_exchange_token", randomToken(9)));
     if (!(await sandboxClient(call.query.get("client_id"), call.query.get("client_secret"))))
-      return graphError(400, 101, "Error validating client secret.");
+      return send(graphBadClient(randomToken(9)));
     return longLived(call, call.query.get("fb_exchange_token"), "short", false);
   }
   if (path !== "/me" && path !== "/me/permissions") return undefined;
   const user = await who(call);
   if (!user) return unauthorized(call.platform);
-  if (call.method === "GET" && path === "/me") {
-    const picture = { data: { height: 50, width: 50, is_silhouette: false, url: avatarOf(call, user) } };
-    return json(graphFields(call.query, { id: user.sub, name: nameOf(call, user), picture }, ["name"]));
-  }
-  if (call.method === "GET") {
-    const granted = ["public_profile", ...user.s.filter((scope) => scope !== "public_profile")];
-    return json({ data: granted.map((permission) => ({ permission, status: "granted" })) });
-  }
+  if (call.method === "GET" && path === "/me")
+    return json(facebookMe(profileOf(call, user), call.query.get("fields")));
+  if (call.method === "GET")
+    return json(
+      facebookPermissions(["public_profile", ...user.s.filter((scope) => scope !== "public_profile")]),
+    );
   if (call.method === "DELETE") {
     await revokeGrant(call.env, user, call.now);
     return json({ success: true });
@@ -429,41 +439,29 @@ function metaLogin(prefix: "ig" | "th"): Handler {
     const path = call.path.replace(/^\/v\d+(?:\.\d+)?(?=\/)/, "");
     if (path === "/access_token") {
       if (call.query.get("grant_type") !== `${prefix}_exchange_token`)
-        return graphError(400, 100, `grant_type must be ${prefix}_exchange_token`);
+        return send(graphWrongGrantType(`${prefix}_exchange_token`, randomToken(9)));
       if (!(await sandboxClient(SANDBOX_CLIENT_ID, call.query.get("client_secret"))))
-        return graphError(400, 101, "Error validating client secret.");
+        return send(graphBadClient(randomToken(9)));
       return longLived(call, call.query.get("access_token"), "short", false);
     }
     if (path === "/refresh_access_token") {
       if (call.query.get("grant_type") !== `${prefix}_refresh_token`)
-        return graphError(400, 100, `grant_type must be ${prefix}_refresh_token`);
+        return send(graphWrongGrantType(`${prefix}_refresh_token`, randomToken(9)));
       return longLived(call, call.query.get("access_token"), "long", prefix === "ig");
     }
     if (path !== "/me") return undefined;
     const user = await who(call);
     if (!user) return unauthorized(call.platform);
-    const avatar = avatarOf(call, user);
-    const all: Record<string, unknown> =
+    const profile = profileOf(call, user);
+    const fields = call.query.get("fields");
+    return json(
       prefix === "ig"
-        ? {
-            id: user.sub,
-            user_id: user.sub,
-            username: user.u,
-            name: nameOf(call, user),
-            profile_picture_url: avatar,
-            account_type: "Business",
-            followers_count: 0,
-            follows_count: 0,
-            media_count: 0,
-          }
-        : {
-            id: user.sub,
-            username: user.u,
-            name: nameOf(call, user),
-            threads_profile_picture_url: avatar,
-            threads_biography: "",
-          };
-    return json(graphFields(call.query, all, ["username"]));
+        ? instagramMe(
+            { ...profile, accountType: "Business", counts: { followers: 0, follows: 0, media: 0 } },
+            fields,
+          )
+        : threadsMe({ ...profile, biography: "" }, fields),
+    );
   };
 }
 
@@ -476,14 +474,12 @@ const whatsapp: Handler = async (call) => {
   const id = /^\/(\d{1,20})$/.exec(path)?.[1];
   if (!id) return graphError(400, 100, "Unsupported get request.");
   if (!SYSTEM_USER_TOKEN.test(bearer(call) ?? "")) return unauthorized(call.platform);
-  const all = {
+  const phone = {
     id,
-    display_phone_number: `+1 555-010-${id.slice(-4).padStart(4, "0")}`,
-    verified_name: SANDBOX_SPECS.whatsapp.displayName,
-    quality_rating: "GREEN",
-    code_verification_status: "VERIFIED",
+    displayNumber: `+1 555-010-${id.slice(-4).padStart(4, "0")}`,
+    verifiedName: SANDBOX_SPECS.whatsapp.displayName,
   };
-  return json(graphFields(call.query, all, ["display_phone_number", "verified_name"]));
+  return json(whatsappPhoneNumber(phone, call.query.get("fields")));
 };
 
 const mastodon: Handler = async (call) => {
