@@ -12,7 +12,7 @@ import {
 } from "../../lib/router";
 import { SuccessSchema } from "../../lib/schemas";
 import { iso } from "../../lib/time";
-import { providerFailure, toConnected } from "../connect/connect.service";
+import { providerFailure } from "../../platforms/failure";
 import { sendSoon } from "../webhooks/webhooks.service";
 import {
   accountHealthPage,
@@ -35,6 +35,7 @@ import {
 } from "./accounts.schemas";
 import { toAccount, toAccountHealth } from "./accounts.service";
 import { connectWithCredentials, disconnect, refreshNow, testConnection } from "./connection.service";
+import { toConnected } from "./upsert.service";
 
 const tags = ["Accounts"];
 const notFound = () => new ApiError("NOT_FOUND", "Account not found");

@@ -5,9 +5,9 @@ import type { Platform } from "../../lib/domain";
 import { ApiError } from "../../lib/errors";
 import { SECOND } from "../../lib/time";
 import { getModule } from "../../platforms/catalogue";
+import { providerFailure } from "../../platforms/failure";
 import { ProviderError } from "../../platforms/http";
 import type { CredentialsInput, Grant, Profile, TokenSet } from "../../platforms/types";
-import { type ConnectedAccount, providerFailure, upsertConnectedAccount } from "../connect/connect.service";
 import { grantInstance, instanceOrigin, resolveContext } from "../connect/platform-apps";
 import { accountEvent, commitWithEvents } from "../webhooks/events";
 import { disconnectAccount, findAccount, openGrant } from "./accounts.repository";
@@ -20,6 +20,7 @@ import {
   takeRefreshLease,
 } from "./refresh.service";
 import { withRefusals } from "./refusal.service";
+import { type ConnectedAccount, upsertConnectedAccount } from "./upsert.service";
 
 const notFound = () => new ApiError("NOT_FOUND", "Account not found");
 /** How long POST …/refresh waits for a refresh already in flight elsewhere. */

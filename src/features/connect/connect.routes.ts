@@ -11,6 +11,7 @@ import {
 } from "../../lib/router";
 import { STORAGE_RETRY_AFTER_SECONDS } from "../../lib/timeouts";
 import { AccountIdParamsSchema, ConnectedAccountSchema } from "../accounts/accounts.schemas";
+import { toConnected } from "../accounts/upsert.service";
 import { sendSoon } from "../webhooks/webhooks.service";
 import {
   AuthorizationSchema,
@@ -20,13 +21,7 @@ import {
   ReconnectBodySchema,
   RedirectQuerySchema,
 } from "./connect.schemas";
-import {
-  completeCallback,
-  redirectTarget,
-  startConnect,
-  startReconnect,
-  toConnected,
-} from "./connect.service";
+import { completeCallback, redirectTarget, startConnect, startReconnect } from "./connect.service";
 
 const tags = ["Connect"];
 const retryAfter = {

@@ -1,49 +1,36 @@
-import { eq } from "drizzle-orm";
 import { generateRandomCodeVerifier } from "oauth4webapi";
 import type { Db } from "../../db/client";
-import type { AccountRow, WorkspaceRow } from "../../db/schema";
-import { accounts } from "../../db/schema";
+import type { AccountRow } from "../../db/schema";
 import { getConfig, getSecretBox } from "../../lib/config";
-import type { ConnectionType, Platform } from "../../lib/domain";
+import type { Platform } from "../../lib/domain";
 import { ApiError } from "../../lib/errors";
-import { newId } from "../../lib/ids";
 import type { AuthContext } from "../../lib/router";
 import { iso } from "../../lib/time";
 import { DEFAULT_TIMEOUTS, type Timeouts } from "../../lib/timeouts";
 import { getModule, platformContext, sandboxEnabled } from "../../platforms/catalogue";
+import { providerFailure } from "../../platforms/failure";
 import { ProviderError } from "../../platforms/http";
 import { FACEBOOK_LOGIN } from "../../platforms/meta";
 import { buildAuthorizationUrl, exchangeCode } from "../../platforms/oauth";
-import { grantsPlaylistRead } from "../../platforms/pages/youtube-playlists";
-import { nextRefreshAt } from "../../platforms/schedule";
 import {
   grantVariant,
   type OAuthVariant,
   type PlatformContext,
   type PlatformModule,
   type Profile,
-  refreshModelOf,
   type TokenSet,
 } from "../../platforms/types";
+import { findAccount, openAccountSecrets } from "../accounts/accounts.repository";
 import {
-  countConnectedAccounts,
-  findAccount,
-  findByPlatformUser,
-  markSharedElsewhere,
-  openAccountSecrets,
-  sealAccountSecrets,
-} from "../accounts/accounts.repository";
-import { toAccount } from "../accounts/accounts.service";
-import { findWorkspace } from "../admin/admin.repository";
-import { accountLimitOf } from "../admin/admin.service";
-import { accountEvent, commitWithEvents } from "../webhooks/events";
+  assertPlanRoom,
+  assertPlatformAllowed,
+  type ConnectedAccount,
+  loadWorkspace,
+  upsertConnectedAccount,
+} from "../accounts/upsert.service";
 import { validateCallbackUrl } from "./callback-url";
 import { consumeState, OAUTH_STATE_TTL_MS, type OAuthState, readState, saveState } from "./oauth-state";
 import { instanceOrigin, resolveContext } from "./platform-apps";
-
-/** The reference contract's words for an account another workspace also holds. */
-export const SHARED_ACCOUNT_WARNING =
-  "This account is already connected in another workspace. Posts to this account from all connected workspaces share a combined publishing limit.";
 
 const invalidState = () => new ApiError("INVALID_PARAM", "Invalid or expired OAuth state");
 
@@ -67,28 +54,6 @@ function withVariant(module: PlatformModule, variant: OAuthVariant | undefined):
 
 export function redirectUri(env: Env, platform: Platform): string {
   return `${getConfig(env).publicUrl}/v1/oauth/redirect/${platform}`;
-}
-
-async function loadWorkspace(db: Db, workspaceId: string): Promise<WorkspaceRow> {
-  const workspace = await findWorkspace(db, workspaceId);
-  if (!workspace) throw new ApiError("UNAUTHORIZED", "The workspace of this API key no longer exists");
-  return workspace;
-}
-
-function assertPlatformAllowed(workspace: WorkspaceRow, platform: Platform) {
-  if (workspace.allowedPlatforms && !workspace.allowedPlatforms.includes(platform)) {
-    throw new ApiError("PLATFORM_RESTRICTED", `${platform} is not permitted in this workspace`);
-  }
-}
-
-async function assertPlanRoom(db: Db, workspace: WorkspaceRow) {
-  const limit = accountLimitOf(workspace);
-  if (limit !== null && (await countConnectedAccounts(db, workspace.id)) >= limit) {
-    throw new ApiError(
-      "PLAN_LIMIT_EXCEEDED",
-      `This workspace has reached its limit of ${limit} connected accounts on the ${workspace.plan} plan`,
-    );
-  }
 }
 
 function oauthModule(platform: Platform) {
@@ -270,13 +235,6 @@ export async function redirectTarget(
   return target.toString();
 }
 
-export interface ConnectedAccount {
-  account: AccountRow;
-  warning?: string;
-  /** Deliveries of the account.connected event, for their first attempt. */
-  deliveryIds: string[];
-}
-
 /** POST /v1/accounts/callback/:platform: single-use state, code exchange, profile, upsert. */
 export async function completeCallback(
   env: Env,
@@ -354,180 +312,3 @@ export async function completeCallback(
     now,
   });
 }
-
-/** Platform failures that are not the caller's fault answer 502 PROVIDER_ERROR (or 429 when rate limited). */
-export function providerFailure(err: unknown): unknown {
-  if (!(err instanceof ProviderError)) return err;
-  if (err.details.status === 429) {
-    const seconds =
-      err.details.retryAfterMs === undefined ? undefined : Math.ceil(err.details.retryAfterMs / 1000);
-    return new ApiError(
-      "RATE_LIMITED",
-      `The platform is rate limiting: ${err.message}`,
-      undefined,
-      seconds === undefined ? undefined : { "retry-after": String(seconds) },
-    );
-  }
-  return new ApiError("PROVIDER_ERROR", err.message);
-}
-
-export interface UpsertInput {
-  platform: Platform;
-  tokens: TokenSet;
-  profile: Profile;
-  connectionType: ConnectionType;
-  now: number;
-  name?: string | null;
-  metadata?: Record<string, unknown> | null;
-}
-
-/**
- * Creates or refreshes the workspace's row for this platform user. A reconnect refreshes tokens,
- * resets status to active, clears errors, and never replaces a stored refresh token with nothing.
- */
-export async function upsertConnectedAccount(
-  env: Env,
-  db: Db,
-  workspaceId: string,
-  input: UpsertInput,
-  attempt = 0,
-): Promise<ConnectedAccount> {
-  const { platform, tokens, profile, now } = input;
-  const module = getModule(platform);
-  const workspace = await loadWorkspace(db, workspaceId);
-  assertPlatformAllowed(workspace, platform);
-  const { existing, sharedElsewhere } = await findByPlatformUser(
-    db,
-    workspaceId,
-    platform,
-    profile.platformUserId,
-  );
-  const box = await getSecretBox(env);
-  const schedule = (refreshToken: string | null, extras: Record<string, unknown> | null | undefined) =>
-    nextRefreshAt(refreshModelOf(module, extras), {
-      expiresAt: tokens.expiresAt,
-      issuedAt: now,
-      hasRefreshToken: Boolean(refreshToken),
-    });
-  const grantFields = {
-    username: profile.username,
-    displayName: profile.displayName,
-    avatarUrl: profile.avatarUrl,
-    accountType: profile.accountType,
-    status: "active" as const,
-    connectionType: input.connectionType,
-    tokenExpiresAt: tokens.expiresAt,
-    refreshTokenExpiresAt: tokens.refreshTokenExpiresAt ?? null,
-    tokenIssuedAt: now,
-    lastRefreshedAt: null,
-    refreshFailures: 0,
-    expiringNotifiedAt: null,
-    lastErrorCode: null,
-    lastErrorMessage: null,
-    lastErrorAt: null,
-    isSharedAccount: sharedElsewhere,
-    // A grant that includes the playlist read scope ends the need to reconnect for playlists.
-    ...(platform === "youtube" && grantsPlaylistRead(tokens.scopes ?? [])
-      ? { needsPlaylistReauth: false }
-      : {}),
-    disconnectedAt: null,
-    updatedAt: now,
-  };
-
-  let row: AccountRow | undefined;
-  let deliveries: string[] = [];
-  if (existing) {
-    const previous =
-      existing.accessTokenEnc || existing.refreshTokenEnc || existing.extrasEnc
-        ? await openAccountSecrets(box, existing)
-        : null;
-    const refreshToken = tokens.refreshToken || previous?.refreshToken || null;
-    const extras = { ...previous?.extras, ...tokens.extras };
-    const secrets = await sealAccountSecrets(box, existing.id, {
-      accessToken: tokens.accessToken,
-      refreshToken,
-      extras,
-    });
-    const scopes = tokens.scopes ?? existing.scopes;
-    const event = accountEvent("account.connected", { ...existing, ...grantFields });
-    const { results, deliveryIds } = await commitWithEvents(
-      db,
-      [
-        db
-          .update(accounts)
-          .set({
-            ...grantFields,
-            ...secrets,
-            scopes,
-            refreshTokenExpiresAt: tokens.refreshToken
-              ? (tokens.refreshTokenExpiresAt ?? null)
-              : existing.refreshTokenExpiresAt,
-            nextRefreshAt: schedule(refreshToken, extras),
-            refreshLeaseId: null,
-            refreshLeaseUntil: null,
-            ...(input.name !== undefined ? { name: input.name } : {}),
-            ...(input.metadata !== undefined ? { metadata: input.metadata } : {}),
-          })
-          .where(eq(accounts.id, existing.id))
-          .returning(),
-        markSharedElsewhere(db, workspaceId, platform, profile.platformUserId, now),
-      ],
-      [event],
-      now,
-    );
-    row = (results[0] as AccountRow[])[0];
-    deliveries = deliveryIds;
-  } else {
-    await assertPlanRoom(db, workspace);
-    const id = newId("acc", now);
-    const secrets = await sealAccountSecrets(box, id, {
-      accessToken: tokens.accessToken,
-      refreshToken: tokens.refreshToken ?? null,
-      extras: tokens.extras ?? null,
-    });
-    const values = {
-      id,
-      workspaceId,
-      platform,
-      platformUserId: profile.platformUserId,
-      ...grantFields,
-      ...secrets,
-      name: input.name ?? null,
-      metadata: input.metadata ?? null,
-      scopes: tokens.scopes ?? [],
-      nextRefreshAt: schedule(tokens.refreshToken ?? null, tokens.extras),
-      connectedAt: now,
-    };
-    try {
-      const { results, deliveryIds } = await commitWithEvents(
-        db,
-        [
-          db.insert(accounts).values(values).returning(),
-          markSharedElsewhere(db, workspaceId, platform, profile.platformUserId, now),
-        ],
-        [accountEvent("account.connected", values)],
-        now,
-      );
-      row = (results[0] as AccountRow[])[0];
-      deliveries = deliveryIds;
-    } catch (err) {
-      // Another connect of the same platform user won the insert (the batch, event included, rolled
-      // back): refresh that row instead.
-      if (attempt === 0 && /UNIQUE constraint failed/i.test(String((err as Error)?.message ?? err))) {
-        return upsertConnectedAccount(env, db, workspaceId, input, 1);
-      }
-      throw err;
-    }
-  }
-  if (!row) throw new ApiError("NOT_FOUND", "Account not found");
-  return {
-    account: row,
-    deliveryIds: deliveries,
-    ...(sharedElsewhere ? { warning: SHARED_ACCOUNT_WARNING } : {}),
-  };
-}
-
-export const toConnected = ({ account, warning }: ConnectedAccount) => ({
-  account: toAccount(account),
-  ...(warning ? { warning } : {}),
-});

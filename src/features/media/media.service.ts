@@ -1,13 +1,13 @@
 import type { Db } from "../../db/client";
 import { getSecretBox } from "../../lib/config";
 import { ApiError } from "../../lib/errors";
+import { providerFailure } from "../../platforms/failure";
 import { ProviderError } from "../../platforms/http";
 import { isFacebookLogin, selectedIgUserId } from "../../platforms/instagram";
 import { type AudioTrack, searchInstagramAudio } from "../../platforms/pages/instagram-audio";
 import { grantsPlaylistRead, listYouTubePlaylists } from "../../platforms/pages/youtube-playlists";
 import { findAccount, openAccountSecrets } from "../accounts/accounts.repository";
 import { withRefusals } from "../accounts/refusal.service";
-import { providerFailure } from "../connect/connect.service";
 import { resolveContext } from "../connect/platform-apps";
 import { setNeedsPlaylistReauth } from "./media.repository";
 import type { AudioSearchQuery } from "./media.schemas";

@@ -3,6 +3,7 @@ import type { AccountRow } from "../../db/schema";
 import { getSecretBox } from "../../lib/config";
 import { ApiError } from "../../lib/errors";
 import { getModule } from "../../platforms/catalogue";
+import { providerFailure } from "../../platforms/failure";
 import { isFacebookLogin } from "../../platforms/instagram";
 import { FACEBOOK_LOGIN } from "../../platforms/meta";
 import { listAdministeredOrganizations } from "../../platforms/pages/linkedin-pages";
@@ -15,7 +16,6 @@ import {
   sealAccountSecrets,
 } from "../accounts/accounts.repository";
 import { withRefusals } from "../accounts/refusal.service";
-import { providerFailure } from "../connect/connect.service";
 import { resolveContext } from "../connect/platform-apps";
 import { type PageSelection, saveSelectedPage } from "./pages.repository";
 import type { Page, SelectPageBody } from "./pages.schemas";
