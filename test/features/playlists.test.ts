@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { googleInsufficientScope } from "../../src/platforms/wire/google";
 import {
   type CallOptions,
   call,
@@ -10,7 +11,7 @@ import {
 } from "../helpers/api";
 import { connectAccount } from "../helpers/connect";
 import type { FakeGrant, FakePlatform, FakeRequest } from "../helpers/fake-provider";
-import { issuedSecrets, oauthFake } from "../helpers/platform-fakes";
+import { googleUnauthenticated, issuedSecrets, oauthFake, sendError } from "../helpers/platform-fakes";
 import { rowOf } from "../helpers/rows";
 
 let responses: string[] = [];
@@ -32,50 +33,19 @@ let seen: URL[];
 let playlists: { id: string; title: string }[];
 
 /** Google's answer to a token without a playlist read scope (youtube.playlists.list). */
-function insufficientScope() {
-  return Response.json(
-    {
-      error: {
-        code: 403,
-        message: "Request had insufficient authentication scopes.",
-        errors: [{ message: "Insufficient Permission", domain: "global", reason: "insufficientPermissions" }],
-        status: "PERMISSION_DENIED",
-        details: [
-          {
-            "@type": "type.googleapis.com/google.rpc.ErrorInfo",
-            reason: "ACCESS_TOKEN_SCOPE_INSUFFICIENT",
-            domain: "googleapis.com",
-            metadata: {
-              service: "youtube.googleapis.com",
-              method: "youtube.api.v3.V3DataPlaylistService.List",
-            },
-          },
-        ],
-      },
-    },
-    {
-      status: 403,
-      headers: {
-        "www-authenticate": `Bearer realm="https://accounts.google.com/", error="insufficient_scope", scope="${SCOPE}youtube.readonly"`,
-      },
-    },
+const insufficientScope = () =>
+  sendError(
+    googleInsufficientScope({
+      service: "youtube.googleapis.com",
+      method: "youtube.api.v3.V3DataPlaylistService.List",
+      scope: `${SCOPE}youtube.readonly`,
+    }),
   );
-}
 
 /** GET /youtube/v3/playlists?part=snippet&mine=true: a youtube#playlistListResponse, paged by pageToken. */
 function playlistsHandler({ grant, url }: FakeRequest): Response {
   seen.push(url);
-  if (!grant)
-    return Response.json(
-      {
-        error: {
-          code: 401,
-          message: "Request had invalid authentication credentials.",
-          status: "UNAUTHENTICATED",
-        },
-      },
-      { status: 401 },
-    );
+  if (!grant) return googleUnauthenticated();
   if (!grant.scopes.some((s) => s === `${SCOPE}youtube.readonly` || s === `${SCOPE}youtube`))
     return insufficientScope();
   const size = Math.min(50, Number(url.searchParams.get("maxResults") ?? 5));

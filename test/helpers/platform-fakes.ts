@@ -1,4 +1,5 @@
 import type { Platform } from "../../src/lib/domain";
+import * as google from "../../src/platforms/wire/google";
 import * as meta from "../../src/platforms/wire/meta";
 import type { WireError } from "../../src/platforms/wire/wire";
 import { type FakePlatform, type FakeRequest, fakePlatform } from "./fake-provider";
@@ -273,11 +274,20 @@ export function threadsFake(fake: FakePlatform) {
 
 /** Google's error envelope, as its APIs send it. */
 export function googleError(code: number, status: string, reason: string, message: string): Response {
-  return Response.json(
-    { error: { code, message, errors: [{ message, domain: "global", reason }], status } },
-    { status: code },
+  return sendError(
+    google.googleError({ code, status, message, errors: [{ message, domain: "global", reason }] }),
   );
 }
+
+/** Google's short answer to an invalid token (no `errors` list), as some of its APIs send it. */
+export const googleUnauthenticated = () =>
+  sendError(
+    google.googleError({
+      code: 401,
+      status: "UNAUTHENTICATED",
+      message: "Request had invalid authentication credentials.",
+    }),
+  );
 
 /** Google OAuth: client_secret_post, PKCE, ~1-hour tokens, a refresh token that is never rotated nor re-sent. */
 function googleOAuthFake(fake: FakePlatform) {
@@ -300,37 +310,17 @@ export function youtubeFake(fake: FakePlatform) {
       );
     if (url.searchParams.get("part") !== "snippet" || url.searchParams.get("mine") !== "true")
       return googleError(400, "INVALID_ARGUMENT", "missingRequiredParameter", "No filter selected.");
-    const thumb = (size: string, px: number) => ({
-      url: `https://yt3.ggpht.com/${grant.profile.id}=s${px}-c-k-c0x00ffffff-no-rj`,
-      width: px,
-      height: px,
-      size,
-    });
-    return Response.json({
-      kind: "youtube#channelListResponse",
-      etag: "etag-1",
-      pageInfo: { totalResults: 1, resultsPerPage: 5 },
-      items: [
-        {
-          kind: "youtube#channel",
-          etag: "etag-2",
-          id: grant.profile.id,
-          snippet: {
-            title: grant.profile.name,
-            description: "Videos about switching boards",
-            customUrl: grant.profile.username,
-            publishedAt: "2015-03-01T10:00:00Z",
-            thumbnails: {
-              default: thumb("default", 88),
-              medium: thumb("medium", 240),
-              high: thumb("high", 800),
-            },
-            localized: { title: grant.profile.name, description: "Videos about switching boards" },
-            country: "FR",
-          },
-        },
-      ],
-    });
+    const channel = {
+      id: grant.profile.id,
+      etag: "etag-2",
+      title: grant.profile.name,
+      description: "Videos about switching boards",
+      customUrl: grant.profile.username,
+      publishedAt: "2015-03-01T10:00:00Z",
+      thumbnail: (px: number) => `https://yt3.ggpht.com/${grant.profile.id}=s${px}-c-k-c0x00ffffff-no-rj`,
+      country: "FR",
+    };
+    return Response.json(google.youtubeChannelList([channel], "etag-1"));
   });
 }
 
@@ -338,29 +328,19 @@ export function youtubeFake(fake: FakePlatform) {
 export function googlebusinessFake(fake: FakePlatform) {
   googleOAuthFake(fake);
   fake.api("GET /v1/accounts", ({ grant }) => {
-    if (!grant)
-      return Response.json(
+    if (!grant) return googleUnauthenticated();
+    return Response.json(
+      google.businessAccounts([
         {
-          error: {
-            code: 401,
-            message: "Request had invalid authentication credentials.",
-            status: "UNAUTHENTICATED",
-          },
-        },
-        { status: 401 },
-      );
-    return Response.json({
-      accounts: [
-        {
-          name: `accounts/${grant.profile.id}`,
-          accountName: grant.profile.name,
+          id: grant.profile.id,
+          name: grant.profile.name,
           type: "PERSONAL",
           verificationState: "UNVERIFIED",
           vettedState: "NOT_VETTED",
         },
         {
-          name: "accounts/987654321",
-          accountName: "Bakery group",
+          id: "987654321",
+          name: "Bakery group",
           type: "LOCATION_GROUP",
           role: "OWNER",
           verificationState: "VERIFIED",
@@ -368,8 +348,8 @@ export function googlebusinessFake(fake: FakePlatform) {
           accountNumber: "1234-5678-9012",
           permissionLevel: "OWNER_LEVEL",
         },
-      ],
-    });
+      ]),
+    );
   });
 }
 

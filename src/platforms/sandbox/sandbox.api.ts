@@ -3,6 +3,7 @@ import { randomToken } from "../../lib/crypto";
 import type { Platform } from "../../lib/domain";
 import { SECOND } from "../../lib/time";
 import { isBotToken } from "../telegram";
+import { businessAccounts, googleInvalidToken, youtubeChannelList } from "../wire/google";
 import {
   facebookMe,
   facebookPermissions,
@@ -86,27 +87,7 @@ function unauthorized(platform: Platform): Response {
       );
     case "youtube":
     case "googlebusiness":
-      return json(
-        {
-          error: {
-            code: 401,
-            message:
-              "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.",
-            errors: [
-              {
-                message: "Invalid Credentials",
-                domain: "global",
-                reason: "authError",
-                location: "Authorization",
-                locationType: "header",
-              },
-            ],
-            status: "UNAUTHENTICATED",
-          },
-        },
-        401,
-        { "www-authenticate": 'Bearer realm="https://accounts.google.com/", error="invalid_token"' },
-      );
+      return send(googleInvalidToken());
     case "reddit":
       return json({ message: "Unauthorized", error: 401 }, 401);
     case "pinterest":
@@ -231,54 +212,35 @@ const youtube: Handler = async (call) => {
   const user = await who(call);
   if (!user) return unauthorized(call.platform);
   const avatar = avatarOf(call, user);
-  const title = nameOf(call, user);
-  const items =
-    call.query.get("mine") === "true"
-      ? [
-          {
-            kind: "youtube#channel",
-            etag: randomToken(12),
-            id: user.sub,
-            snippet: {
-              title,
-              description: "A channel of Switchboard's sandbox.",
-              customUrl: `@${user.u.toLowerCase()}`,
-              publishedAt: isoAt(user.iat),
-              thumbnails: {
-                default: { url: avatar, width: 88, height: 88 },
-                medium: { url: avatar, width: 240, height: 240 },
-                high: { url: avatar, width: 800, height: 800 },
-              },
-              localized: { title, description: "A channel of Switchboard's sandbox." },
-            },
-          },
-        ]
-      : [];
-  return json({
-    kind: "youtube#channelListResponse",
+  const channel = {
+    id: user.sub,
     etag: randomToken(12),
-    pageInfo: { totalResults: items.length, resultsPerPage: 5 },
-    items,
-  });
+    title: nameOf(call, user),
+    description: "A channel of Switchboard's sandbox.",
+    customUrl: `@${user.u.toLowerCase()}`,
+    publishedAt: isoAt(user.iat),
+    thumbnail: () => avatar,
+  };
+  return json(youtubeChannelList(call.query.get("mine") === "true" ? [channel] : [], randomToken(12)));
 };
 
 const googlebusiness: Handler = async (call) => {
   if (call.method !== "GET" || call.path !== "/v1/accounts") return undefined;
   const user = await who(call);
   if (!user) return unauthorized(call.platform);
-  return json({
-    accounts: [
+  return json(
+    businessAccounts([
       {
-        name: `accounts/${user.sub}`,
-        accountName: nameOf(call, user),
+        id: user.sub,
+        name: nameOf(call, user),
         type: "LOCATION_GROUP",
         role: "PRIMARY_OWNER",
         verificationState: "VERIFIED",
         vettedState: "NOT_VETTED",
         permissionLevel: "OWNER_LEVEL",
       },
-    ],
-  });
+    ]),
+  );
 };
 
 const reddit: Handler = async (call) => {

@@ -1,0 +1,142 @@
+import type { WireError } from "./wire";
+
+/** One entry of a Google error's `errors` list. */
+export interface GoogleErrorItem {
+  message: string;
+  domain: string;
+  reason: string;
+  location?: string;
+  locationType?: string;
+}
+
+/** Google's error envelope, as its APIs send it (`errors` and `details` only where the API sends them). */
+export function googleError(e: {
+  code: number;
+  status: string;
+  message: string;
+  errors?: GoogleErrorItem[];
+  details?: unknown[];
+  headers?: Record<string, string>;
+}): WireError {
+  return {
+    status: e.code,
+    body: {
+      error: {
+        code: e.code,
+        message: e.message,
+        ...(e.errors ? { errors: e.errors } : {}),
+        status: e.status,
+        ...(e.details ? { details: e.details } : {}),
+      },
+    },
+    ...(e.headers ? { headers: e.headers } : {}),
+  };
+}
+
+/** Google's full answer to a missing, unknown, expired or revoked token, with its WWW-Authenticate. */
+export const googleInvalidToken = (): WireError =>
+  googleError({
+    code: 401,
+    status: "UNAUTHENTICATED",
+    message:
+      "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.",
+    errors: [
+      {
+        message: "Invalid Credentials",
+        domain: "global",
+        reason: "authError",
+        location: "Authorization",
+        locationType: "header",
+      },
+    ],
+    headers: { "www-authenticate": 'Bearer realm="https://accounts.google.com/", error="invalid_token"' },
+  });
+
+/** Google's answer to a token without the scope a call needs (insufficientPermissions). */
+export function googleInsufficientScope(call: { service: string; method: string; scope: string }): WireError {
+  return googleError({
+    code: 403,
+    status: "PERMISSION_DENIED",
+    message: "Request had insufficient authentication scopes.",
+    errors: [{ message: "Insufficient Permission", domain: "global", reason: "insufficientPermissions" }],
+    details: [
+      {
+        "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+        reason: "ACCESS_TOKEN_SCOPE_INSUFFICIENT",
+        domain: "googleapis.com",
+        metadata: { service: call.service, method: call.method },
+      },
+    ],
+    headers: {
+      "www-authenticate": `Bearer realm="https://accounts.google.com/", error="insufficient_scope", scope="${call.scope}"`,
+    },
+  });
+}
+
+export interface YoutubeChannel {
+  id: string;
+  etag: string;
+  title: string;
+  description: string;
+  customUrl: string;
+  publishedAt: string;
+  /** The channel's avatar at `px` pixels square. */
+  thumbnail: (px: number) => string;
+  country?: string;
+}
+
+/** A youtube#channel resource with its snippet. */
+export function youtubeChannel(c: YoutubeChannel) {
+  const thumb = (px: number) => ({ url: c.thumbnail(px), width: px, height: px });
+  return {
+    kind: "youtube#channel",
+    etag: c.etag,
+    id: c.id,
+    snippet: {
+      title: c.title,
+      description: c.description,
+      customUrl: c.customUrl,
+      publishedAt: c.publishedAt,
+      thumbnails: { default: thumb(88), medium: thumb(240), high: thumb(800) },
+      localized: { title: c.title, description: c.description },
+      ...(c.country ? { country: c.country } : {}),
+    },
+  };
+}
+
+/** GET /youtube/v3/channels: a youtube#channelListResponse. */
+export function youtubeChannelList(channels: YoutubeChannel[], etag: string) {
+  return {
+    kind: "youtube#channelListResponse",
+    etag,
+    pageInfo: { totalResults: channels.length, resultsPerPage: 5 },
+    items: channels.map(youtubeChannel),
+  };
+}
+
+export interface BusinessAccount {
+  id: string;
+  name: string;
+  type: "PERSONAL" | "LOCATION_GROUP" | "USER_GROUP" | "ORGANIZATION";
+  role?: string;
+  verificationState: string;
+  vettedState: string;
+  accountNumber?: string;
+  permissionLevel?: string;
+}
+
+/** Google Business Profile's GET /v1/accounts of the Account Management API. */
+export function businessAccounts(accounts: BusinessAccount[]) {
+  return {
+    accounts: accounts.map((a) => ({
+      name: `accounts/${a.id}`,
+      accountName: a.name,
+      type: a.type,
+      ...(a.role ? { role: a.role } : {}),
+      verificationState: a.verificationState,
+      vettedState: a.vettedState,
+      ...(a.accountNumber ? { accountNumber: a.accountNumber } : {}),
+      ...(a.permissionLevel ? { permissionLevel: a.permissionLevel } : {}),
+    })),
+  };
+}
