@@ -88,6 +88,13 @@ export function instagramAudioEnabled(env: Env): boolean {
   return (env.INSTAGRAM_AUDIO_ENABLED ?? "").trim().toLowerCase() === "true";
 }
 
+/** The entry of TOKEN_ENCRYPTION_KEYS that encrypts (the first), as written: the sandbox derives its signing key from it. */
+export function currentKeyEntry(env: Env): string {
+  const current = env.TOKEN_ENCRYPTION_KEYS?.split(",")[0]?.trim();
+  if (!current) throw new ConfigError("TOKEN_ENCRYPTION_KEYS secret is not set");
+  return current;
+}
+
 const boxes = new Map<string, Promise<SecretBox>>();
 
 /** The SecretBox for TOKEN_ENCRYPTION_KEYS, imported once per isolate. */

@@ -1,4 +1,4 @@
-import { ConfigError } from "../../lib/config";
+import { ConfigError, currentKeyEntry } from "../../lib/config";
 import { randomToken } from "../../lib/crypto";
 import type { Platform } from "../../lib/domain";
 import { fromBase64, toBase64Url, utf8 } from "../../lib/encoding";
@@ -63,8 +63,12 @@ const keys = new Map<string, Promise<CryptoKey>>();
 
 /** HMAC key derived (HKDF-SHA-256) from the current TOKEN_ENCRYPTION_KEYS entry, once per isolate. */
 function signingKey(env: Env): Promise<CryptoKey> {
-  const current = env.TOKEN_ENCRYPTION_KEYS?.split(",")[0]?.trim();
-  if (!current) return Promise.reject(new ConfigError("TOKEN_ENCRYPTION_KEYS secret is not set"));
+  let current: string;
+  try {
+    current = currentKeyEntry(env);
+  } catch (err) {
+    return Promise.reject(err);
+  }
   let key = keys.get(current);
   if (!key) {
     key = crypto.subtle.importKey("raw", utf8(current), "HKDF", false, ["deriveKey"]).then((material) =>
