@@ -229,6 +229,7 @@ async function main() {
   const dev = await startDev(dir);
   const receiver = await startReceiver();
 
+  const benchStart = Date.now();
   const samples = new Map();
   const failures = [];
   let fiveHundreds = 0;
@@ -239,7 +240,7 @@ async function main() {
     try {
       res = await fn();
     } catch (err) {
-      failures.push({ name, error: err.message });
+      failures.push({ name, at: round((Date.now() - benchStart) / 1000, 1), error: err.message });
       throw err;
     }
     const ms = Number(process.hrtime.bigint() - t0) / 1e6;
@@ -247,7 +248,12 @@ async function main() {
     samples.get(name).push(ms);
     if (res.status >= 500) fiveHundreds += 1;
     if (!expected.includes(res.status)) {
-      failures.push({ name, status: res.status, body: res.text.slice(0, 300) });
+      failures.push({
+        name,
+        at: round((Date.now() - benchStart) / 1000, 1),
+        status: res.status,
+        body: res.text.slice(0, 300),
+      });
       throw new Error(`${name} answered ${res.status}`);
     }
     return res;
