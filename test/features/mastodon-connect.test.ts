@@ -2,7 +2,8 @@ import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { call, createWorkspace, type TestWorkspace } from "../helpers/api";
 import { CALLBACK } from "../helpers/connect";
-import { type FakePlatform, fakePlatform, unauthorized } from "../helpers/fake-provider";
+import { type FakePlatform, fakePlatform } from "../helpers/fake-provider";
+import { mastodonFake } from "../helpers/platform-fakes";
 
 let fake: FakePlatform;
 let ws: TestWorkspace;
@@ -11,28 +12,12 @@ let registrations = 0;
 beforeEach(async () => {
   registrations = 0;
   fake = fakePlatform("mastodon");
-  fake.accessTtlSeconds = null;
-  fake.api("POST /api/v1/apps", () => {
-    registrations += 1;
-    return Response.json({
-      id: "1",
-      name: "Switchboard",
-      client_id: `app-${registrations}`,
-      client_secret: `app-secret-${registrations}`,
-    });
+  mastodonFake(fake, {
+    app: () => {
+      registrations += 1;
+      return { clientId: `app-${registrations}`, clientSecret: `app-secret-${registrations}` };
+    },
   });
-  fake.api("GET /api/v1/accounts/verify_credentials", ({ grant }) =>
-    grant
-      ? Response.json({
-          id: grant.profile.id,
-          username: grant.profile.username,
-          acct: grant.profile.username,
-          display_name: grant.profile.name,
-          avatar: "https://files.example/a.png",
-          bot: false,
-        })
-      : unauthorized(),
-  );
   ws = await createWorkspace();
 });
 

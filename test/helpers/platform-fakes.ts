@@ -1,8 +1,17 @@
 import type { Platform } from "../../src/lib/domain";
+import * as bluesky from "../../src/platforms/wire/bluesky";
 import * as google from "../../src/platforms/wire/google";
+import * as linkedin from "../../src/platforms/wire/linkedin";
+import * as mastodon from "../../src/platforms/wire/mastodon";
 import * as meta from "../../src/platforms/wire/meta";
-import type { WireError } from "../../src/platforms/wire/wire";
-import { type FakePlatform, type FakeRequest, fakePlatform } from "./fake-provider";
+import * as pinterest from "../../src/platforms/wire/pinterest";
+import * as reddit from "../../src/platforms/wire/reddit";
+import * as snapchat from "../../src/platforms/wire/snapchat";
+import * as telegram from "../../src/platforms/wire/telegram";
+import * as tiktok from "../../src/platforms/wire/tiktok";
+import * as twitter from "../../src/platforms/wire/twitter";
+import { listParam, type WireError } from "../../src/platforms/wire/wire";
+import { type FakeGrant, type FakePlatform, type FakeRequest, fakePlatform } from "./fake-provider";
 
 /**
  * Per platform, a FakePlatform that behaves like the real one, shared by the platform unit tests and
@@ -54,6 +63,9 @@ export function graphError(
   return sendError(meta.graphError({ status, code, message, subcode, traceId: TRACE_ID }));
 }
 
+/** The scopes a fake checks a call against, as the sandbox does: a grant made without any holds `all`. */
+const scopesOf = (grant: FakeGrant, all: string[]) => (grant.scopes.length ? grant.scopes : all);
+
 type ApiHandler = (req: FakeRequest) => Response | Promise<Response>;
 
 /** The handler the fake has registered for `route`, e.g. to wrap or fall back to it. */
@@ -79,22 +91,11 @@ export function twitterFake(fake: FakePlatform) {
   fake.clientAuth = "basic";
   fake.rotating = true;
   fake.accessTtlSeconds = 7200;
-  fake.api("GET /2/users/me", ({ grant }) =>
-    grant
-      ? Response.json({
-          data: {
-            id: grant.profile.id,
-            username: grant.profile.username,
-            name: grant.profile.name,
-            ...(grant.profile.avatarUrl ? { profile_image_url: grant.profile.avatarUrl } : {}),
-            verified_type: "none",
-          },
-        })
-      : Response.json(
-          { title: "Unauthorized", type: "about:blank", status: 401, detail: "Unauthorized" },
-          { status: 401 },
-        ),
-  );
+  fake.api("GET /2/users/me", ({ grant, url }) => {
+    if (!grant) return sendError(twitter.twitterUnauthorized());
+    const me = { ...grant.profile, verifiedType: "none", createdAt: "2013-12-14T04:35:55.000Z" };
+    return Response.json(twitter.twitterMe(me, listParam(url.searchParams.get("user.fields"))));
+  });
 }
 
 export const LINKEDIN_PICTURE =
@@ -119,27 +120,16 @@ export function linkedinFake(fake: FakePlatform, { partner = true }: { partner?:
   });
   // GET /v2/userinfo (OpenID Connect).
   fake.api("GET /v2/userinfo", ({ grant }) => {
-    if (!grant)
-      return Response.json(
-        {
-          serviceErrorCode: 65600,
-          code: "INVALID_ACCESS_TOKEN",
-          message: "Invalid access token",
-          status: 401,
-        },
-        { status: 401 },
-      );
-    const [given, family] = grant.profile.name.split(" ");
-    return Response.json({
-      sub: grant.profile.id,
-      email_verified: true,
-      name: grant.profile.name,
-      locale: { country: "US", language: "en" },
-      given_name: given,
-      family_name: family,
+    if (!grant) return sendError(linkedin.linkedinUnauthorized());
+    const me = {
+      ...grant.profile,
       email: `${grant.profile.username}@example.com`,
       picture: grant.profile.avatarUrl ?? LINKEDIN_PICTURE,
-    });
+    };
+    // The tests' members share their email without the email scope (their usernames are emails).
+    const scopes = [...scopesOf(grant, ["openid", "profile"]), "email"];
+    const answer = linkedin.linkedinUserinfo(me, scopes);
+    return "refused" in answer ? sendError(answer.refused) : Response.json(answer.body);
   });
 }
 
@@ -354,19 +344,7 @@ export function googlebusinessFake(fake: FakePlatform) {
 }
 
 /** TikTok's answer to a missing, revoked or unknown access token. */
-export function tiktokInvalidToken(logId: string): Response {
-  return Response.json(
-    {
-      data: {},
-      error: {
-        code: "access_token_invalid",
-        message: "The access token is invalid or not found in the request.",
-        log_id: logId,
-      },
-    },
-    { status: 401 },
-  );
-}
+export const tiktokInvalidToken = (logId: string) => sendError(tiktok.tiktokInvalidToken(logId));
 
 /**
  * TikTok Login Kit v2: client_key and client_secret in the form, comma-separated scope, open_id,
@@ -389,18 +367,21 @@ export function tiktokFake(fake: FakePlatform) {
   };
   fake.api("GET /v2/user/info/", ({ grant, url }) => {
     if (!grant) return tiktokInvalidToken("202611201200000000000000000000");
-    const fields = (url.searchParams.get("fields") ?? "").split(",");
-    const user: Record<string, string> = {
-      open_id: grant.profile.id,
-      union_id: `union-${grant.profile.id}`,
-      avatar_url: grant.profile.avatarUrl ?? "",
-      display_name: grant.profile.name,
-      username: grant.profile.username,
+    const user = {
+      ...grant.profile,
+      unionId: `union-${grant.profile.id}`,
+      bio: "",
+      deepLink: `https://www.tiktok.com/@${grant.profile.username}`,
+      verified: false,
     };
-    return Response.json({
-      data: { user: Object.fromEntries(Object.entries(user).filter(([k]) => fields.includes(k))) },
-      error: { code: "ok", message: "", log_id: "202611201200000000000000000001" },
-    });
+    const answer = tiktok.tiktokUserInfo(
+      user,
+      url.searchParams.get("fields"),
+      // The tests' creators show their username without user.info.profile.
+      [...scopesOf(grant, ["user.info.basic"]), "user.info.profile"],
+      "202611201200000000000000000001",
+    );
+    return "refused" in answer ? sendError(answer.refused) : Response.json(answer.body);
   });
 }
 
@@ -419,21 +400,10 @@ export function pinterestFake(fake: FakePlatform) {
     refresh_token_expires_at: Math.floor(Date.now() / 1000) + 5_184_000,
   });
   fake.api("GET /v5/user_account", ({ grant }) => {
-    if (!grant) return Response.json({ code: 2, message: "Authentication failed." }, { status: 401 });
-    return Response.json({
-      account_type: "BUSINESS",
-      id: grant.profile.id,
-      profile_image: grant.profile.avatarUrl,
-      website_url: "https://bakery.example",
-      username: grant.profile.username,
-      about: "Bread, daily",
-      business_name: grant.profile.name,
-      board_count: 14,
-      pin_count: 339,
-      follower_count: 10,
-      following_count: 347,
-      monthly_views: 163,
-    });
+    if (!grant) return sendError(pinterest.pinterestUnauthorized());
+    const counts = { boards: 14, pins: 339, followers: 10, following: 347, monthlyViews: 163 };
+    const account = { ...grant.profile, websiteUrl: "https://bakery.example", about: "Bread, daily", counts };
+    return Response.json(pinterest.pinterestUserAccount(account));
   });
 }
 
@@ -447,27 +417,10 @@ export function redditFake(fake: FakePlatform) {
   fake.accessTtlSeconds = 3600;
   fake.shapeToken = noRefreshTokenOnRefresh(fake);
   fake.api("GET /api/v1/me", ({ grant }) => {
-    if (!grant) return Response.json({ message: "Unauthorized", error: 401 }, { status: 401 });
-    return Response.json({
-      is_employee: false,
-      is_suspended: false,
-      id: grant.profile.id,
-      name: grant.profile.username,
-      icon_img: REDDIT_ICON,
-      snoovatar_img: "",
-      verified: true,
-      has_verified_email: true,
-      created_utc: 1_500_000_000.0,
-      total_karma: 1234,
-      subreddit: {
-        display_name: `u_${grant.profile.username}`,
-        display_name_prefixed: `u/${grant.profile.username}`,
-        title: grant.profile.name,
-        icon_img: REDDIT_ICON,
-        subreddit_type: "user",
-        public_description: "",
-      },
-    });
+    if (!grant) return sendError(reddit.redditUnauthorized());
+    const me = { ...grant.profile, icon: REDDIT_ICON, createdUtc: 1_500_000_000.0, karma: 617 };
+    const answer = reddit.redditMe(me, scopesOf(grant, ["identity"]));
+    return "refused" in answer ? sendError(answer.refused) : Response.json(answer.body);
   });
 }
 
@@ -480,37 +433,18 @@ export function snapchatFake(fake: FakePlatform) {
   fake.shapeToken = (body) => ({ ...body, token_type: "Bearer" });
   fake.api("GET /v1/me", ({ grant }) =>
     grant
-      ? Response.json({
-          request_status: "SUCCESS",
-          request_id:
-            "57affee300ff0d91229fabb9710001737e616473617069736300016275696c642d35396264653638322d312d31312d3700010110",
-          me: {
-            id: grant.profile.id,
-            updated_at: "2026-09-28T23:33:01.706Z",
-            created_at: "2026-09-28T23:30:27.009Z",
+      ? Response.json(
+          snapchat.snapchatMe({
+            ...grant.profile,
+            requestId:
+              "57affee300ff0d91229fabb9710001737e616473617069736300016275696c642d35396264653638322d312d31312d3700010110",
+            updatedAt: "2026-09-28T23:33:01.706Z",
+            createdAt: "2026-09-28T23:30:27.009Z",
             email: "honey.badger@hooli.com",
-            organization_id: "40d6719b-da09-410b-9185-0cc9c0dfed1d",
-            display_name: grant.profile.name,
-            snapchat_username: grant.profile.username,
-            member_status: "MEMBER",
-            bitmoji: {
-              avatar_id: "199953104_65-s7",
-              selfie_id: "10226021",
-              background_id: "398580551",
-              scene_id: "",
-            },
-          },
-        })
-      : Response.json(
-          {
-            request_status: "ERROR",
-            request_id: "5f0e",
-            debug_message: "Unauthorized",
-            display_message: "We're sorry, but the requested resource is not available at this time",
-            error_code: "E3003",
-          },
-          { status: 401 },
-        ),
+            organizationId: "40d6719b-da09-410b-9185-0cc9c0dfed1d",
+          }),
+        )
+      : sendError(snapchat.snapchatUnauthorized("5f0e")),
   );
 }
 
@@ -524,7 +458,10 @@ export const MASTODON_APP = {
  * A Mastodon instance: app registration (POST /api/v1/apps), client_secret_post with the app's
  * credentials, PKCE, tokens that never expire and no refresh token; verify_credentials; /oauth/revoke.
  */
-export function mastodonFake(fake: FakePlatform, options: { bot?: boolean } = {}) {
+export function mastodonFake(
+  fake: FakePlatform,
+  options: { bot?: boolean; app?: () => { clientId: string; clientSecret: string } } = {},
+) {
   issuedSecrets.add(MASTODON_APP.clientSecret);
   fake.clientAuth = "post";
   fake.rotating = false;
@@ -534,41 +471,38 @@ export function mastodonFake(fake: FakePlatform, options: { bot?: boolean } = {}
     token_type: "Bearer",
     created_at: Math.floor(Date.now() / 1000),
   });
-  fake.api("POST /api/v1/apps", async ({ request }) => {
-    const form = new URLSearchParams(new TextDecoder().decode(await request.arrayBuffer()));
-    return Response.json({
-      id: "563419",
-      name: form.get("client_name"),
-      website: form.get("website"),
-      scopes: (form.get("scopes") ?? "").split(" "),
-      redirect_uri: form.get("redirect_uris"),
-      redirect_uris: [form.get("redirect_uris")],
-      vapid_key: "BCk-QqERU0q-CfYZjcuB6lnyyOYfJ2AifKqfeGIm7Z-HiTU5T9eTG5GxVA0_OH5mMlI4UkkDTpaZwozy0TzdZ2M=",
-      client_id: MASTODON_APP.clientId,
-      client_secret: MASTODON_APP.clientSecret,
-      client_secret_expires_at: 0,
-    });
-  });
+  fake.api("POST /api/v1/apps", async ({ request }) =>
+    mastodonAppAnswer(request, options.app?.() ?? MASTODON_APP),
+  );
   fake.api("GET /api/v1/accounts/verify_credentials", ({ grant }) =>
     grant
-      ? Response.json({
-          id: grant.profile.id,
-          username: grant.profile.username,
-          acct: grant.profile.username,
-          display_name: grant.profile.name,
-          locked: false,
-          bot: options.bot ?? false,
-          created_at: "2016-03-16T00:00:00.000Z",
-          url: `https://mastodon.social/@${grant.profile.username}`,
-          avatar: grant.profile.avatarUrl,
-          avatar_static: grant.profile.avatarUrl,
-          followers_count: 1,
-          following_count: 1,
-          statuses_count: 1,
-          source: { privacy: "public", sensitive: false, language: "", note: "", fields: [] },
-        })
-      : Response.json({ error: "The access token is invalid" }, { status: 401 }),
+      ? Response.json(
+          mastodon.mastodonAccount({
+            ...grant.profile,
+            url: `https://mastodon.social/@${grant.profile.username}`,
+            createdAt: "2016-03-16T00:00:00.000Z",
+            bot: options.bot ?? false,
+            note: "",
+            language: "",
+          }),
+        )
+      : sendError(mastodon.mastodonUnauthorized()),
   );
+}
+
+/** An instance's answer to POST /api/v1/apps (a form), registering the app with these credentials. */
+async function mastodonAppAnswer(
+  request: Request,
+  app: { clientId: string; clientSecret: string; id?: string },
+): Promise<Response> {
+  const form = new URLSearchParams(new TextDecoder().decode(await request.arrayBuffer()));
+  const answer = mastodon.mastodonApp(Object.fromEntries(form), {
+    id: app.id ?? "563419",
+    clientId: app.clientId,
+    clientSecret: app.clientSecret,
+    vapidKey: "BCk-QqERU0q-CfYZjcuB6lnyyOYfJ2AifKqfeGIm7Z-HiTU5T9eTG5GxVA0_OH5mMlI4UkkDTpaZwozy0TzdZ2M=",
+  });
+  return "refused" in answer ? sendError(answer.refused) : Response.json(answer.body);
 }
 
 const b64url = (value: unknown) =>
@@ -583,6 +517,8 @@ export interface BlueskyAccount {
   appPassword: string;
   displayName: string;
 }
+
+const SESSION_EMAIL = { email: "team@switchboard.test", emailConfirmed: true, emailAuthFactor: false };
 
 export const BLUESKY_PDS = "https://porcini.us-east.host.bsky.network";
 
@@ -600,7 +536,8 @@ export class FakePds {
 
   constructor(readonly account: BlueskyAccount) {}
 
-  session() {
+  /** A new session as createSession answers it; refreshSession's answer leaves the email out. */
+  session({ email = true }: { email?: boolean } = {}) {
     this.seq += 1;
     const now = this.clock ?? Date.now();
     const iat = Math.floor(now / 1000);
@@ -626,22 +563,20 @@ export class FakePds {
     this.access.set(accessJwt, { exp: accessExp, refreshJwt });
     issuedSecrets.add(refreshJwt);
     issuedSecrets.add(accessJwt);
-    return {
+    const didDoc = {
+      "@context": ["https://www.w3.org/ns/did/v1"],
+      id: did,
+      alsoKnownAs: [`at://${handle}`],
+      service: [{ id: "#atproto_pds", type: "AtprotoPersonalDataServer", serviceEndpoint: BLUESKY_PDS }],
+    };
+    return bluesky.blueskySession({
       did,
-      didDoc: {
-        "@context": ["https://www.w3.org/ns/did/v1"],
-        id: did,
-        alsoKnownAs: [`at://${handle}`],
-        service: [{ id: "#atproto_pds", type: "AtprotoPersonalDataServer", serviceEndpoint: BLUESKY_PDS }],
-      },
       handle,
-      email: "team@switchboard.test",
-      emailConfirmed: true,
-      emailAuthFactor: false,
+      didDoc,
       accessJwt,
       refreshJwt,
-      active: true,
-    };
+      ...(email ? { email: SESSION_EMAIL } : {}),
+    });
   }
 
   liveAccess(token: string | undefined) {
@@ -654,7 +589,7 @@ export class FakePds {
 
 const bearer = (request: Request) => request.headers.get("authorization")?.replace(/^Bearer /, "");
 const xrpcError = (status: number, error: string, message: string) =>
-  Response.json({ error, message }, { status });
+  sendError(bluesky.xrpcError(status, error, message));
 
 /** Bluesky with a handle and an app password (XRPC under apiBaseUrl); answers the PDS to inspect. */
 export function blueskyFake(fake: FakePlatform, account: BlueskyAccount): FakePds {
@@ -674,8 +609,7 @@ export function blueskyFake(fake: FakePlatform, account: BlueskyAccount): FakePd
     if (!entry || entry.deleted) return xrpcError(400, "InvalidToken", "Token could not be verified");
     if (entry.used) return xrpcError(400, "ExpiredToken", "Token has been revoked");
     entry.used = true;
-    const { email: _e, emailConfirmed: _c, emailAuthFactor: _f, ...rest } = pds.session();
-    return Response.json(rest);
+    return Response.json(pds.session({ email: false }));
   });
   fake.api("POST /xrpc/com.atproto.server.deleteSession", ({ request }) => {
     const entry = pds.refresh.get(bearer(request) ?? "");
@@ -685,7 +619,7 @@ export function blueskyFake(fake: FakePlatform, account: BlueskyAccount): FakePd
   });
   fake.api("GET /xrpc/com.atproto.server.getSession", ({ request }) =>
     pds.liveAccess(bearer(request)) === "ok"
-      ? Response.json({ did: account.did, handle: account.handle, active: true })
+      ? Response.json(bluesky.blueskyGetSession(account))
       : xrpcError(401, "AuthenticationRequired", "Invalid token"),
   );
   fake.api("GET /xrpc/app.bsky.actor.getProfile", ({ request, url }) => {
@@ -694,18 +628,16 @@ export function blueskyFake(fake: FakePlatform, account: BlueskyAccount): FakePd
     if (state === "invalid") return xrpcError(400, "InvalidToken", "Token could not be verified");
     if (url.searchParams.get("actor") !== account.did)
       return xrpcError(400, "InvalidRequest", "Profile not found");
-    return Response.json({
-      did: account.did,
-      handle: account.handle,
-      displayName: account.displayName,
-      avatar: `https://cdn.bsky.app/img/avatar/plain/${account.did}/bafkreia@jpeg`,
-      followersCount: 10,
-      followsCount: 2,
-      postsCount: 5,
-      indexedAt: "2026-11-01T00:00:00.000Z",
-      createdAt: "2026-01-01T00:00:00.000Z",
-      labels: [],
-    });
+    return Response.json(
+      bluesky.blueskyProfile({
+        ...account,
+        avatar: `https://cdn.bsky.app/img/avatar/plain/${account.did}/bafkreia@jpeg`,
+        description: "",
+        counts: { followers: 10, follows: 2, posts: 5 },
+        indexedAt: "2026-11-01T00:00:00.000Z",
+        createdAt: "2026-01-01T00:00:00.000Z",
+      }),
+    );
   });
   return pds;
 }
@@ -727,22 +659,7 @@ export function newTelegramBot(): TelegramBot {
 /** The Bot API: {ok:true,result} for the bot's token; an unknown token answers 404 Not Found. */
 export function telegramFake(fake: FakePlatform, bot: TelegramBot) {
   issuedSecrets.add(bot.token);
-  fake.api(`GET /bot${bot.token}/getMe`, () =>
-    Response.json({
-      ok: true,
-      result: {
-        id: bot.id,
-        is_bot: true,
-        first_name: bot.firstName,
-        username: bot.username,
-        can_join_groups: true,
-        can_read_all_group_messages: false,
-        supports_inline_queries: false,
-        can_connect_to_business: false,
-        has_main_web_app: false,
-      },
-    }),
-  );
+  fake.api(`GET /bot${bot.token}/getMe`, () => Response.json(telegram.telegramGetMe(bot)));
 }
 
 /** The WhatsApp Cloud API's phone number node, GET /{phone-number-id}, read with a system-user token. */

@@ -3,7 +3,16 @@ import { randomToken } from "../../lib/crypto";
 import type { Platform } from "../../lib/domain";
 import { SECOND } from "../../lib/time";
 import { isBotToken } from "../telegram";
-import { businessAccounts, googleInvalidToken, youtubeChannelList } from "../wire/google";
+import {
+  blueskyGetSession,
+  blueskyProfile,
+  blueskySession,
+  xrpcError as xrpcEnvelope,
+} from "../wire/bluesky";
+import { businessAccounts, youtubeChannelList } from "../wire/google";
+import { invalidToken } from "../wire/index";
+import { linkedinUserinfo } from "../wire/linkedin";
+import { mastodonAccount, mastodonApp } from "../wire/mastodon";
 import {
   facebookMe,
   facebookPermissions,
@@ -16,7 +25,13 @@ import {
   threadsMe,
   whatsappPhoneNumber,
 } from "../wire/meta";
-import type { WireError } from "../wire/wire";
+import { pinterestUserAccount } from "../wire/pinterest";
+import { redditMe } from "../wire/reddit";
+import { snapchatMe } from "../wire/snapchat";
+import { telegramGetMe, telegramNotFound, telegramUnauthorized } from "../wire/telegram";
+import { tiktokUserInfo } from "../wire/tiktok";
+import { twitterMe } from "../wire/twitter";
+import { listParam, type WireError } from "../wire/wire";
 import {
   avatarUrl,
   displayName,
@@ -53,12 +68,6 @@ function bearer(call: Call): string | null {
 /** The live access token's grant, or undefined (unknown, expired or revoked). */
 const who = (call: Call) => liveToken(call.env, bearer(call), "at", call.platform, call.now);
 
-const list = (value: string | null) =>
-  (value ?? "")
-    .split(",")
-    .map((v) => v.trim())
-    .filter(Boolean);
-
 const nameOf = (call: Call, user: GrantClaims) => displayName(call.platform, user.u);
 const avatarOf = (call: Call, user: GrantClaims) => avatarUrl(call.publicUrl, call.platform, user.sub);
 const profileOf = (call: Call, user: GrantClaims) => ({
@@ -71,63 +80,7 @@ const isoAt = (epochSeconds: number) => new Date(epochSeconds * SECOND).toISOStr
 const send = (e: WireError) => json(e.body, e.status, e.headers);
 
 /** Each platform's answer to a missing, unknown, expired or revoked token. */
-function unauthorized(platform: Platform): Response {
-  switch (platform) {
-    case "twitter":
-      return json({ title: "Unauthorized", type: "about:blank", status: 401, detail: "Unauthorized" }, 401);
-    case "linkedin":
-      return json(
-        {
-          status: 401,
-          serviceErrorCode: 65600,
-          code: "INVALID_ACCESS_TOKEN",
-          message: "Invalid access token",
-        },
-        401,
-      );
-    case "youtube":
-    case "googlebusiness":
-      return send(googleInvalidToken());
-    case "reddit":
-      return json({ message: "Unauthorized", error: 401 }, 401);
-    case "pinterest":
-      return json({ code: 2, message: "Authentication failed." }, 401);
-    case "facebook":
-    case "instagram":
-    case "threads":
-    case "whatsapp":
-      return send(graphInvalidToken(randomToken(9)));
-    case "tiktok":
-      return json(
-        {
-          data: {},
-          error: {
-            code: "access_token_invalid",
-            message: "The access token is invalid or not found in the request.",
-            log_id: randomToken(12),
-          },
-        },
-        401,
-      );
-    case "snapchat":
-      return json(
-        {
-          request_status: "ERROR",
-          request_id: randomToken(12),
-          debug_message: "Unauthorized",
-          display_message: "We're sorry, but the requested resource is not available at this time",
-          error_code: "E3003",
-        },
-        401,
-      );
-    case "mastodon":
-      return json({ error: "The access token is invalid" }, 401);
-    case "bluesky":
-      return json({ error: "InvalidToken", message: "Token could not be verified" }, 401);
-    case "telegram":
-      return json({ ok: false, error_code: 401, description: "Unauthorized" }, 401);
-  }
-}
+const unauthorized = (platform: Platform) => send(invalidToken(platform, randomToken));
 
 function graphError(status: number, code: number, message: string): Response {
   return send(graphEnvelope({ status, code, message, traceId: randomToken(9) }));
@@ -167,44 +120,20 @@ const twitter: Handler = async (call) => {
   if (call.method !== "GET" || call.path !== "/2/users/me") return undefined;
   const user = await who(call);
   if (!user) return unauthorized(call.platform);
-  const fields = list(call.query.get("user.fields"));
-  const data: Record<string, unknown> = { id: user.sub, name: nameOf(call, user), username: user.u };
-  if (fields.includes("profile_image_url")) data.profile_image_url = avatarOf(call, user);
-  if (fields.includes("verified_type")) data.verified_type = "none";
-  if (fields.includes("created_at")) data.created_at = isoAt(user.iat);
-  return json({ data });
+  const me = { ...profileOf(call, user), verifiedType: "none", createdAt: isoAt(user.iat) };
+  return json(twitterMe(me, listParam(call.query.get("user.fields"))));
 };
 
 const linkedin: Handler = async (call) => {
   if (call.method !== "GET" || call.path !== "/v2/userinfo") return undefined;
   const user = await who(call);
   if (!user) return unauthorized(call.platform);
-  if (!user.s.includes("openid")) {
-    return json(
-      {
-        status: 403,
-        serviceErrorCode: 100,
-        code: "ACCESS_DENIED",
-        message: "Not enough permissions to access: userinfo.GET.NO_VERSION",
-      },
-      403,
-    );
-  }
-  const name = nameOf(call, user);
-  const [given, ...family] = name.split(" ");
-  return json({
-    sub: user.sub,
-    ...(user.s.includes("profile")
-      ? {
-          name,
-          given_name: given,
-          ...(family.length ? { family_name: family.join(" ") } : {}),
-          picture: avatarOf(call, user),
-          locale: { country: "US", language: "en" },
-        }
-      : {}),
-    ...(user.s.includes("email") ? { email: `${user.u}@sandbox.invalid`, email_verified: true } : {}),
-  });
+  const profile = profileOf(call, user);
+  const answer = linkedinUserinfo(
+    { ...profile, email: `${user.u}@sandbox.invalid`, picture: profile.avatarUrl },
+    user.s,
+  );
+  return "refused" in answer ? send(answer.refused) : json(answer.body);
 };
 
 const youtube: Handler = async (call) => {
@@ -247,126 +176,53 @@ const reddit: Handler = async (call) => {
   if (call.method !== "GET" || call.path !== "/api/v1/me") return undefined;
   const user = await who(call);
   if (!user) return unauthorized(call.platform);
-  if (!user.s.includes("identity")) return json({ message: "Forbidden", error: 403 }, 403);
-  const avatar = avatarOf(call, user);
-  return json({
-    id: user.sub,
-    name: user.u,
-    icon_img: avatar,
-    snoovatar_img: "",
-    is_suspended: false,
-    verified: true,
-    has_verified_email: true,
-    created_utc: user.iat,
-    link_karma: 1,
-    comment_karma: 1,
-    subreddit: {
-      title: nameOf(call, user),
-      display_name_prefixed: `u/${user.u}`,
-      icon_img: avatar,
-      public_description: "",
-      subscribers: 0,
-      over_18: false,
-    },
-  });
+  const me = { ...profileOf(call, user), icon: avatarOf(call, user), createdUtc: user.iat, karma: 1 };
+  const answer = redditMe(me, user.s);
+  return "refused" in answer ? send(answer.refused) : json(answer.body);
 };
 
 const pinterest: Handler = async (call) => {
   if (call.method !== "GET" || call.path !== "/v5/user_account") return undefined;
   const user = await who(call);
   if (!user) return unauthorized(call.platform);
-  return json({
-    account_type: "BUSINESS",
-    id: user.sub,
-    username: user.u,
-    business_name: nameOf(call, user),
-    profile_image: avatarOf(call, user),
-    website_url: "",
-    about: "",
-    board_count: 0,
-    pin_count: 0,
-    follower_count: 0,
-    following_count: 0,
-    monthly_views: 0,
-  });
+  return json(
+    pinterestUserAccount({
+      ...profileOf(call, user),
+      websiteUrl: "",
+      about: "",
+      counts: { boards: 0, pins: 0, followers: 0, following: 0, monthlyViews: 0 },
+    }),
+  );
 };
 
 const snapchat: Handler = async (call) => {
   if (call.method !== "GET" || call.path !== "/v1/me") return undefined;
   const user = await who(call);
   if (!user) return unauthorized(call.platform);
-  return json({
-    request_status: "SUCCESS",
-    request_id: randomToken(12),
-    me: {
-      id: user.sub,
-      updated_at: isoAt(user.iat),
-      created_at: isoAt(user.iat),
-      display_name: nameOf(call, user),
-      snapchat_username: user.u,
-      organization_id: `${user.sub}-org`,
-      member_status: "MEMBER",
-    },
-  });
-};
-
-const USER_INFO_FIELDS: Record<string, "user.info.basic" | "user.info.profile"> = {
-  open_id: "user.info.basic",
-  union_id: "user.info.basic",
-  avatar_url: "user.info.basic",
-  display_name: "user.info.basic",
-  username: "user.info.profile",
-  bio_description: "user.info.profile",
-  profile_deep_link: "user.info.profile",
-  is_verified: "user.info.profile",
+  return json(
+    snapchatMe({
+      ...profileOf(call, user),
+      requestId: randomToken(12),
+      createdAt: isoAt(user.iat),
+      updatedAt: isoAt(user.iat),
+      organizationId: `${user.sub}-org`,
+    }),
+  );
 };
 
 const tiktok: Handler = async (call) => {
   if (call.method !== "GET" || call.path !== "/v2/user/info/") return undefined;
   const user = await who(call);
   if (!user) return unauthorized(call.platform);
-  const logId = randomToken(12);
-  const fields = list(call.query.get("fields"));
-  const unknown = fields.find((field) => !(field in USER_INFO_FIELDS));
-  if (!fields.length || unknown !== undefined) {
-    return json(
-      {
-        data: {},
-        error: { code: "invalid_params", message: "The fields parameter is invalid", log_id: logId },
-      },
-      400,
-    );
-  }
-  const missing = fields
-    .map((field) => USER_INFO_FIELDS[field])
-    .find((scope) => !user.s.includes(scope ?? ""));
-  if (missing) {
-    return json(
-      {
-        data: {},
-        error: {
-          code: "scope_permission_missed",
-          message: `The user did not authorize the scope required for completing this request: ${missing}`,
-          log_id: logId,
-        },
-      },
-      401,
-    );
-  }
-  const all: Record<string, unknown> = {
-    open_id: user.sub,
-    union_id: `${user.sub}-union`,
-    avatar_url: avatarOf(call, user),
-    display_name: nameOf(call, user),
-    username: user.u,
-    bio_description: "",
-    profile_deep_link: `${call.publicUrl}/sandbox/tiktok/@${encodeURIComponent(user.u)}`,
-    is_verified: false,
+  const me = {
+    ...profileOf(call, user),
+    unionId: `${user.sub}-union`,
+    bio: "",
+    deepLink: `${call.publicUrl}/sandbox/tiktok/@${encodeURIComponent(user.u)}`,
+    verified: false,
   };
-  return json({
-    data: { user: Object.fromEntries(fields.map((field) => [field, all[field]])) },
-    error: { code: "ok", message: "", log_id: logId },
-  });
+  const answer = tiktokUserInfo(me, call.query.get("fields"), user.s, randomToken(12));
+  return "refused" in answer ? send(answer.refused) : json(answer.body);
 };
 
 const facebook: Handler = async (call) => {
@@ -446,55 +302,28 @@ const whatsapp: Handler = async (call) => {
 
 const mastodon: Handler = async (call) => {
   if (call.method === "POST" && call.path === "/api/v1/apps") {
-    const input = await readInput(call.request);
-    const redirectUris = input.redirect_uris;
-    if (!input.client_name || !redirectUris) {
-      return json(
-        { error: "Validation failed: Application name can't be blank, Redirect URI can't be blank" },
-        422,
-      );
-    }
-    return json({
+    const app = {
       id: "1",
-      name: input.client_name,
-      website: input.website ?? null,
-      scopes: (input.scopes ?? "read").split(/\s+/).filter(Boolean),
-      redirect_uri: redirectUris,
-      redirect_uris: redirectUris.split(/\s+/).filter(Boolean),
-      vapid_key: "",
-      client_id: SANDBOX_CLIENT_ID,
-      client_secret: SANDBOX_CLIENT_SECRET,
-      client_secret_expires_at: 0,
-    });
+      clientId: SANDBOX_CLIENT_ID,
+      clientSecret: SANDBOX_CLIENT_SECRET,
+      vapidKey: "",
+    };
+    const answer = mastodonApp(await readInput(call.request), app);
+    return "refused" in answer ? send(answer.refused) : json(answer.body);
   }
   if (call.method !== "GET" || call.path !== "/api/v1/accounts/verify_credentials") return undefined;
   const user = await who(call);
   if (!user) return unauthorized(call.platform);
-  const avatar = avatarOf(call, user);
-  return json({
-    id: user.sub,
-    username: user.u,
-    acct: user.u,
-    display_name: nameOf(call, user),
-    locked: false,
-    bot: false,
-    discoverable: true,
-    group: false,
-    created_at: isoAt(user.iat),
-    note: "",
-    url: `${call.publicUrl}/sandbox/mastodon/@${encodeURIComponent(user.u)}`,
-    avatar,
-    avatar_static: avatar,
-    header: "",
-    header_static: "",
-    followers_count: 0,
-    following_count: 0,
-    statuses_count: 0,
-    last_status_at: null,
-    emojis: [],
-    fields: [],
-    source: { privacy: "public", sensitive: false, language: "en", note: "", fields: [] },
-  });
+  return json(
+    mastodonAccount({
+      ...profileOf(call, user),
+      url: `${call.publicUrl}/sandbox/mastodon/@${encodeURIComponent(user.u)}`,
+      createdAt: isoAt(user.iat),
+      bot: false,
+      note: "",
+      language: "en",
+    }),
+  );
 };
 
 async function readInput(request: Request): Promise<Record<string, string | undefined>> {
@@ -512,13 +341,14 @@ async function readInput(request: Request): Promise<Record<string, string | unde
   }
 }
 
-const xrpcError = (status: number, error: string, message: string) => json({ error, message }, status);
+const xrpcError = (status: number, error: string, message: string) =>
+  send(xrpcEnvelope(status, error, message));
 
 const bluesky: Handler = async (call) => {
   const nsid = /^\/xrpc\/([A-Za-z0-9.]+)$/.exec(call.path)?.[1];
   if (!nsid) return undefined;
   const session = (user: { sub: string; u: string }, accessJwt: string, refreshJwt: string) =>
-    json({ did: user.sub, handle: user.u, accessJwt, refreshJwt, active: true });
+    json(blueskySession({ did: user.sub, handle: user.u, accessJwt, refreshJwt }));
 
   if (call.method === "POST" && nsid === "com.atproto.server.createSession") {
     const input = await readInput(call.request);
@@ -551,7 +381,7 @@ const bluesky: Handler = async (call) => {
   const user = await who(call);
   if (nsid === "com.atproto.server.getSession") {
     if (!user) return unauthorized("bluesky");
-    return json({ did: user.sub, handle: user.u, active: true });
+    return json(blueskyGetSession({ did: user.sub, handle: user.u }));
   }
   if (nsid === "app.bsky.actor.getProfile") {
     if (!user) return unauthorized("bluesky");
@@ -559,41 +389,30 @@ const bluesky: Handler = async (call) => {
     if (!actor) return xrpcError(400, "InvalidRequest", 'Error: Params must have the property "actor"');
     if (actor !== user.sub && actor.replace(/^@/, "").toLowerCase() !== user.u)
       return xrpcError(400, "InvalidRequest", "Profile not found");
-    return json({
-      did: user.sub,
-      handle: user.u,
-      displayName: nameOf(call, user),
-      avatar: avatarOf(call, user),
-      description: "",
-      followersCount: 0,
-      followsCount: 0,
-      postsCount: 0,
-      indexedAt: isoAt(user.iat),
-      createdAt: isoAt(user.iat),
-    });
+    return json(
+      blueskyProfile({
+        did: user.sub,
+        handle: user.u,
+        displayName: nameOf(call, user),
+        avatar: avatarOf(call, user),
+        description: "",
+        counts: { followers: 0, follows: 0, posts: 0 },
+        indexedAt: isoAt(user.iat),
+        createdAt: isoAt(user.iat),
+      }),
+    );
   }
   return undefined;
 };
 
 const telegram: Handler = async (call) => {
   const match = /^\/bot([^/]+)\/([A-Za-z]+)$/.exec(call.path);
-  if (!match) return json({ ok: false, error_code: 404, description: "Not Found" }, 404);
+  if (!match) return send(telegramNotFound());
   const [, token, method] = match as unknown as [string, string, string];
-  if (!isBotToken(token)) return unauthorized("telegram");
-  if (method !== "getMe") return json({ ok: false, error_code: 404, description: "Not Found" }, 404);
+  if (!isBotToken(token)) return send(telegramUnauthorized());
+  if (method !== "getMe") return send(telegramNotFound());
   const id = token.slice(0, token.indexOf(":"));
-  return json({
-    ok: true,
-    result: {
-      id: Number(id),
-      is_bot: true,
-      first_name: "Sandbox Bot",
-      username: `sandbox_${id}_bot`,
-      can_join_groups: true,
-      can_read_all_group_messages: false,
-      supports_inline_queries: false,
-    },
-  });
+  return json(telegramGetMe({ id: Number(id), firstName: "Sandbox Bot", username: `sandbox_${id}_bot` }));
 };
 
 const HANDLERS: Record<Platform, Handler> = {

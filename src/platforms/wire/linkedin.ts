@@ -1,0 +1,50 @@
+import type { WireError, WireProfile } from "./wire";
+
+/** LinkedIn's answer to a missing, unknown, expired or revoked token. */
+export const linkedinUnauthorized = (): WireError => ({
+  status: 401,
+  body: {
+    status: 401,
+    serviceErrorCode: 65600,
+    code: "INVALID_ACCESS_TOKEN",
+    message: "Invalid access token",
+  },
+});
+
+/** LinkedIn's answer to a token without openid on GET /v2/userinfo. */
+export const linkedinNoOpenid = (): WireError => ({
+  status: 403,
+  body: {
+    status: 403,
+    serviceErrorCode: 100,
+    code: "ACCESS_DENIED",
+    message: "Not enough permissions to access: userinfo.GET.NO_VERSION",
+  },
+});
+
+/**
+ * GET /v2/userinfo (OpenID Connect): the sub always, the profile claims with `profile`, the email
+ * with `email`; a token without `openid` is refused.
+ */
+export function linkedinUserinfo(
+  u: WireProfile & { email: string; picture: string },
+  scopes: readonly string[],
+): { refused: WireError } | { body: Record<string, unknown> } {
+  if (!scopes.includes("openid")) return { refused: linkedinNoOpenid() };
+  const [given, ...family] = u.name.split(" ");
+  return {
+    body: {
+      sub: u.id,
+      ...(scopes.includes("profile")
+        ? {
+            name: u.name,
+            given_name: given,
+            ...(family.length ? { family_name: family.join(" ") } : {}),
+            picture: u.picture,
+            locale: { country: "US", language: "en" },
+          }
+        : {}),
+      ...(scopes.includes("email") ? { email: u.email, email_verified: true } : {}),
+    },
+  };
+}
