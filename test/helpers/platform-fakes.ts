@@ -9,6 +9,7 @@ import * as reddit from "../../src/platforms/wire/reddit";
 import * as snapchat from "../../src/platforms/wire/snapchat";
 import * as telegram from "../../src/platforms/wire/telegram";
 import * as tiktok from "../../src/platforms/wire/tiktok";
+import { instagramShortLivedToken, tokenAnswer, type WireTokens } from "../../src/platforms/wire/tokens";
 import * as twitter from "../../src/platforms/wire/twitter";
 import { listParam, type WireError } from "../../src/platforms/wire/wire";
 import { type FakeGrant, type FakePlatform, type FakeRequest, fakePlatform } from "./fake-provider";
@@ -39,13 +40,34 @@ function grantTypeOf(fake: FakePlatform): string | null {
   return new URLSearchParams(fake.calls.at(-1)?.body ?? "").get("grant_type");
 }
 
-/** Google and Reddit answer a refresh without a new refresh token: the old one stays valid. */
-function noRefreshTokenOnRefresh(fake: FakePlatform) {
-  return (body: Record<string, unknown>) => {
-    if (grantTypeOf(fake) !== "refresh_token") return body;
-    const { refresh_token: _kept, ...rest } = body;
-    return rest;
+/** The tokens behind the fake's generic token body, as the shared wire code takes them. */
+function tokensOf(fake: FakePlatform, body: Record<string, unknown>, resendRefresh: boolean): WireTokens {
+  const grantType = grantTypeOf(fake) === "refresh_token" ? "refresh_token" : "authorization_code";
+  const num = (value: unknown) => (typeof value === "number" ? value : undefined);
+  return {
+    grantType,
+    accessToken: String(body.access_token),
+    accessTtl: num(body.expires_in) ?? null,
+    refreshToken:
+      resendRefresh || grantType !== "refresh_token" ? (body.refresh_token as string | undefined) : undefined,
+    refreshTtl: num(body.refresh_token_expires_in),
+    scopes: String(body.scope ?? "")
+      .split(" ")
+      .filter(Boolean),
+    userId: fake.grantByAccess(String(body.access_token))?.profile.id ?? "",
+    now: Date.now(),
   };
+}
+
+/**
+ * The fake's token answers in the platform's own shape, from the shared wire code; with
+ * `resendRefresh: false` (Google, Reddit) a refresh answers no new refresh token: the old one stays valid.
+ */
+function wireTokenShape(
+  fake: FakePlatform,
+  { resendRefresh = true }: { resendRefresh?: boolean } = {},
+): (body: Record<string, unknown>) => Record<string, unknown> {
+  return (body) => tokenAnswer(fake.platform, tokensOf(fake, body, resendRefresh));
 }
 
 /** A platform's error answer, from the shared wire code. */
@@ -110,12 +132,9 @@ export function linkedinFake(fake: FakePlatform, { partner = true }: { partner?:
   fake.rotating = false;
   fake.accessTtlSeconds = 5_183_999;
   fake.refreshTtlSeconds = partner ? 31_535_999 : null;
-  fake.shapeToken = ({ scope, token_type: _none, refresh_token, ...body }) => ({
-    ...body,
-    ...(partner ? { refresh_token } : {}),
-    scope: String(scope ?? "")
-      .split(" ")
-      .join(","),
+  const shape = wireTokenShape(fake);
+  fake.shapeToken = ({ refresh_token, ...body }) => ({
+    ...shape(partner ? { ...body, refresh_token } : body),
     id_token: "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln",
   });
   // GET /v2/userinfo (OpenID Connect).
@@ -164,14 +183,8 @@ export function instagramFake(fake: FakePlatform, accountType = "Business") {
   fake.clientAuth = "post";
   fake.rotating = false;
   fake.accessTtlSeconds = 3600;
-  fake.shapeToken = (body) => {
-    const grant = fake.grantByAccess(String(body.access_token));
-    return {
-      access_token: body.access_token,
-      user_id: grant?.profile.id,
-      permissions: grant?.scopes.join(","),
-    };
-  };
+  // The flat answer; the sandbox sends the documented {data: [...]} one, which the instagram test covers too.
+  fake.shapeToken = (body) => instagramShortLivedToken(tokensOf(fake, body, true));
   fake.api(
     "GET /access_token",
     longLived(fake, "ig_exchange_token", { exchange: true, expiresIn: 5_184_000 }),
@@ -196,7 +209,7 @@ export function facebookFake(fake: FakePlatform, options: { declined?: string[] 
   fake.clientAuth = "post";
   fake.rotating = false;
   fake.accessTtlSeconds = 5183;
-  fake.shapeToken = (body) => ({ access_token: body.access_token, token_type: "bearer", expires_in: 5183 });
+  fake.shapeToken = wireTokenShape(fake);
   const authed = (handler: (req: FakeRequest & { grant: NonNullable<FakeRequest["grant"]> }) => Response) => {
     return (req: FakeRequest) =>
       req.grant
@@ -243,10 +256,12 @@ export function threadsFake(fake: FakePlatform) {
   fake.clientAuth = "post";
   fake.rotating = false;
   fake.accessTtlSeconds = 3600;
-  fake.shapeToken = (body) => ({
-    access_token: body.access_token,
-    user_id: Number(fake.grantByAccess(String(body.access_token))?.profile.id),
-  });
+  const shape = wireTokenShape(fake);
+  // Threads sends the user id as a number.
+  fake.shapeToken = (body) => {
+    const answer = shape(body);
+    return { ...answer, user_id: Number(answer.user_id) };
+  };
   fake.api(
     "GET /access_token",
     longLived(fake, "th_exchange_token", { exchange: true, expiresIn: 5_183_944 }),
@@ -284,7 +299,7 @@ function googleOAuthFake(fake: FakePlatform) {
   fake.clientAuth = "post";
   fake.rotating = false;
   fake.accessTtlSeconds = 3599;
-  fake.shapeToken = noRefreshTokenOnRefresh(fake);
+  fake.shapeToken = wireTokenShape(fake, { resendRefresh: false });
 }
 
 /** YouTube Data API: GET /youtube/v3/channels?part=snippet&mine=true (a youtube#channelListResponse). */
@@ -355,16 +370,7 @@ export function tiktokFake(fake: FakePlatform) {
   fake.rotating = true;
   fake.accessTtlSeconds = 7200;
   fake.refreshTtlSeconds = 180 * 86400;
-  fake.shapeToken = (body) => {
-    const { refresh_token_expires_in, ...rest } = body;
-    return {
-      ...rest,
-      token_type: "Bearer",
-      open_id: fake.grantByAccess(String(body.access_token))?.profile.id,
-      scope: String(body.scope).split(" ").join(","),
-      refresh_expires_in: refresh_token_expires_in,
-    };
-  };
+  fake.shapeToken = wireTokenShape(fake);
   fake.api("GET /v2/user/info/", ({ grant, url }) => {
     if (!grant) return tiktokInvalidToken("202611201200000000000000000000");
     const user = {
@@ -391,12 +397,9 @@ export function pinterestFake(fake: FakePlatform) {
   fake.rotating = true;
   fake.accessTtlSeconds = 2_592_000;
   fake.refreshTtlSeconds = 5_184_000;
+  const shape = wireTokenShape(fake);
   fake.shapeToken = (body) => ({
-    ...body,
-    scope: String(body.scope ?? "")
-      .split(" ")
-      .join(","),
-    response_type: grantTypeOf(fake) === "refresh_token" ? "refresh_token" : "authorization_code",
+    ...shape(body),
     refresh_token_expires_at: Math.floor(Date.now() / 1000) + 5_184_000,
   });
   fake.api("GET /v5/user_account", ({ grant }) => {
@@ -415,7 +418,7 @@ export function redditFake(fake: FakePlatform) {
   fake.clientAuth = "basic";
   fake.rotating = false;
   fake.accessTtlSeconds = 3600;
-  fake.shapeToken = noRefreshTokenOnRefresh(fake);
+  fake.shapeToken = wireTokenShape(fake, { resendRefresh: false });
   fake.api("GET /api/v1/me", ({ grant }) => {
     if (!grant) return sendError(reddit.redditUnauthorized());
     const me = { ...grant.profile, icon: REDDIT_ICON, createdUtc: 1_500_000_000.0, karma: 617 };
@@ -466,11 +469,7 @@ export function mastodonFake(
   fake.clientAuth = "post";
   fake.rotating = false;
   fake.accessTtlSeconds = null;
-  fake.shapeToken = ({ refresh_token: _none, ...body }) => ({
-    ...body,
-    token_type: "Bearer",
-    created_at: Math.floor(Date.now() / 1000),
-  });
+  fake.shapeToken = wireTokenShape(fake);
   fake.api("POST /api/v1/apps", async ({ request }) =>
     mastodonAppAnswer(request, options.app?.() ?? MASTODON_APP),
   );

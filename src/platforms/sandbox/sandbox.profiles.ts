@@ -3,6 +3,7 @@ import type { Platform } from "../../lib/domain";
 import { DAY, HOUR, SECOND } from "../../lib/time";
 import { LONG_LIVED_TTL_MS } from "../meta";
 import { MODULES } from "../modules";
+import { tokenAnswer, type WireTokens } from "../wire/tokens";
 
 /** The client platformContext uses while the sandbox is on (and Mastodon's app registration answers). */
 export const SANDBOX_CLIENT_ID = "sandbox-client";
@@ -154,77 +155,10 @@ export function avatarUrl(publicUrl: string, platform: Platform, userId: string)
   return `${publicUrl}/sandbox/${platform}/avatar/${encodeURIComponent(userId)}.svg`;
 }
 
-export interface Issued {
-  grantType: "authorization_code" | "refresh_token";
-  accessToken: string;
-  /** Announced lifetime in seconds; null: none announced. */
-  accessTtl: number | null;
-  refreshToken?: string;
-  refreshTtl?: number;
-  scopes: string[];
-  userId: string;
-  now: number;
-}
+/** The tokens the sandbox issued, as its token endpoint announces them. */
+export type Issued = WireTokens;
 
 /** The token endpoint's answer in the platform's own shape, as oauth.ts and the module read it. */
 export function tokenResponse(platform: Platform, t: Issued): Record<string, unknown> {
-  const expires = t.accessTtl === null ? {} : { expires_in: t.accessTtl };
-  const refresh = t.refreshToken
-    ? { refresh_token: t.refreshToken, ...(t.refreshTtl ? { refresh_token_expires_in: t.refreshTtl } : {}) }
-    : {};
-  const separator = MODULES[platform].oauth?.scopeSeparator ?? " ";
-  switch (platform) {
-    case "instagram":
-      // Instagram Login: a short-lived token wrapped in data[], permissions instead of scope.
-      return { data: [{ access_token: t.accessToken, user_id: t.userId, permissions: t.scopes.join(",") }] };
-    case "threads":
-      return { access_token: t.accessToken, user_id: t.userId };
-    case "facebook":
-      return { access_token: t.accessToken, token_type: "bearer", ...expires };
-    case "linkedin":
-      // No token_type; scopes comma-separated.
-      return { access_token: t.accessToken, ...expires, ...refresh, scope: t.scopes.join(",") };
-    case "tiktok":
-      return {
-        access_token: t.accessToken,
-        ...expires,
-        open_id: t.userId,
-        ...(t.refreshToken ? { refresh_token: t.refreshToken, refresh_expires_in: t.refreshTtl } : {}),
-        scope: t.scopes.join(","),
-        token_type: "Bearer",
-      };
-    case "pinterest":
-      return {
-        access_token: t.accessToken,
-        ...refresh,
-        response_type: t.grantType === "refresh_token" ? "refresh_token" : "authorization_code",
-        token_type: "bearer",
-        ...expires,
-        scope: t.scopes.join(","),
-      };
-    case "mastodon":
-      return {
-        access_token: t.accessToken,
-        token_type: "Bearer",
-        scope: t.scopes.join(" "),
-        created_at: Math.floor(t.now / SECOND),
-      };
-    case "youtube":
-    case "googlebusiness":
-      return {
-        access_token: t.accessToken,
-        ...expires,
-        ...refresh,
-        scope: t.scopes.join(" "),
-        token_type: "Bearer",
-      };
-    default:
-      return {
-        token_type: "bearer",
-        access_token: t.accessToken,
-        ...expires,
-        scope: t.scopes.join(separator),
-        ...refresh,
-      };
-  }
+  return tokenAnswer(platform, t, MODULES[platform].oauth?.scopeSeparator ?? " ");
 }
