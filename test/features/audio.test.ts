@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { callWith, createWorkspace, insertAccount, issueKey, type TestWorkspace } from "../helpers/api";
 import { type FakePlatform, type FakeRequest, fakePlatform } from "../helpers/fake-provider";
+import { graphError } from "../helpers/platform-fakes";
 
 const enabled = { ...env, INSTAGRAM_AUDIO_ENABLED: "true" } as Env;
 let responses: string[] = [];
@@ -45,10 +46,7 @@ beforeEach(async () => {
   fake.api("GET /v21.0/ig_audio", (req: FakeRequest) => {
     seen.push(req.url);
     if (req.request.headers.get("authorization") !== `Bearer ${USER_TOKEN}`)
-      return Response.json(
-        { error: { message: "Invalid OAuth access token data.", type: "OAuthException", code: 190 } },
-        { status: 400 },
-      );
+      return graphError(190, 400, "Invalid OAuth access token data.");
     const q = req.url.searchParams.get("search_query");
     const data = q ? TRENDING.filter((t) => t.title.toLowerCase().includes(q.toLowerCase())) : TRENDING;
     return Response.json({ data });
@@ -197,17 +195,7 @@ describe("GET /v1/instagram/audio/search", () => {
   it("answers 502 GRAPH_API_ERROR carrying Meta's message", async () => {
     const account = await fbLoginAccount(SELECTED);
     fake.api("GET /v21.0/ig_audio", () =>
-      Response.json(
-        {
-          error: {
-            message: "(#10) Application does not have permission for this action",
-            type: "OAuthException",
-            code: 10,
-            fbtrace_id: "AbC",
-          },
-        },
-        { status: 400 },
-      ),
+      graphError(10, 400, "(#10) Application does not have permission for this action"),
     );
     const res = await search(`?accountId=${account.id}`, ws.key);
     expect(res.status).toBe(502);

@@ -6,10 +6,11 @@ import { DAY } from "../../src/lib/time";
 import { timedFetch } from "../../src/platforms/http";
 import { facebookLoginContext, instagram } from "../../src/platforms/instagram";
 import type { PlatformContext } from "../../src/platforms/types";
+import { facebookMe } from "../../src/platforms/wire/meta";
 import { type CallOptions, call, createWorkspace, type TestWorkspace } from "../helpers/api";
 import { CALLBACK } from "../helpers/connect";
 import type { FakeGrant, FakePlatform, FakeProfile, FakeRequest } from "../helpers/fake-provider";
-import { fakeFor, issuedSecrets, oauthFake } from "../helpers/platform-fakes";
+import { fakeFor, graphError, issuedSecrets, oauthFake } from "../helpers/platform-fakes";
 import { rowOf } from "../helpers/rows";
 
 let responses: { path: string; text: string }[] = [];
@@ -41,9 +42,6 @@ let fb: FakePlatform;
 let ig: FakePlatform;
 let ws: TestWorkspace;
 
-const graphError = (code: number, message: string) =>
-  Response.json({ error: { message, type: "OAuthException", code, fbtrace_id: "AbC" } }, { status: 400 });
-
 /**
  * Instagram's API with Facebook Login, served where the tests point Instagram's apiBaseUrl: the
  * tokens are Facebook's (issued by the facebook fake), so each handler looks the grant up there.
@@ -54,19 +52,11 @@ function facebookLoginApi(fake: FakePlatform) {
     const grant = fb.grantByAccess(token);
     return grant && !grant.revoked
       ? handler(req, grant)
-      : graphError(190, "Invalid OAuth access token data.");
+      : graphError(190, 400, "Invalid OAuth access token data.");
   };
   fake.api(
     "GET /v21.0/me",
-    authed((_req, grant) =>
-      Response.json({
-        id: grant.profile.id,
-        name: grant.profile.name,
-        picture: {
-          data: { height: 50, is_silhouette: false, url: grant.profile.avatarUrl ?? "", width: 50 },
-        },
-      }),
-    ),
+    authed((req, grant) => Response.json(facebookMe(grant.profile, req.url.searchParams.get("fields")))),
   );
   fake.api(
     "GET /v21.0/me/accounts",

@@ -4,6 +4,7 @@ import { createDb } from "../../src/db/client";
 import { openAccountSecrets } from "../../src/features/accounts/accounts.repository";
 import { saveSelectedPage } from "../../src/features/pages/pages.repository";
 import { getSecretBox } from "../../src/lib/config";
+import { graphPicture } from "../../src/platforms/wire/meta";
 import {
   type CallOptions,
   call,
@@ -13,6 +14,7 @@ import {
   type TestWorkspace,
 } from "../helpers/api";
 import { type FakePlatform, type FakeRequest, fakePlatform } from "../helpers/fake-provider";
+import { graphError } from "../helpers/platform-fakes";
 import { rowOf } from "../helpers/rows";
 
 let responses: string[] = [];
@@ -40,10 +42,6 @@ async function extrasOf(id: string) {
 }
 
 const bearer = (req: FakeRequest) => req.request.headers.get("authorization")?.replace(/^Bearer /i, "");
-
-function graphError(code: number, message: string, status = 400) {
-  return Response.json({ error: { message, type: "OAuthException", code, fbtrace_id: "AbC" } }, { status });
-}
 
 let ws: TestWorkspace;
 
@@ -265,7 +263,7 @@ function facebookLoginFake(userToken: string, pages: IgPage[], pageSize = 25): F
   const fake = fakePlatform("instagram");
   fake.api("GET /v21.0/me/accounts", (req) => {
     seen.push(req.url);
-    if (bearer(req) !== userToken) return graphError(190, "Invalid OAuth access token data.");
+    if (bearer(req) !== userToken) return graphError(190, 400, "Invalid OAuth access token data.");
     const fields = req.url.searchParams.get("fields") ?? "";
     const start = Number(req.url.searchParams.get("after")?.replace("cursor-", "") ?? 0);
     const slice = pages.slice(start, start + pageSize);
@@ -441,20 +439,13 @@ function facebookPagesFake(userToken: string, pages: IgPage[]) {
   const fake = fakePlatform("facebook");
   fake.api("GET /me/accounts", (req) => {
     seen.push(req.url);
-    if (bearer(req) !== userToken) return graphError(190, "Invalid OAuth access token data.");
+    if (bearer(req) !== userToken) return graphError(190, 400, "Invalid OAuth access token data.");
     return Response.json({
       data: pages.map((p) => ({
         access_token: p.token,
         name: p.name,
         id: p.id,
-        picture: {
-          data: {
-            height: 50,
-            is_silhouette: !p.ig?.picture,
-            url: p.ig?.picture ?? "https://static.xx.fbcdn.net/rsrc.php/silhouette.png",
-            width: 50,
-          },
-        },
+        picture: graphPicture(p.ig?.picture),
       })),
       paging: { cursors: { before: "a", after: "b" } },
     });

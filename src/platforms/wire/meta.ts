@@ -61,17 +61,14 @@ export function longLivedToken(t: { accessToken: string; expiresIn: number; perm
 /** Graph's default picture of a user without one. */
 export const FACEBOOK_SILHOUETTE = "https://static.xx.fbcdn.net/rsrc.php/silhouette.png";
 
+/** A user's or Page's `picture` field: the silhouette when there is none. */
+export const graphPicture = (url: string | undefined) => ({
+  data: { height: 50, width: 50, is_silhouette: !url, url: url || FACEBOOK_SILHOUETTE },
+});
+
 /** Facebook's GET /me: id, name and picture, as the fields ask (name by default). */
 export function facebookMe(p: WireProfile, fields: string | null) {
-  const picture = {
-    data: {
-      height: 50,
-      width: 50,
-      is_silhouette: p.avatarUrl === undefined,
-      url: p.avatarUrl ?? FACEBOOK_SILHOUETTE,
-    },
-  };
-  return graphFields(fields, { id: p.id, name: p.name, picture }, ["name"]);
+  return graphFields(fields, { id: p.id, name: p.name, picture: graphPicture(p.avatarUrl) }, ["name"]);
 }
 
 /** Facebook's GET /me/permissions, in the order given; the declined ones so marked. */
