@@ -1,6 +1,7 @@
 import { HttpResponse, http } from "msw";
 import { setupServer } from "msw/node";
 import type { Platform } from "../../src/lib/domain";
+import { tokenError } from "../../src/platforms/wire/tokens";
 
 /** Where PROVIDER_OVERRIDES (vitest.config.ts) points every platform in tests. */
 export const FAKE_ORIGIN = "https://fake.test";
@@ -149,10 +150,7 @@ export class FakePlatform {
         );
       }
       if (path === "/token") this.tokenRequests += 1;
-      return Response.json(
-        { error: "invalid_grant", error_description: "Refresh token revoked" },
-        { status: 400 },
-      );
+      return this.oauthError(400, "invalid_grant", "Refresh token revoked");
     }
     if (path === "/token" && request.method === "POST") return this.tokenEndpoint(request, body);
     if (path === "/revoke" && request.method === "POST") return this.revokeEndpoint(body);
@@ -180,6 +178,12 @@ export class FakePlatform {
     });
   }
 
+  /** An OAuth error of the token endpoint, in the platform's own envelope. */
+  private oauthError(status: number, error: string, description?: string): Response {
+    const answer = tokenError(this.platform, { status, error, description }, () => "fake-trace");
+    return Response.json(answer.body, { status: answer.status });
+  }
+
   private checkClient(request: Request, form: URLSearchParams): boolean {
     const basic = request.headers.get("authorization")?.startsWith("Basic ");
     const post = form.has("client_secret");
@@ -191,18 +195,14 @@ export class FakePlatform {
   private async tokenEndpoint(request: Request, body: string): Promise<Response> {
     this.tokenRequests += 1;
     const form = new URLSearchParams(body);
-    if (!this.checkClient(request, form)) return Response.json({ error: "invalid_client" }, { status: 401 });
+    if (!this.checkClient(request, form)) return this.oauthError(401, "invalid_client");
     const grantType = form.get("grant_type");
     if (grantType === "authorization_code") {
       const entry = this.codes.get(form.get("code") ?? "");
-      if (!entry)
-        return Response.json({ error: "invalid_grant", error_description: "Unknown code" }, { status: 400 });
+      if (!entry) return this.oauthError(400, "invalid_grant", "Unknown code");
       this.codes.delete(form.get("code") ?? "");
       if (entry.redirectUri && entry.redirectUri !== form.get("redirect_uri")) {
-        return Response.json(
-          { error: "invalid_grant", error_description: "redirect_uri mismatch" },
-          { status: 400 },
-        );
+        return this.oauthError(400, "invalid_grant", "redirect_uri mismatch");
       }
       if (entry.challenge) {
         const verifier = form.get("code_verifier") ?? "";
@@ -213,11 +213,7 @@ export class FakePlatform {
           .replace(/\+/g, "-")
           .replace(/\//g, "_")
           .replace(/=+$/, "");
-        if (computed !== entry.challenge)
-          return Response.json(
-            { error: "invalid_grant", error_description: "PKCE mismatch" },
-            { status: 400 },
-          );
+        if (computed !== entry.challenge) return this.oauthError(400, "invalid_grant", "PKCE mismatch");
       }
       return this.tokenResponse(entry.grant);
     }
@@ -230,16 +226,9 @@ export class FakePlatform {
         // Replaying a spent rotating refresh token revokes the whole grant, as X and TikTok do.
         const family = this.spent.get(presented ?? "");
         if (family) family.revoked = true;
-        return Response.json(
-          { error: "invalid_grant", error_description: "Refresh token reused" },
-          { status: 400 },
-        );
+        return this.oauthError(400, "invalid_grant", "Refresh token reused");
       }
-      if (!grant || grant.revoked)
-        return Response.json(
-          { error: "invalid_grant", error_description: "Invalid refresh token" },
-          { status: 400 },
-        );
+      if (!grant || grant.revoked) return this.oauthError(400, "invalid_grant", "Invalid refresh token");
       grant.accessToken = this.token("at");
       grant.accessExpiresAt =
         this.accessTtlSeconds === null ? null : Date.now() + this.accessTtlSeconds * 1000;
@@ -249,7 +238,7 @@ export class FakePlatform {
       }
       return this.tokenResponse(grant);
     }
-    return Response.json({ error: "unsupported_grant_type" }, { status: 400 });
+    return this.oauthError(400, "unsupported_grant_type");
   }
 
   /** Spent rotating refresh tokens, to detect replay. */

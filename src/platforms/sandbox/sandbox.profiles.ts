@@ -21,8 +21,6 @@ interface SandboxSpec {
   refreshTtl?: number;
   /** Whether the authorization request earns a refresh token; absent: always (when the model has one). */
   offline?: (params: URLSearchParams, scopes: readonly string[]) => boolean;
-  /** Token endpoint errors in Meta's Graph envelope rather than OAuth's. */
-  graphErrors?: boolean;
 }
 
 const googleOffline = (params: URLSearchParams) => params.get("access_type") === "offline";
@@ -69,19 +67,16 @@ export const SANDBOX_SPECS: Record<Platform, SandboxSpec> = {
     username: "sandbox.facebook",
     displayName: "Sandbox Facebook User",
     accessTtl: s(HOUR),
-    graphErrors: true,
   },
   instagram: {
     username: "sandbox_insta",
     displayName: "Sandbox Instagram",
     accessTtl: s(HOUR),
-    graphErrors: true,
   },
   threads: {
     username: "sandbox_threads",
     displayName: "Sandbox Threads",
     accessTtl: s(HOUR),
-    graphErrors: true,
   },
   whatsapp: { username: "sandbox_whatsapp", displayName: "Sandbox Business", accessTtl: null },
   tiktok: {

@@ -4,6 +4,7 @@ import type { Platform } from "../../lib/domain";
 import { toBase64Url, utf8 } from "../../lib/encoding";
 import { MINUTE } from "../../lib/time";
 import { MODULES } from "../modules";
+import { tokenError } from "../wire/tokens";
 import { consentPage, errorPage, PAGE_HEADERS } from "./sandbox.page";
 import {
   type Issued,
@@ -65,16 +66,8 @@ async function s256(verifier: string): Promise<string> {
 
 /** An OAuth error from the token or revocation endpoint, in the platform's own envelope. */
 export function oauthError(platform: Platform, status: number, error: string, description: string): Response {
-  if (SANDBOX_SPECS[platform].graphErrors) {
-    const code = error === "invalid_client" ? 101 : 100;
-    return json(
-      { error: { message: description, type: "OAuthException", code, fbtrace_id: randomToken(9) } },
-      status,
-    );
-  }
-  if (platform === "tiktok")
-    return json({ error, error_description: description, log_id: randomToken(12) }, status);
-  return json({ error, error_description: description }, status);
+  const answer = tokenError(platform, { status, error, description }, randomToken);
+  return json(answer.body, answer.status);
 }
 
 const invalidGrant = (platform: Platform, description: string) =>

@@ -1,5 +1,7 @@
 import type { Platform } from "../../lib/domain";
 import { SECOND } from "../../lib/time";
+import { graphError } from "./meta";
+import type { WireError } from "./wire";
 
 /** What a token endpoint answers about: the tokens issued, their lifetimes, the scopes and the user. */
 export interface WireTokens {
@@ -13,6 +15,27 @@ export interface WireTokens {
   userId: string;
   /** Epoch ms the answer is given at. */
   now: number;
+}
+
+/**
+ * An OAuth error of the token or revocation endpoint in the platform's own envelope: Graph's for
+ * Facebook, Instagram and Threads, OAuth's with a log_id for TikTok, plain OAuth's elsewhere.
+ */
+export function tokenError(
+  platform: Platform,
+  e: { status: number; error: string; description?: string },
+  randomId: (length: number) => string,
+): WireError {
+  if (platform === "facebook" || platform === "instagram" || platform === "threads") {
+    const code = e.error === "invalid_client" ? 101 : 100;
+    return graphError({ status: e.status, code, message: e.description ?? e.error, traceId: randomId(9) });
+  }
+  if (platform === "tiktok")
+    return {
+      status: e.status,
+      body: { error: e.error, error_description: e.description, log_id: randomId(12) },
+    };
+  return { status: e.status, body: { error: e.error, error_description: e.description } };
 }
 
 /** Instagram Login's code answer: a bare short-lived token, with permissions instead of scope. */
