@@ -5,14 +5,14 @@ import { SECOND } from "../../lib/time";
 import { isBotToken } from "../telegram";
 import {
   blueskyGetSession,
+  blueskyInvalidToken,
   blueskyProfile,
   blueskySession,
   xrpcError as xrpcEnvelope,
 } from "../wire/bluesky";
-import { businessAccounts, youtubeChannelList } from "../wire/google";
-import { invalidToken } from "../wire/index";
-import { linkedinUserinfo } from "../wire/linkedin";
-import { mastodonAccount, mastodonApp } from "../wire/mastodon";
+import { businessAccounts, googleInvalidToken, youtubeChannelList } from "../wire/google";
+import { linkedinUnauthorized, linkedinUserinfo } from "../wire/linkedin";
+import { mastodonAccount, mastodonApp, mastodonUnauthorized } from "../wire/mastodon";
 import {
   facebookMe,
   facebookPermissions,
@@ -25,12 +25,12 @@ import {
   threadsMe,
   whatsappPhoneNumber,
 } from "../wire/meta";
-import { pinterestUserAccount } from "../wire/pinterest";
-import { redditMe } from "../wire/reddit";
-import { snapchatMe } from "../wire/snapchat";
+import { pinterestUnauthorized, pinterestUserAccount } from "../wire/pinterest";
+import { redditMe, redditUnauthorized } from "../wire/reddit";
+import { snapchatMe, snapchatUnauthorized } from "../wire/snapchat";
 import { telegramGetMe, telegramNotFound, telegramUnauthorized } from "../wire/telegram";
-import { tiktokUserInfo } from "../wire/tiktok";
-import { twitterMe } from "../wire/twitter";
+import { tiktokInvalidToken, tiktokUserInfo } from "../wire/tiktok";
+import { twitterMe, twitterUnauthorized } from "../wire/twitter";
 import { listParam, type WireError } from "../wire/wire";
 import {
   avatarUrl,
@@ -79,7 +79,38 @@ const profileOf = (call: Call, user: GrantClaims) => ({
 const isoAt = (epochSeconds: number) => new Date(epochSeconds * SECOND).toISOString();
 const send = (e: WireError) => json(e.body, e.status, e.headers);
 
-/** Each platform's answer to a missing, unknown, expired or revoked token. */
+/** Each platform's answer to a missing, unknown, expired or revoked token; `randomId` mints its trace ids. */
+function invalidToken(platform: Platform, randomId: (length: number) => string): WireError {
+  switch (platform) {
+    case "twitter":
+      return twitterUnauthorized();
+    case "linkedin":
+      return linkedinUnauthorized();
+    case "youtube":
+    case "googlebusiness":
+      return googleInvalidToken();
+    case "reddit":
+      return redditUnauthorized();
+    case "pinterest":
+      return pinterestUnauthorized();
+    case "facebook":
+    case "instagram":
+    case "threads":
+    case "whatsapp":
+      return graphInvalidToken(randomId(9));
+    case "tiktok":
+      return tiktokInvalidToken(randomId(12));
+    case "snapchat":
+      return snapchatUnauthorized(randomId(12));
+    case "mastodon":
+      return mastodonUnauthorized();
+    case "bluesky":
+      return blueskyInvalidToken();
+    case "telegram":
+      return telegramUnauthorized();
+  }
+}
+
 const unauthorized = (platform: Platform) => send(invalidToken(platform, randomToken));
 
 function graphError(status: number, code: number, message: string): Response {
