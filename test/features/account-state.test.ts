@@ -10,8 +10,8 @@ import { HOUR, MINUTE } from "../../src/lib/time";
 import { ProviderError } from "../../src/platforms/http";
 import { call, createWorkspace, insertAccount, type TestWorkspace } from "../helpers/api";
 import { connectAccount } from "../helpers/connect";
-import { type FakePlatform, fakePlatform, unauthorized } from "../helpers/fake-provider";
-import { googleError } from "../helpers/platform-fakes";
+import { type FakePlatform, fakePlatform } from "../helpers/fake-provider";
+import { googleError, twitterMeRoute } from "../helpers/platform-fakes";
 import { deliveriesOf, Receiver } from "../helpers/receiver";
 import { rowOf } from "../helpers/rows";
 
@@ -21,13 +21,7 @@ let ws: TestWorkspace;
 
 beforeEach(async () => {
   fake = fakePlatform("twitter");
-  fake.api("GET /2/users/me", ({ grant }) =>
-    grant
-      ? Response.json({
-          data: { id: grant.profile.id, username: grant.profile.username, name: grant.profile.name },
-        })
-      : unauthorized(),
-  );
+  twitterMeRoute(fake);
   ws = await createWorkspace();
 });
 

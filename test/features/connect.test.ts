@@ -4,7 +4,8 @@ import { createDb } from "../../src/db/client";
 import { completeCallback, startConnect } from "../../src/features/connect/connect.service";
 import { admin, call, createWorkspace, insertAccount, type TestWorkspace } from "../helpers/api";
 import { CALLBACK, connectAccount, consent } from "../helpers/connect";
-import { type FakePlatform, fakePlatform, unauthorized } from "../helpers/fake-provider";
+import { type FakePlatform, fakePlatform } from "../helpers/fake-provider";
+import { twitterMeRoute } from "../helpers/platform-fakes";
 import { rowOf } from "../helpers/rows";
 
 let fake: FakePlatform;
@@ -14,13 +15,7 @@ const alice = { id: "1001", username: "alice", name: "Alice" };
 beforeEach(async () => {
   fake = fakePlatform("twitter");
   fake.clientAuth = "basic";
-  fake.api("GET /2/users/me", ({ grant }) =>
-    grant
-      ? Response.json({
-          data: { id: grant.profile.id, username: grant.profile.username, name: grant.profile.name },
-        })
-      : unauthorized(),
-  );
+  twitterMeRoute(fake);
   ws = await createWorkspace();
 });
 

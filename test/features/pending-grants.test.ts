@@ -18,7 +18,8 @@ import { pendingGrantKey } from "../../src/lib/kv";
 import { HOUR, MINUTE } from "../../src/lib/time";
 import { call, createWorkspace, type TestWorkspace } from "../helpers/api";
 import { connectAccount } from "../helpers/connect";
-import { type FakePlatform, fakePlatform, unauthorized } from "../helpers/fake-provider";
+import { type FakePlatform, fakePlatform } from "../helpers/fake-provider";
+import { twitterMeRoute } from "../helpers/platform-fakes";
 import { accountRowOf } from "../helpers/rows";
 
 /** A small deterministic PRNG (mulberry32), so every run injects the same faults. */
@@ -139,13 +140,7 @@ const tokensSeen = () =>
 
 beforeEach(async () => {
   fake = fakePlatform("twitter");
-  fake.api("GET /2/users/me", ({ grant }) =>
-    grant
-      ? Response.json({
-          data: { id: grant.profile.id, username: grant.profile.username, name: grant.profile.name },
-        })
-      : unauthorized(),
-  );
+  twitterMeRoute(fake);
   // Count every invalid_grant the token endpoint answers.
   invalidGrants = 0;
   const handle = fake.handle.bind(fake);

@@ -11,7 +11,8 @@ import {
 import { HOUR, MINUTE } from "../../src/lib/time";
 import { call, createWorkspace, insertAccount, type TestWorkspace } from "../helpers/api";
 import { connectAccount } from "../helpers/connect";
-import { type FakePlatform, fakePlatform, unauthorized } from "../helpers/fake-provider";
+import { type FakePlatform, fakePlatform } from "../helpers/fake-provider";
+import { twitterMeRoute } from "../helpers/platform-fakes";
 import { rowOf } from "../helpers/rows";
 
 let fake: FakePlatform;
@@ -19,13 +20,7 @@ let ws: TestWorkspace;
 
 beforeEach(async () => {
   fake = fakePlatform("twitter");
-  fake.api("GET /2/users/me", ({ grant }) =>
-    grant
-      ? Response.json({
-          data: { id: grant.profile.id, username: grant.profile.username, name: grant.profile.name },
-        })
-      : unauthorized(),
-  );
+  twitterMeRoute(fake);
   ws = await createWorkspace();
 });
 

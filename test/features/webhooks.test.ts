@@ -18,7 +18,8 @@ import { ApiError } from "../../src/lib/errors";
 import { DAY, HOUR } from "../../src/lib/time";
 import { call, createWorkspace, insertAccount, issueKey, type TestWorkspace } from "../helpers/api";
 import { connectAccount } from "../helpers/connect";
-import { type FakePlatform, fakePlatform, fakeServer, unauthorized } from "../helpers/fake-provider";
+import { type FakePlatform, fakePlatform, fakeServer } from "../helpers/fake-provider";
+import { twitterMeRoute } from "../helpers/platform-fakes";
 import { deliveriesOf, endpointRow, Receiver, settleDeliveries } from "../helpers/receiver";
 
 let fake: FakePlatform;
@@ -29,13 +30,7 @@ const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 beforeEach(async () => {
   fake = fakePlatform("twitter");
   fake.clientAuth = "basic";
-  fake.api("GET /2/users/me", ({ grant }) =>
-    grant
-      ? Response.json({
-          data: { id: grant.profile.id, username: grant.profile.username, name: grant.profile.name },
-        })
-      : unauthorized(),
-  );
+  twitterMeRoute(fake);
   ws = await createWorkspace();
 });
 

@@ -113,6 +113,11 @@ export function twitterFake(fake: FakePlatform) {
   fake.clientAuth = "basic";
   fake.rotating = true;
   fake.accessTtlSeconds = 7200;
+  twitterMeRoute(fake);
+}
+
+/** X's GET /2/users/me, answering the user.fields asked for. */
+export function twitterMeRoute(fake: FakePlatform) {
   fake.api("GET /2/users/me", ({ grant, url }) => {
     if (!grant) return sendError(twitter.twitterUnauthorized());
     const me = { ...grant.profile, verifiedType: "none", createdAt: "2013-12-14T04:35:55.000Z" };

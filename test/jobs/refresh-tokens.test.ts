@@ -13,7 +13,8 @@ import { DAY, HOUR, MINUTE, SECOND } from "../../src/lib/time";
 import { nextRefreshAt } from "../../src/platforms/schedule";
 import { call, createWorkspace, insertAccount, type TestWorkspace } from "../helpers/api";
 import { connectAccount } from "../helpers/connect";
-import { type FakePlatform, fakePlatform, unauthorized } from "../helpers/fake-provider";
+import { type FakePlatform, fakePlatform } from "../helpers/fake-provider";
+import { twitterMeRoute } from "../helpers/platform-fakes";
 import { rowOf } from "../helpers/rows";
 
 let fake: FakePlatform;
@@ -25,13 +26,7 @@ beforeEach(async () => {
   await reset();
   await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
   fake = fakePlatform("twitter");
-  fake.api("GET /2/users/me", ({ grant }) =>
-    grant
-      ? Response.json({
-          data: { id: grant.profile.id, username: grant.profile.username, name: grant.profile.name },
-        })
-      : unauthorized(),
-  );
+  twitterMeRoute(fake);
   ws = await createWorkspace();
 });
 
