@@ -1,7 +1,4 @@
-import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { openAccountSecrets } from "../../src/features/accounts/accounts.repository";
-import { getSecretBox } from "../../src/lib/config";
 import { DAY } from "../../src/lib/time";
 import { timedFetch } from "../../src/platforms/http";
 import { facebookLoginContext, instagram } from "../../src/platforms/instagram";
@@ -11,7 +8,7 @@ import { type CallOptions, call, createWorkspace, type TestWorkspace } from "../
 import { CALLBACK } from "../helpers/connect";
 import type { FakeGrant, FakePlatform, FakeProfile, FakeRequest } from "../helpers/fake-provider";
 import { fakeFor, graphError, issuedSecrets, oauthFake } from "../helpers/platform-fakes";
-import { rowOf } from "../helpers/rows";
+import { extrasOf, rowOf } from "../helpers/rows";
 
 let responses: { path: string; text: string }[] = [];
 
@@ -25,18 +22,6 @@ const FB_SCOPES =
   "instagram_basic,instagram_content_publish,pages_show_list,pages_read_engagement,business_management,instagram_manage_insights";
 const IG_ID = "17841400000000001";
 const PAGE_ID = "112233445566778";
-
-async function extrasOf(id: string) {
-  const row = await rowOf(id);
-  if (!row) throw new Error(`no account ${id}`);
-  const opened = await openAccountSecrets(await getSecretBox(env), {
-    id,
-    accessTokenEnc: row.access_token_enc as string | null,
-    refreshTokenEnc: row.refresh_token_enc as string | null,
-    extrasEnc: row.extras_enc as string | null,
-  });
-  return opened.extras ?? {};
-}
 
 let fb: FakePlatform;
 let ig: FakePlatform;

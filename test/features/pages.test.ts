@@ -1,9 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createDb } from "../../src/db/client";
-import { openAccountSecrets } from "../../src/features/accounts/accounts.repository";
 import { saveSelectedPage } from "../../src/features/pages/pages.repository";
-import { getSecretBox } from "../../src/lib/config";
 import { graphPicture } from "../../src/platforms/wire/meta";
 import {
   type CallOptions,
@@ -15,7 +13,7 @@ import {
 } from "../helpers/api";
 import { type FakePlatform, type FakeRequest, fakePlatform } from "../helpers/fake-provider";
 import { graphError } from "../helpers/platform-fakes";
-import { rowOf } from "../helpers/rows";
+import { extrasOf, rowOf } from "../helpers/rows";
 
 let responses: string[] = [];
 /** Every request URL the fakes of this file received, query included. */
@@ -27,18 +25,6 @@ async function api(path: string, options: CallOptions = {}) {
   const res = await call(path, options);
   responses.push(res.text);
   return res;
-}
-
-async function extrasOf(id: string) {
-  const row = await rowOf(id);
-  if (!row) throw new Error(`no account ${id}`);
-  const opened = await openAccountSecrets(await getSecretBox(env), {
-    id,
-    accessTokenEnc: row.access_token_enc as string | null,
-    refreshTokenEnc: row.refresh_token_enc as string | null,
-    extrasEnc: row.extras_enc as string | null,
-  });
-  return opened.extras ?? {};
 }
 
 const bearer = (req: FakeRequest) => req.request.headers.get("authorization")?.replace(/^Bearer /i, "");

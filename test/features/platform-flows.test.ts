@@ -1,7 +1,5 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { openAccountSecrets } from "../../src/features/accounts/accounts.repository";
-import { getSecretBox } from "../../src/lib/config";
 import { DAY } from "../../src/lib/time";
 import { type CallOptions, call, createWorkspace, type TestWorkspace } from "../helpers/api";
 import { CALLBACK, consent } from "../helpers/connect";
@@ -24,7 +22,7 @@ import {
   telegramFake,
   whatsappFake,
 } from "../helpers/platform-fakes";
-import { rowOf } from "../helpers/rows";
+import { rowOf, secretsOf } from "../helpers/rows";
 
 /**
  * One end-to-end flow per platform, driven only through the public HTTP API as a customer would:
@@ -68,18 +66,6 @@ const uid = () => crypto.randomUUID().replace(/-/g, "").slice(0, 12);
 const digits = () => `1${String(Math.floor(Math.random() * 1e14)).padStart(14, "0")}`;
 
 type Row = Record<string, unknown>;
-/** The account's stored secrets, decrypted the way the Worker does. */
-async function secretsOf(id: string) {
-  const row = await rowOf(id);
-  if (!row) throw new Error(`no account ${id}`);
-  return openAccountSecrets(await getSecretBox(env), {
-    id,
-    accessTokenEnc: row.access_token_enc as string | null,
-    refreshTokenEnc: row.refresh_token_enc as string | null,
-    extrasEnc: row.extras_enc as string | null,
-  });
-}
-
 async function accountCount(ws: TestWorkspace): Promise<number> {
   return (await api("/v1/accounts?includeArchived=true&limit=100", { key: ws.key })).json.data.length;
 }
