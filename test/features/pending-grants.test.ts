@@ -2,8 +2,7 @@ import { applyD1Migrations, reset } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { createDb } from "../../src/db/client";
-import { accounts } from "../../src/db/schema";
-import { openGrant, sealAccountSecrets } from "../../src/features/accounts/accounts.repository";
+import { openGrant } from "../../src/features/accounts/accounts.repository";
 import {
   newLeaseId,
   type RefreshOutcome,
@@ -13,14 +12,13 @@ import {
 import { metered } from "../../src/jobs/budget";
 import { refreshTokens } from "../../src/jobs/refresh-tokens";
 import { getSecretBox } from "../../src/lib/config";
-import { newId } from "../../src/lib/ids";
 import { pendingGrantKey } from "../../src/lib/kv";
-import { HOUR, MINUTE } from "../../src/lib/time";
+import { MINUTE } from "../../src/lib/time";
 import { call, createWorkspace, type TestWorkspace } from "../helpers/api";
 import { connectAccount } from "../helpers/connect";
 import { type FakePlatform, fakePlatform } from "../helpers/fake-provider";
 import { twitterMeRoute } from "../helpers/platform-fakes";
-import { accountRowOf } from "../helpers/rows";
+import { accountRowOf, dueTwitterAccounts } from "../helpers/rows";
 
 /** A small deterministic PRNG (mulberry32), so every run injects the same faults. */
 function prng(seed: number) {
@@ -358,35 +356,7 @@ describe("the cron, with D1 failing some accounts' writes", () => {
     ws = await createWorkspace();
   });
 
-  async function dueAccounts(count: number, dueAt: number) {
-    const box = await getSecretBox(env);
-    const db = createDb(env.DB);
-    const ids: string[] = [];
-    for (let i = 0; i < count; i++) {
-      const grant = fake.newGrant({ id: `cron-${i}`, username: `c${i}`, name: "C" });
-      const id = newId("acc");
-      ids.push(id);
-      await db.insert(accounts).values({
-        id,
-        workspaceId: ws.id,
-        platform: "twitter",
-        platformUserId: grant.profile.id,
-        status: "active",
-        connectionType: "oauth",
-        ...(await sealAccountSecrets(box, id, {
-          accessToken: grant.accessToken,
-          refreshToken: grant.refreshToken,
-          extras: null,
-        })),
-        tokenExpiresAt: dueAt + 5 * MINUTE,
-        tokenIssuedAt: dueAt - 2 * HOUR,
-        nextRefreshAt: dueAt,
-        connectedAt: dueAt - 2 * HOUR,
-        updatedAt: dueAt - 2 * HOUR,
-      });
-    }
-    return ids;
-  }
+  const dueAccounts = (count: number, dueAt: number) => dueTwitterAccounts(fake, ws.id, count, dueAt);
 
   it("keeps every grant whose write fails in a run, and the next run stores it", {
     timeout: 60_000,

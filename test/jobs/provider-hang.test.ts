@@ -3,20 +3,15 @@ import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
 import { createDb } from "../../src/db/client";
-import { accounts } from "../../src/db/schema";
-import { sealAccountSecrets } from "../../src/features/accounts/accounts.repository";
 import { REFRESH_LEASE_MS, takeRefreshLease } from "../../src/features/accounts/refresh.service";
 import { refreshTokens } from "../../src/jobs/refresh-tokens";
-import { getSecretBox } from "../../src/lib/config";
-import { newId } from "../../src/lib/ids";
 import { MAX_CONCURRENCY } from "../../src/lib/pool";
-import { HOUR, MINUTE } from "../../src/lib/time";
 import { DEFAULT_TIMEOUTS, PROVIDER_TIMEOUT_MS } from "../../src/lib/timeouts";
 import { callApp, createWorkspace, type TestWorkspace } from "../helpers/api";
 import { consent } from "../helpers/connect";
 import type { FakePlatform } from "../helpers/fake-provider";
 import { oauthFake } from "../helpers/platform-fakes";
-import { rowOf } from "../helpers/rows";
+import { dueTwitterAccounts, rowOf } from "../helpers/rows";
 
 // A platform that accepts the request and never answers: the real per-call timeout (AbortSignal,
 // the same code as the 10 s default, made small here) ends it, the refresh is transient, the lane
@@ -37,35 +32,7 @@ beforeEach(async () => {
   ws = await createWorkspace();
 });
 
-/** `count` X accounts whose grants the fake knows, due at `dueAt`. */
-async function dueAccounts(count: number, dueAt: number) {
-  const box = await getSecretBox(env);
-  const ids: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const grant = fake.newGrant({ id: `hang-${i}-${crypto.randomUUID()}`, username: `h${i}`, name: "H" });
-    const id = newId("acc");
-    ids.push(id);
-    await db.insert(accounts).values({
-      id,
-      workspaceId: ws.id,
-      platform: "twitter",
-      platformUserId: grant.profile.id,
-      status: "active",
-      connectionType: "oauth",
-      ...(await sealAccountSecrets(box, id, {
-        accessToken: grant.accessToken,
-        refreshToken: grant.refreshToken,
-        extras: null,
-      })),
-      tokenExpiresAt: dueAt + 5 * MINUTE,
-      tokenIssuedAt: dueAt - 2 * HOUR,
-      nextRefreshAt: dueAt,
-      connectedAt: dueAt - 2 * HOUR,
-      updatedAt: dueAt - 2 * HOUR,
-    });
-  }
-  return ids;
-}
+const dueAccounts = (count: number, dueAt: number) => dueTwitterAccounts(fake, ws.id, count, dueAt);
 
 describe("a platform that hangs", () => {
   it("is bounded by ten seconds per call by default, well inside the refresh lease", () => {

@@ -3,23 +3,20 @@ import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
 import { createDb } from "../../src/db/client";
 import { accounts } from "../../src/db/schema";
-import { sealAccountSecrets } from "../../src/features/accounts/accounts.repository";
 import { runScheduled } from "../../src/jobs";
 import { metered } from "../../src/jobs/budget";
 import { CLAIM_BATCH, LATER_JOBS_SHARE, refreshTokens } from "../../src/jobs/refresh-tokens";
-import { getSecretBox } from "../../src/lib/config";
-import { newId } from "../../src/lib/ids";
 import { DAY, HOUR, MINUTE, SECOND } from "../../src/lib/time";
 import { nextRefreshAt } from "../../src/platforms/schedule";
 import { call, createWorkspace, insertAccount, type TestWorkspace } from "../helpers/api";
 import { connectAccount } from "../helpers/connect";
 import { type FakePlatform, fakePlatform } from "../helpers/fake-provider";
 import { twitterMeRoute } from "../helpers/platform-fakes";
-import { rowOf } from "../helpers/rows";
+import { dueTwitterAccounts, rowOf } from "../helpers/rows";
 
 let fake: FakePlatform;
 let ws: TestWorkspace;
-const db = createDb(env.DB);
+const _db = createDb(env.DB);
 
 beforeEach(async () => {
   // The cron scans every workspace: start each test from empty tables.
@@ -37,41 +34,7 @@ const eventsOf = async (accountId: string, type: string) =>
     .map((r) => JSON.parse(r.payload))
     .filter((p) => p.data.account.id === accountId);
 
-/** `count` twitter accounts in this workspace whose grants the fake knows, all due at `dueAt`. */
-async function dueAccounts(count: number, dueAt: number) {
-  const box = await getSecretBox(env);
-  const ids: string[] = [];
-  const rows = [];
-  for (let i = 0; i < count; i++) {
-    const grant = fake.newGrant({ id: `bulk-${i}-${crypto.randomUUID()}`, username: `b${i}`, name: "B" });
-    const id = newId("acc");
-    ids.push(id);
-    rows.push({
-      id,
-      workspaceId: ws.id,
-      platform: "twitter" as const,
-      platformUserId: grant.profile.id,
-      status: "active" as const,
-      connectionType: "oauth" as const,
-      ...(await sealAccountSecrets(box, id, {
-        accessToken: grant.accessToken,
-        refreshToken: grant.refreshToken,
-        extras: null,
-      })),
-      tokenExpiresAt: dueAt + 5 * MINUTE,
-      tokenIssuedAt: dueAt - 2 * HOUR,
-      nextRefreshAt: dueAt,
-      connectedAt: dueAt - 2 * HOUR,
-      updatedAt: dueAt - 2 * HOUR,
-    });
-  }
-  // Wide rows (D1 binds at most 100 parameters per statement): one per statement, many per batch.
-  const statements = [];
-  for (const row of rows) statements.push(db.insert(accounts).values(row));
-  for (let i = 0; i < statements.length; i += 50)
-    await db.batch(statements.slice(i, i + 50) as [never, ...never[]]);
-  return ids;
-}
+const dueAccounts = (count: number, dueAt: number) => dueTwitterAccounts(fake, ws.id, count, dueAt);
 
 describe("one refresh per account at a time, across API and cron", () => {
   it("50 parallel POST …/refresh and a cron run spend a rotating refresh token once", async () => {
