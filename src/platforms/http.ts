@@ -17,7 +17,6 @@ export class ProviderError extends Error {
   }
 }
 
-
 /** fetch with a timeout; a network failure or timeout becomes a transient ProviderError. */
 export function timedFetch(timeoutMs = PROVIDER_TIMEOUT_MS): typeof fetch {
   return async (input, init) => {
