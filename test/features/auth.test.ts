@@ -1,10 +1,16 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { createDb } from "../../src/db/client";
 import { authenticate, KEY_CACHE_TTL_MS } from "../../src/features/auth/auth.middleware";
 import { SCOPES, type Scope } from "../../src/lib/domain";
 import { ApiError } from "../../src/lib/errors";
 import { admin, call, createWorkspace, insertAccount, issueKey } from "../helpers/api";
+import { fakePlatform } from "../helpers/fake-provider";
+
+// A DELETE below revokes at the platform first: X's revocation endpoint answers.
+beforeAll(() => {
+  fakePlatform("twitter");
+});
 
 describe("API keys", () => {
   it.each([
