@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, type MockInstance, vi } from "vitest";
 import { createApp } from "../../src/app";
 import { DEFAULT_TIMEOUTS, STORAGE_RETRY_AFTER_SECONDS, STORAGE_TIMEOUT_MS } from "../../src/lib/timeouts";
 import { callApp, createWorkspace, insertAccount, type TestWorkspace } from "../helpers/api";
@@ -57,6 +57,18 @@ function expectUnavailable(res: Awaited<ReturnType<typeof callApp>>) {
 
 let ws: TestWorkspace;
 let mastodon: FakePlatform;
+
+// Each refusal is logged as storage_unavailable: asserted here, not printed into every run.
+let logged: MockInstance<typeof console.error>;
+beforeEach(() => {
+  logged = vi.spyOn(console, "error").mockImplementation(() => {});
+});
+afterEach(() => {
+  const lines = logged.mock.calls.map(([line]) => JSON.parse(String(line)));
+  logged.mockRestore();
+  for (const line of lines)
+    expect(line).toMatchObject({ level: "error", event: "storage_unavailable", what: "OAuth state storage" });
+});
 
 beforeEach(async () => {
   oauthFake("twitter");
