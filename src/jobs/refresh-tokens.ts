@@ -1,9 +1,9 @@
-import { and, asc, eq, inArray, isNull, lte, ne, or } from "drizzle-orm";
-import { createDb, type Db } from "../db/client";
+import { and, eq, inArray } from "drizzle-orm";
+import { createDb } from "../db/client";
 import { coalescingBatch } from "../db/coalesce";
 import { type AccountRow, accounts } from "../db/schema";
 import {
-  leaseColumns,
+  claimDueAccounts,
   newLeaseId,
   type RefreshOutcome,
   refreshLeased,
@@ -38,25 +38,6 @@ export interface RefreshRun {
   released: number;
   /** Subrequests the invocation had spent when this run ended. */
   subrequests: number;
-}
-
-/**
- * Claims due accounts with one atomic UPDATE … RETURNING (so overlapping runs and POST …/refresh
- * never hold the same account), oldest due first so none starves, under this run's lease.
- */
-export function claimDueAccounts(db: Db, leaseId: string, now: number, limit: number) {
-  const leaseFree = or(isNull(accounts.refreshLeaseUntil), lte(accounts.refreshLeaseUntil, now));
-  const due = db
-    .select({ id: accounts.id })
-    .from(accounts)
-    .where(and(lte(accounts.nextRefreshAt, now), ne(accounts.status, "disconnected"), leaseFree))
-    .orderBy(asc(accounts.nextRefreshAt))
-    .limit(limit);
-  return db
-    .update(accounts)
-    .set(leaseColumns(leaseId, now))
-    .where(and(inArray(accounts.id, due), leaseFree))
-    .returning();
 }
 
 /**

@@ -1,4 +1,4 @@
-import { and, eq, isNull, lte, ne, or, type SQL, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull, lte, ne, or, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import type { BatchRunner } from "../../db/coalesce";
 import { type AccountRow, accounts } from "../../db/schema";
@@ -35,7 +35,7 @@ export type RefreshOutcome = { account: AccountRow; deliveryIds?: string[] } & (
  * What taking a free or lapsed lease sets. A lapsed term is kept in lapsedLeaseUntil (until a refresh
  * stores new tokens): its holder may have fetched tokens it never stored (pending-grants.ts).
  */
-export const leaseColumns = (leaseId: string, now: number) => ({
+const leaseColumns = (leaseId: string, now: number) => ({
   refreshLeaseId: leaseId,
   refreshLeaseUntil: now + REFRESH_LEASE_MS,
   lapsedLeaseUntil: sql<number | null>`coalesce(${accounts.refreshLeaseUntil}, ${accounts.lapsedLeaseUntil})`,
@@ -63,6 +63,25 @@ export async function takeRefreshLease(
     )
     .returning();
   return row;
+}
+
+/**
+ * Claims due accounts with one atomic UPDATE … RETURNING (so overlapping runs and POST …/refresh
+ * never hold the same account), oldest due first so none starves, under this run's lease.
+ */
+export function claimDueAccounts(db: Db, leaseId: string, now: number, limit: number) {
+  const leaseFree = or(isNull(accounts.refreshLeaseUntil), lte(accounts.refreshLeaseUntil, now));
+  const due = db
+    .select({ id: accounts.id })
+    .from(accounts)
+    .where(and(lte(accounts.nextRefreshAt, now), ne(accounts.status, "disconnected"), leaseFree))
+    .orderBy(asc(accounts.nextRefreshAt))
+    .limit(limit);
+  return db
+    .update(accounts)
+    .set(leaseColumns(leaseId, now))
+    .where(and(inArray(accounts.id, due), leaseFree))
+    .returning();
 }
 
 export const newLeaseId = () => randomToken(12);
