@@ -99,10 +99,15 @@ export async function refreshTokens(
   const refreshOne = async (row: AccountRow) => {
     try {
       budget.spend(); // the token request (counted whether or not the model makes one)
-      const outcome = await refreshLeased(env, db, row, leaseId, now, now, {
-        batch,
-        providerTimeoutMs: options.providerTimeoutMs,
-      });
+      const outcome = await refreshLeased(
+        { env, db, now },
+        row,
+        { leaseId, requestedAt: now },
+        {
+          batch,
+          providerTimeoutMs: options.providerTimeoutMs,
+        },
+      );
       run.outcomes[outcome.kind] += 1;
     } catch (err) {
       console.error(

@@ -179,7 +179,12 @@ async function refreshAt(
   const leaseId = newLeaseId();
   const row = await takeRefreshLease(target.db, id, leaseId, now);
   if (!row) throw new Error("the lease is held");
-  return refreshLeased(target.env, target.db, row, leaseId, now, now, { writeRetry });
+  return refreshLeased(
+    { env: target.env, db: target.db, now },
+    row,
+    { leaseId, requestedAt: now },
+    { writeRetry },
+  );
 }
 
 const MODES = [

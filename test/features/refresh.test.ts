@@ -138,11 +138,17 @@ describe("the refresh lease", () => {
     const decidedAt = Date.now();
     const first = await takeRefreshLease(db, id, newLeaseId(), decidedAt);
     if (!first) throw new Error("lease");
-    await refreshLeased(env, db, first, first.refreshLeaseId as string, decidedAt, decidedAt + 1);
+    await refreshLeased({ env, db, now: decidedAt + 1 }, first, {
+      leaseId: first.refreshLeaseId as string,
+      requestedAt: decidedAt,
+    });
     const leaseId = newLeaseId();
     const second = await takeRefreshLease(db, id, leaseId, decidedAt + 2);
     if (!second) throw new Error("lease");
-    const outcome = await refreshLeased(env, db, second, leaseId, decidedAt, decidedAt + 2);
+    const outcome = await refreshLeased({ env, db, now: decidedAt + 2 }, second, {
+      leaseId,
+      requestedAt: decidedAt,
+    });
     expect(outcome.kind).toBe("already-refreshed");
     expect(fake.refreshRequests).toBe(1);
   });

@@ -53,7 +53,7 @@ export async function refreshNow(
   for (;;) {
     const now = Date.now();
     const leased = await takeRefreshLease(db, account.id, leaseId, now);
-    if (leased) return refreshLeased(env, db, leased, leaseId, recent, now, options);
+    if (leased) return refreshLeased({ env, db, now }, leased, { leaseId, requestedAt: recent }, options);
     // Someone else holds the lease: wait for their result rather than spend the refresh token twice.
     const current = await findAccount(db, workspaceId, accountId);
     if (!current) throw notFound();

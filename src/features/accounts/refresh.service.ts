@@ -12,6 +12,7 @@ import { refreshGrant } from "../../platforms/oauth";
 import { nextRefreshAt } from "../../platforms/schedule";
 import { type Grant, refreshModelOf, type TokenSet } from "../../platforms/types";
 import { grantInstance, resolveContext } from "../connect/platform-apps";
+import type { ServiceContext } from "../context";
 import { accountEvent, commitGuardedWithEvents, type PendingEvent } from "../webhooks/events";
 import { openGrant, sealAccountSecrets } from "./accounts.repository";
 import { pendingTokens, storeRefreshed, type WriteRetry } from "./pending-grants";
@@ -196,18 +197,21 @@ export function backoffUntil(
   return at;
 }
 
+/** The lease a caller holds, and when it decided to refresh. */
+export interface HeldLease {
+  leaseId: string;
+  requestedAt: number;
+}
+
 /**
  * Refreshes an account whose lease this caller holds, through the platform's refresh model, and
  * releases the lease. `requestedAt` is when the caller decided to refresh: if the row shows a
  * refresh since then, that result is answered instead of spending the refresh token again.
  */
 export async function refreshLeased(
-  env: Env,
-  db: Db,
+  { env, db, now }: ServiceContext,
   row: AccountRow,
-  leaseId: string,
-  requestedAt: number,
-  now: number,
+  { leaseId, requestedAt }: HeldLease,
   options: RefreshOptions = {},
 ): Promise<RefreshOutcome> {
   const finish = (row: AccountRow, changes: Partial<AccountRow>) =>
