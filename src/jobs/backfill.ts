@@ -1,7 +1,8 @@
 import { createDb, type Db } from "../db/client";
 import type { BackfillJobRow } from "../db/schema";
-import { findAccount, openGrant } from "../features/accounts/accounts.repository";
+import { findAccount } from "../features/accounts/accounts.repository";
 import { withRefusals } from "../features/accounts/refusal.service";
+import { openSession } from "../features/accounts/session";
 import {
   advanceBackfill,
   claimDueBackfills,
@@ -9,8 +10,6 @@ import {
   setbackBackfill,
   upsertPostMetrics,
 } from "../features/analytics/analytics.repository";
-import { grantInstance, resolveContext } from "../features/connect/platform-apps";
-import { getSecretBox } from "../lib/config";
 import { randomToken } from "../lib/crypto";
 import { ApiError } from "../lib/errors";
 import { MAX_CONCURRENCY, pool } from "../lib/pool";
@@ -128,10 +127,7 @@ async function fetchNextPage(
       TOKEN_WAIT_MS,
     );
   }
-  const grant = await openGrant(await getSecretBox(env), account);
-  const resolved = await resolveContext(env, db, account.platform, now, grantInstance(grant), {
-    requireClientCredentials: false,
-  });
+  const { grant, ctx: resolved } = await openSession({ env, db, now }, account);
   const ctx = {
     ...resolved,
     fetch: ((input, init) => {

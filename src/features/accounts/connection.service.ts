@@ -1,16 +1,15 @@
 import type { Db } from "../../db/client";
 import type { AccountRow } from "../../db/schema";
-import { getSecretBox } from "../../lib/config";
 import type { Platform } from "../../lib/domain";
 import { ApiError } from "../../lib/errors";
 import { SECOND } from "../../lib/time";
 import { getModule } from "../../platforms/catalogue";
 import { providerFailure } from "../../platforms/failure";
 import { ProviderError } from "../../platforms/http";
-import type { CredentialsInput, Grant, Profile, TokenSet } from "../../platforms/types";
-import { grantInstance, instanceOrigin, resolveContext } from "../connect/platform-apps";
+import type { CredentialsInput, Profile, TokenSet } from "../../platforms/types";
+import { instanceOrigin, resolveContext } from "../connect/platform-apps";
 import { accountEvent, commitWithEvents } from "../webhooks/events";
-import { disconnectAccount, findAccount, openGrant } from "./accounts.repository";
+import { disconnectAccount, findAccount } from "./accounts.repository";
 import { forgetPendingGrant } from "./pending-grants";
 import {
   newLeaseId,
@@ -20,6 +19,7 @@ import {
   takeRefreshLease,
 } from "./refresh.service";
 import { withRefusals } from "./refusal.service";
+import { openSession } from "./session";
 import { type ConnectedAccount, upsertConnectedAccount } from "./upsert.service";
 
 const notFound = () => new ApiError("NOT_FOUND", "Account not found");
@@ -28,8 +28,6 @@ const REFRESH_WAIT_MS = 15 * SECOND;
 /** A refresh this recent (by cron or another caller) answers a manual one instead of spending the token again. */
 export const JUST_REFRESHED_MS = 30 * SECOND;
 const POLL_MS = 50;
-
-const grantOf = async (env: Env, row: AccountRow): Promise<Grant> => openGrant(await getSecretBox(env), row);
 
 /**
  * POST …/refresh: refresh now through the cron's code. A refresh already running is waited for and
@@ -99,10 +97,7 @@ export async function testConnection(
     return { success: false, message: "The account is disconnected; reconnect it" };
   }
   try {
-    const grant = await grantOf(env, row);
-    const ctx = await resolveContext(env, db, row.platform, now, grantInstance(grant), {
-      requireClientCredentials: false,
-    });
+    const { grant, ctx } = await openSession({ env, db, now }, row);
     const profile = await withRefusals(
       db,
       row,
@@ -132,10 +127,7 @@ export async function disconnect(env: Env, db: Db, workspaceId: string, accountI
   const module = getModule(row.platform);
   if (row.accessTokenEnc && module.revoke) {
     try {
-      const grant = await grantOf(env, row);
-      const ctx = await resolveContext(env, db, row.platform, now, grantInstance(grant), {
-        requireClientCredentials: false,
-      });
+      const { grant, ctx } = await openSession({ env, db, now }, row);
       await module.revoke(ctx, grant);
     } catch (err) {
       const reason = err instanceof Error ? err.message : "unknown";
