@@ -1,4 +1,5 @@
 import { readFile } from "node:fs/promises";
+import { availableParallelism } from "node:os";
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
@@ -45,6 +46,9 @@ const withoutDanglingSourceMaps = {
 
 export default defineConfig({
   test: {
+    // One pool worker per core, not vitest's cores - 1: a worker mostly waits on its workerd
+    // process, so on 2 cores two of them finish the suite in about two thirds of the time.
+    maxWorkers: Math.max(2, availableParallelism()),
     projects: [
       {
         plugins: [
