@@ -70,14 +70,12 @@ describe("a platform that hangs", () => {
     const now = Date.now();
     await dueAccounts(2 * MAX_CONCURRENCY, now);
     fake.failNext({ kind: "hang" }, MAX_CONCURRENCY);
-    const started = Date.now();
     const run = await refreshTokens(env, now, { providerTimeoutMs: TIMEOUT_MS });
-    const elapsed = Date.now() - started;
     expect(run.outcomes).toMatchObject({ transient: MAX_CONCURRENCY, refreshed: MAX_CONCURRENCY });
     expect(fake.hangUps).toBe(MAX_CONCURRENCY);
-    // One round of timeouts, not one per account: the hung calls ran side by side and ended.
-    expect(elapsed).toBeLessThan(MAX_CONCURRENCY * TIMEOUT_MS);
-    expect(fake.peakInFlight).toBeLessThanOrEqual(MAX_CONCURRENCY);
+    // One round of timeouts, not one per account: the hung calls were in flight side by side (a
+    // count, not a clock), and never more than the lanes.
+    expect(fake.peakInFlight).toBe(MAX_CONCURRENCY);
   });
 
   it("while a call hangs the lease keeps a second refresh out; once it times out the account is free", async () => {
