@@ -1,4 +1,6 @@
+import type { Context } from "hono";
 import type { Db } from "../db/client";
+import type { AppEnv } from "../lib/router";
 
 /** What a service needs of the request or the invocation it runs in: bindings, the database, the time. */
 export interface ServiceContext {
@@ -6,3 +8,10 @@ export interface ServiceContext {
   db: Db;
   now: number;
 }
+
+/** A request's service context, at the time it is asked for. */
+export const serviceOf = (c: Context<AppEnv>): ServiceContext => ({
+  env: c.env,
+  db: c.var.db,
+  now: Date.now(),
+});

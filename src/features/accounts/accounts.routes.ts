@@ -13,6 +13,7 @@ import {
 import { SuccessSchema } from "../../lib/schemas";
 import { iso } from "../../lib/time";
 import { providerFailure } from "../../platforms/failure";
+import { serviceOf } from "../context";
 import { sendSoon } from "../webhooks/webhooks.service";
 import {
   accountHealthPage,
@@ -198,10 +199,7 @@ export const accountsRouter = createRouter()
     return c.json(toAccount(row), 200);
   })
   .openapi(deleteAccount, async (c) => {
-    sendSoon(
-      c,
-      await disconnect(c.env, c.var.db, c.var.auth.workspaceId, c.req.valid("param").id, Date.now()),
-    );
+    sendSoon(c, await disconnect(serviceOf(c), c.var.auth.workspaceId, c.req.valid("param").id));
     return c.json({ success: true as const }, 200);
   })
   .openapi(createAccount, async (c) => {
@@ -218,37 +216,24 @@ export const accountsRouter = createRouter()
       password: appPassword,
       extras: Object.keys(extras).length ? extras : undefined,
     };
-    const now = Date.now();
-    const result = await connectWithCredentials(
-      c.env,
-      c.var.db,
-      c.var.auth.workspaceId,
-      { ...rest, credentials },
-      now,
-    );
+    const service = serviceOf(c);
+    const result = await connectWithCredentials(service, c.var.auth.workspaceId, { ...rest, credentials });
     sendSoon(c, result.deliveryIds);
-    return c.json(toConnected(result), result.account.connectedAt === now ? 201 : 200);
+    return c.json(toConnected(result), result.account.connectedAt === service.now ? 201 : 200);
   })
   .openapi(testAccount, async (c) => {
     const result = await testConnection(
-      c.env,
-      c.var.db,
+      serviceOf(c),
       c.var.auth.workspaceId,
       c.req.valid("param").id,
-      Date.now(),
       (ids) => sendSoon(c, ids),
     );
     return c.json(result, 200);
   })
   .openapi(refreshAccount, async (c) => {
-    const outcome = await refreshNow(
-      c.env,
-      c.var.db,
-      c.var.auth.workspaceId,
-      c.req.valid("param").id,
-      Date.now(),
-      { providerTimeoutMs: c.var.timeouts.providerMs },
-    );
+    const outcome = await refreshNow(serviceOf(c), c.var.auth.workspaceId, c.req.valid("param").id, {
+      providerTimeoutMs: c.var.timeouts.providerMs,
+    });
     sendSoon(c, outcome.deliveryIds ?? []);
     if (outcome.kind === "refused") {
       throw new ApiError(

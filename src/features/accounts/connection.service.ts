@@ -1,4 +1,3 @@
-import type { Db } from "../../db/client";
 import type { AccountRow } from "../../db/schema";
 import type { Platform } from "../../lib/domain";
 import { ApiError } from "../../lib/errors";
@@ -8,6 +7,7 @@ import { providerFailure } from "../../platforms/failure";
 import { ProviderError } from "../../platforms/http";
 import type { CredentialsInput, Profile, TokenSet } from "../../platforms/types";
 import { instanceOrigin, resolveContext } from "../connect/platform-apps";
+import type { ServiceContext } from "../context";
 import { accountEvent, commitWithEvents } from "../webhooks/events";
 import { disconnectAccount, findAccount } from "./accounts.repository";
 import { forgetPendingGrant } from "./pending-grants";
@@ -35,11 +35,9 @@ const POLL_MS = 50;
  * spend a rotating refresh token over and over.
  */
 export async function refreshNow(
-  env: Env,
-  db: Db,
+  { env, db, now: requestedAt }: ServiceContext,
   workspaceId: string,
   accountId: string,
-  requestedAt: number,
   options: RefreshOptions = {},
 ): Promise<RefreshOutcome> {
   const account = await findAccount(db, workspaceId, accountId);
@@ -84,11 +82,9 @@ export async function refreshNow(
  * like a refused refresh (recordRefusal); deliveryIds are its event's, for their first attempt.
  */
 export async function testConnection(
-  env: Env,
-  db: Db,
+  { env, db, now }: ServiceContext,
   workspaceId: string,
   accountId: string,
-  now: number,
   deliver?: (deliveryIds: string[]) => void,
 ) {
   const row = await findAccount(db, workspaceId, accountId);
@@ -121,7 +117,7 @@ export async function testConnection(
 }
 
 /** DELETE: revoke at the platform where it can (best effort), then wipe credentials and archive. */
-export async function disconnect(env: Env, db: Db, workspaceId: string, accountId: string, now: number) {
+export async function disconnect({ env, db, now }: ServiceContext, workspaceId: string, accountId: string) {
   const row = await findAccount(db, workspaceId, accountId);
   if (!row) throw notFound();
   const module = getModule(row.platform);
@@ -167,11 +163,9 @@ export interface CredentialsConnect {
 
 /** POST /v1/accounts: a connection without OAuth, verified against the platform before anything is stored. */
 export async function connectWithCredentials(
-  env: Env,
-  db: Db,
+  { env, db, now }: ServiceContext,
   workspaceId: string,
   input: CredentialsConnect,
-  now: number,
 ): Promise<ConnectedAccount> {
   const module = getModule(input.platform);
   const instance = instanceOrigin(input.platform, input.credentials.extras?.instance, "credentials.instance");
