@@ -16,6 +16,7 @@ import {
   log,
   MANIFEST_FILE,
   PERSIST,
+  prng,
   ROOT,
   STATE,
   stopAll,
@@ -44,18 +45,6 @@ const SHORT_LIVED = new Set([
 const NEVER_REFRESHED = new Set(["facebook", "mastodon", "telegram", "whatsapp"]);
 const HOUR = 3_600_000;
 const ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz";
-
-/** mulberry32: a small deterministic PRNG, so a re-seed writes the same rows. */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The app's id format (src/lib/ids.ts): prefix, 10 chars of milliseconds, 16 random chars. */
 function makeId(prefix, ms, random) {

@@ -10,7 +10,18 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { BENCH, log, onCleanup, percentile, ROOT, round, STATE, sleep, stopAll } from "./lib/common.mjs";
+import {
+  BENCH,
+  log,
+  onCleanup,
+  percentile,
+  prng,
+  ROOT,
+  round,
+  STATE,
+  sleep,
+  stopAll,
+} from "./lib/common.mjs";
 
 const { values: flags } = parseArgs({
   options: {
@@ -47,18 +58,6 @@ function freePort() {
       server.close(() => resolve(port));
     });
   });
-}
-
-/** A small deterministic PRNG, so two runs make the same choices. */
-function prng(seed) {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
 }
 
 /** Starts `scripts/dev.mjs` on its own ports and state; answers its base URL and dev key. */

@@ -110,3 +110,15 @@ export function percentile(sorted, p) {
 
 export const round = (value, digits = 2) =>
   value === null || value === undefined || !Number.isFinite(value) ? null : Number(value.toFixed(digits));
+
+/** mulberry32: a small deterministic PRNG (numbers in [0, 1)), so a run or a re-seed repeats itself. */
+export function prng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

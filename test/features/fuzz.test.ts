@@ -27,6 +27,7 @@ import {
   telegramFake,
   whatsappFake,
 } from "../helpers/platform-fakes";
+import { Rng } from "../helpers/rng";
 
 /*
  * A seeded, count-bounded fuzz test over every operation of the OpenAPI document the Worker serves.
@@ -53,31 +54,7 @@ const HANG_MS = 5_000;
 const MAX_HANGS = 3;
 
 // ---------------------------------------------------------------------------------------------
-// A small deterministic PRNG (mulberry32), one stream per operation so operations do not shift
-// each other's cases when one is added.
-
-class Rng {
-  private state: number;
-  constructor(seed: number) {
-    this.state = seed >>> 0;
-  }
-  next(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  pick<T>(items: readonly T[]): T {
-    return items[this.int(items.length)] as T;
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-}
+// One Rng stream per operation, so operations do not shift each other's cases when one is added.
 
 function hash32(text: string): number {
   let h = 0x811c9dc5;

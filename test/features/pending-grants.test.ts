@@ -18,19 +18,8 @@ import { call, createWorkspace, type TestWorkspace } from "../helpers/api";
 import { connectAccount } from "../helpers/connect";
 import { type FakePlatform, fakePlatform } from "../helpers/fake-provider";
 import { twitterMeRoute } from "../helpers/platform-fakes";
+import { Rng } from "../helpers/rng";
 import { accountRowOf, dueTwitterAccounts } from "../helpers/rows";
-
-/** A small deterministic PRNG (mulberry32), so every run injects the same faults. */
-function prng(seed: number) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** What the fault injector does to the write of new tokens (an UPDATE of accounts setting refresh_token_enc). */
 type WriteFault = "ok" | "throw" | "commit-then-throw" | "hang";
@@ -207,13 +196,13 @@ describe("a D1 failure after the provider rotated the refresh token", () => {
     expect(res.status, res.text).toBe(200);
     const id = res.json.account.id as string;
     const clean = { env, db: createDb(env.DB) };
-    const random = prng(0x5eed10);
+    const rng = new Rng(0x5eed10);
     let now = Date.now();
     const tally = { injected: 0, attemptsFailed: 0, lost: 0, recoveredFromKv: 0 };
     const byMode: Record<string, number> = {};
 
     for (let i = 0; i < 100; i++) {
-      const mode: Mode = MODES[Math.floor(random() * MODES.length)] as Mode;
+      const mode: Mode = MODES[Math.floor(rng.next() * MODES.length)] as Mode;
       byMode[mode] = (byMode[mode] ?? 0) + 1;
       tally.injected += 1;
       const failures = { "fail-once": 1, "fail-twice": 2 }[mode as string] ?? Number.POSITIVE_INFINITY;
@@ -368,12 +357,12 @@ describe("the cron, with D1 failing some accounts' writes", () => {
   }, async () => {
     let now = Date.now();
     const ids = await dueAccounts(12, now - MINUTE);
-    const random = prng(0xc0ffee);
+    const rng = new Rng(0xc0ffee);
     let injected = 0;
     let lost = 0;
     for (let round = 0; round < 4; round++) {
       // Each round D1 refuses every token write of a random third of the accounts (all retries).
-      const down = new Set(ids.filter(() => random() < 1 / 3));
+      const down = new Set(ids.filter(() => rng.next() < 1 / 3));
       injected += down.size;
       const target = faulty((bound) => (bound.some((v) => down.has(v as string)) ? "throw" : "ok"));
       const run = await refreshTokens(target.env, now);
