@@ -35,18 +35,15 @@ export function createApp(timeouts: Partial<Timeouts> = {}) {
   const app = createRouter();
   const bounds: Timeouts = { ...DEFAULT_TIMEOUTS, ...timeouts };
 
-  app.use(async (c, next) => {
-    c.set("timeouts", bounds);
-    await next();
-  });
   app.use(
     requestId({
       headerName: "x-request-id",
       generator: () => newId("req"),
     }),
   );
-  // D1 Sessions: reads may go to a nearby replica; a client that sends back the bookmark it was
-  // given reads at least its own writes. Writes start at the primary.
+  // The request's storage: D1 Sessions (reads may go to a nearby replica; a client that sends back
+  // the bookmark it was given reads at least its own writes; writes start at the primary), and the
+  // bounds on its KV and platform calls.
   app.use(async (c, next) => {
     const bookmark = c.req.header(BOOKMARK_HEADER);
     if (bookmark !== undefined && !BOOKMARK_PATTERN.test(bookmark)) {
@@ -57,6 +54,7 @@ export function createApp(timeouts: Partial<Timeouts> = {}) {
     const read = c.req.method === "GET" || c.req.method === "HEAD";
     const session = c.env.DB.withSession(bookmark ?? (read ? "first-unconstrained" : "first-primary"));
     c.set("db", createDb(session));
+    c.set("timeouts", bounds);
     await next();
     const latest = session.getBookmark();
     if (latest) c.header(BOOKMARK_HEADER, latest);
