@@ -32,6 +32,16 @@ async function formOf(request: Request): Promise<URLSearchParams | undefined> {
   return new URLSearchParams(new TextDecoder().decode(await request.arrayBuffer()));
 }
 
+/** A form-encoded OAuth endpoint (token, revoke): the platform's own refusal unless the body is a form. */
+const formEndpoint = (answer: typeof token) => async (c: Context<SandboxEnv>) => {
+  const platform = platformOf(c.req.param("platform"));
+  if (!platform) return notFound(c);
+  const form = await formOf(c.req.raw);
+  if (!form)
+    return oauthError(platform, 400, "invalid_request", "The body must be application/x-www-form-urlencoded");
+  return answer(c.env, platform, c.req.raw.headers, form, Date.now());
+};
+
 /**
  * The built-in sandbox provider for every platform, mounted at /sandbox (see sandboxApp):
  * `/:platform/authorize` (GET consent page, POST decision), `/:platform/token`, `/:platform/revoke`,
@@ -59,32 +69,8 @@ export const sandboxRouter = new Hono<SandboxEnv>()
       Date.now(),
     );
   })
-  .post("/:platform/token", async (c) => {
-    const platform = platformOf(c.req.param("platform"));
-    if (!platform) return notFound(c);
-    const form = await formOf(c.req.raw);
-    if (!form)
-      return oauthError(
-        platform,
-        400,
-        "invalid_request",
-        "The body must be application/x-www-form-urlencoded",
-      );
-    return token(c.env, platform, c.req.raw.headers, form, Date.now());
-  })
-  .post("/:platform/revoke", async (c) => {
-    const platform = platformOf(c.req.param("platform"));
-    if (!platform) return notFound(c);
-    const form = await formOf(c.req.raw);
-    if (!form)
-      return oauthError(
-        platform,
-        400,
-        "invalid_request",
-        "The body must be application/x-www-form-urlencoded",
-      );
-    return revoke(c.env, platform, c.req.raw.headers, form, Date.now());
-  })
+  .post("/:platform/token", formEndpoint(token))
+  .post("/:platform/revoke", formEndpoint(revoke))
   .all("/:platform/api/*", async (c) => {
     const platform = platformOf(c.req.param("platform"));
     if (!platform) return notFound(c);
