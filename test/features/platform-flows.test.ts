@@ -213,7 +213,8 @@ const OAUTH_CASES: OAuthCase[] = [
     clientAuth: "post",
     account: (u) => ({
       platformUserId: u.id,
-      username: `${u.username}@example.com`,
+      // Switchboard does not ask for the email scope, and the email is LinkedIn's only stand-in for a handle.
+      username: null,
       displayName: "Jane Doe",
       avatarUrl: LINKEDIN_PICTURE,
       accountType: "personal",
@@ -354,19 +355,20 @@ const OAUTH_CASES: OAuthCase[] = [
     }),
     authorize: {
       clientIdParam: "client_key",
-      scope: "user.info.basic,video.publish,video.upload,video.list",
+      scope: "user.info.basic,user.info.profile,video.publish,video.upload,video.list",
       pkce: false,
       absent: ["disable_auto_auth"],
     },
     clientAuth: "post",
     account: (u) => ({
       platformUserId: u.id,
+      // username comes with user.info.profile, which Switchboard asks for.
       username: "@voxburst",
       displayName: "Vox Burst",
       avatarUrl: u.avatarUrl ?? null,
       accountType: null,
     }),
-    permissions: ["user.info.basic", "video.publish", "video.upload", "video.list"],
+    permissions: ["user.info.basic", "user.info.profile", "video.publish", "video.upload", "video.list"],
     ttlSeconds: 7200,
     refresh: "rotating",
     revoke: ({ calls, accessToken }) => {
@@ -1030,7 +1032,8 @@ describe("bring your own token on OAuth platforms", () => {
     const fake = fakeFor("linkedin");
     linkedinFake(fake);
     const user = { id: `byo${uid()}`, username: `jane.${uid()}`, name: "Jane Doe" };
-    const grant = fake.newGrant(user, ["openid", "profile", "w_member_social"]);
+    // The customer's own app holds the email scope too, so LinkedIn answers the email as the username.
+    const grant = fake.newGrant(user, ["openid", "profile", "email", "w_member_social"]);
     const authorUrn = `urn:li:person:${user.id}`;
     const expiresAt = new Date(Date.now() + 50 * DAY).toISOString();
 

@@ -85,7 +85,7 @@ export function graphError(
   return sendError(meta.graphError({ status, code, message, subcode, traceId: TRACE_ID }));
 }
 
-/** The scopes a fake checks a call against, as the sandbox does: a grant made without any holds `all`. */
+/** The scopes a call is checked against, as the sandbox checks them; a grant made without any (a test's shorthand) holds `all`. */
 const scopesOf = (grant: FakeGrant, all: string[]) => (grant.scopes.length ? grant.scopes : all);
 
 type ApiHandler = (req: FakeRequest) => Response | Promise<Response>;
@@ -150,9 +150,7 @@ export function linkedinFake(fake: FakePlatform, { partner = true }: { partner?:
       email: `${grant.profile.username}@example.com`,
       picture: grant.profile.avatarUrl ?? LINKEDIN_PICTURE,
     };
-    // The tests' members share their email without the email scope (their usernames are emails).
-    const scopes = [...scopesOf(grant, ["openid", "profile"]), "email"];
-    const answer = linkedin.linkedinUserinfo(me, scopes);
+    const answer = linkedin.linkedinUserinfo(me, scopesOf(grant, ["openid", "profile", "email"]));
     return "refused" in answer ? sendError(answer.refused) : Response.json(answer.body);
   });
 }
@@ -388,8 +386,7 @@ export function tiktokFake(fake: FakePlatform) {
     const answer = tiktok.tiktokUserInfo(
       user,
       url.searchParams.get("fields"),
-      // The tests' creators show their username without user.info.profile.
-      [...scopesOf(grant, ["user.info.basic"]), "user.info.profile"],
+      scopesOf(grant, ["user.info.basic", "user.info.profile"]),
       "202611201200000000000000000001",
     );
     return "refused" in answer ? sendError(answer.refused) : Response.json(answer.body);
