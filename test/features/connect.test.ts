@@ -149,13 +149,16 @@ describe("OAuth state is single-use and short-lived", () => {
       [599_000, true],
       [601_000, false],
     ] as const) {
-      const started = await startConnect(env, db, auth, "twitter", { callbackUrl: CALLBACK }, t0);
+      const started = await startConnect({ env, db, now: t0 }, auth, "twitter", { callbackUrl: CALLBACK });
       const url = new URL(started.authorizationUrl);
       const code = fake.issueCode(
         { ...alice, id: `age-${age}` },
         { challenge: url.searchParams.get("code_challenge") ?? undefined },
       );
-      const attempt = completeCallback(env, db, auth, "twitter", { code, state: started.state }, t0 + age);
+      const attempt = completeCallback({ env, db, now: t0 + age }, auth, "twitter", {
+        code,
+        state: started.state,
+      });
       if (ok) await expect(attempt).resolves.toMatchObject({ account: { platformUserId: `age-${age}` } });
       else await expect(attempt).rejects.toThrow("Invalid or expired OAuth state");
     }
@@ -238,7 +241,7 @@ describe("connect checks", () => {
     const auth = { keyId: ws.keyId, workspaceId: ws.id, userId: "usr", scopes: [] };
     const bare = { ...env, TWITTER_CLIENT_ID: "" } as Env;
     await expect(
-      startConnect(bare, db, auth, "twitter", { callbackUrl: CALLBACK }, Date.now()),
+      startConnect({ env: bare, db, now: Date.now() }, auth, "twitter", { callbackUrl: CALLBACK }),
     ).rejects.toMatchObject({
       code: "PLATFORM_NOT_CONFIGURED",
       message: "X is not configured: set TWITTER_CLIENT_ID and TWITTER_CLIENT_SECRET",

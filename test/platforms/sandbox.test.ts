@@ -634,14 +634,10 @@ describe("connect flow through the app (needs the lead's wiring: platformContext
     const db = createDb(env.DB);
     const auth = { keyId: ws.keyId, workspaceId: ws.id, userId: "usr_sandbox", scopes: [] };
     const now = Date.now();
-    const started = await startConnect(
-      sandboxEnv,
-      db,
-      auth,
-      platform,
-      { callbackUrl: CALLBACK, ...(platform === "mastodon" ? { instance: "mastodon.social" } : {}) },
-      now,
-    );
+    const started = await startConnect({ env: sandboxEnv, db, now }, auth, platform, {
+      callbackUrl: CALLBACK,
+      ...(platform === "mastodon" ? { instance: "mastodon.social" } : {}),
+    });
     expect(started.authorizationUrl.startsWith(`${PUBLIC_URL}/sandbox/${platform}/authorize?`)).toBe(true);
 
     const decided = await consent(started.authorizationUrl, { username: `${platform}_tester` });
@@ -655,14 +651,10 @@ describe("connect flow through the app (needs the lead's wiring: platformContext
     const code = landed.searchParams.get("code") as string;
     expect(landed.searchParams.get("state")).toBe(started.state);
 
-    const { account } = await completeCallback(
-      sandboxEnv,
-      db,
-      auth,
-      platform,
-      { code, state: started.state },
-      Date.now(),
-    );
+    const { account } = await completeCallback({ env: sandboxEnv, db, now: Date.now() }, auth, platform, {
+      code,
+      state: started.state,
+    });
     expect(account.platformUserId).toMatch(new RegExp(`^sbx-${platform}-[0-9a-f]{12}$`));
     expect(account.status).toBe("active");
 
@@ -675,12 +667,10 @@ describe("connect flow through the app (needs the lead's wiring: platformContext
     const ws = await createWorkspace();
     const auth = { keyId: ws.keyId, workspaceId: ws.id, userId: "usr_sandbox", scopes: [] };
     const started = await startConnect(
-      sandboxEnv,
-      createDb(env.DB),
+      { env: sandboxEnv, db: createDb(env.DB), now: Date.now() },
       auth,
       "mastodon",
       { callbackUrl: CALLBACK, instance: "fosstodon.org" },
-      Date.now(),
     );
     expect(new URL(started.authorizationUrl).searchParams.get("client_id")).toBe("sandbox-client");
     const cached = await env.DB.prepare("SELECT count(*) AS n FROM platform_apps WHERE instance = ?")

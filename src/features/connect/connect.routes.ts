@@ -12,6 +12,7 @@ import {
 import { STORAGE_RETRY_AFTER_SECONDS } from "../../lib/timeouts";
 import { AccountIdParamsSchema, ConnectedAccountSchema } from "../accounts/accounts.schemas";
 import { toConnected } from "../accounts/upsert.service";
+import { serviceOf } from "../context";
 import { sendSoon } from "../webhooks/webhooks.service";
 import {
   AuthorizationSchema,
@@ -122,38 +123,29 @@ export const oauthRedirect = createRoute({
 export const connectRouter = createRouter()
   .openapi(connectAccount, async (c) => {
     const result = await startConnect(
-      c.env,
-      c.var.db,
+      serviceOf(c),
       c.var.auth,
       c.req.valid("param").platform,
       c.req.valid("json"),
-      Date.now(),
-      c.var.timeouts,
     );
     return c.json(result, 200);
   })
   .openapi(completeOAuthCallback, async (c) => {
     const result = await completeCallback(
-      c.env,
-      c.var.db,
+      serviceOf(c),
       c.var.auth,
       c.req.valid("param").platform,
       c.req.valid("json"),
-      Date.now(),
-      c.var.timeouts,
     );
     sendSoon(c, result.deliveryIds);
     return c.json(toConnected(result), 200);
   })
   .openapi(reconnectAccount, async (c) => {
     const result = await startReconnect(
-      c.env,
-      c.var.db,
+      serviceOf(c),
       c.var.auth,
       c.req.valid("param").id,
       c.req.valid("json"),
-      Date.now(),
-      c.var.timeouts,
     );
     return c.json(result, 200);
   });
@@ -166,11 +158,9 @@ export const oauthRouter = createRouter().openapi(oauthRedirect, async (c) => {
   let target: string | undefined;
   try {
     target = await redirectTarget(
-      c.env,
+      serviceOf(c),
       c.req.valid("param").platform,
       new URL(c.req.url).searchParams,
-      Date.now(),
-      c.var.timeouts,
     );
   } catch (err) {
     // A person is looking at this page: say so in a page, not an error envelope.

@@ -1,12 +1,11 @@
 import { generateRandomCodeVerifier } from "oauth4webapi";
-import type { Db } from "../../db/client";
 import type { AccountRow } from "../../db/schema";
 import { getConfig, getSecretBox } from "../../lib/config";
 import type { Platform } from "../../lib/domain";
 import { ApiError } from "../../lib/errors";
 import type { AuthContext } from "../../lib/router";
 import { iso } from "../../lib/time";
-import { DEFAULT_TIMEOUTS, type Timeouts } from "../../lib/timeouts";
+import { DEFAULT_TIMEOUTS } from "../../lib/timeouts";
 import { getModule, platformContext, sandboxEnabled } from "../../platforms/catalogue";
 import { providerFailure } from "../../platforms/failure";
 import { ProviderError } from "../../platforms/http";
@@ -28,6 +27,7 @@ import {
   loadWorkspace,
   upsertConnectedAccount,
 } from "../accounts/upsert.service";
+import type { ServiceContext } from "../context";
 import { validateCallbackUrl } from "./callback-url";
 import { consumeState, OAUTH_STATE_TTL_MS, type OAuthState, readState, saveState } from "./oauth-state";
 import { instanceOrigin, resolveContext } from "./platform-apps";
@@ -75,11 +75,9 @@ function oauthModule(platform: Platform) {
  * expires with its TTL.
  */
 async function authorize(
-  env: Env,
-  db: Db,
+  { env, db, timeouts = DEFAULT_TIMEOUTS }: ServiceContext,
   state: Omit<ConnectState, "codeVerifier" | "redirectUri">,
   forcePrompt: boolean,
-  timeouts: Timeouts,
 ) {
   const base = oauthModule(state.platform);
   const variant = grantVariant(base, { oauthVersion: state.variant });
@@ -114,14 +112,12 @@ async function authorize(
 
 /** POST /v1/accounts/connect/:platform: checks, then an authorization URL bound to a fresh state. */
 export async function startConnect(
-  env: Env,
-  db: Db,
+  service: ServiceContext,
   auth: AuthContext,
   platform: Platform,
   input: ConnectInput,
-  now: number,
-  timeouts: Timeouts = DEFAULT_TIMEOUTS,
 ) {
+  const { env, db, now } = service;
   const module = oauthModule(platform);
   if (input.instance !== undefined && !module.instances) {
     throw new ApiError(
@@ -138,8 +134,7 @@ export async function startConnect(
   await assertPlanRoom(db, workspace);
   const callbackUrl = validateCallbackUrl(input.callbackUrl, workspace.allowedCallbackDomains).toString();
   return authorize(
-    env,
-    db,
+    service,
     {
       workspaceId: workspace.id,
       platform,
@@ -151,7 +146,6 @@ export async function startConnect(
       createdAt: now,
     },
     input.forcePrompt ?? false,
-    timeouts,
   );
 }
 
@@ -174,14 +168,12 @@ function facebookLoginVariant(env: Env, module: PlatformModule): OAuthVariant {
 
 /** POST /v1/accounts/:id/reconnect: a new authorization URL bound to this account. */
 export async function startReconnect(
-  env: Env,
-  db: Db,
+  service: ServiceContext,
   auth: AuthContext,
   accountId: string,
   input: ConnectInput,
-  now: number,
-  timeouts: Timeouts = DEFAULT_TIMEOUTS,
 ) {
+  const { env, db, now } = service;
   const account = await findAccount(db, auth.workspaceId, accountId);
   if (!account) throw new ApiError("NOT_FOUND", "Account not found");
   const module = oauthModule(account.platform);
@@ -193,8 +185,7 @@ export async function startReconnect(
   const variant =
     typeof extras?.oauthVersion === "string" && grantVariant(module, extras) ? extras.oauthVersion : null;
   return authorize(
-    env,
-    db,
+    service,
     {
       workspaceId: workspace.id,
       platform: account.platform,
@@ -206,7 +197,6 @@ export async function startReconnect(
       createdAt: now,
     },
     input.forcePrompt ?? true,
-    timeouts,
   );
 }
 
@@ -218,11 +208,9 @@ async function accountExtras(env: Env, account: AccountRow): Promise<Record<stri
 
 /** GET /v1/oauth/redirect/:platform: forwards the provider's answer to the caller's callbackUrl. */
 export async function redirectTarget(
-  env: Env,
+  { env, now, timeouts = DEFAULT_TIMEOUTS }: ServiceContext,
   platform: Platform,
   params: URLSearchParams,
-  now: number,
-  timeouts: Timeouts = DEFAULT_TIMEOUTS,
 ): Promise<string | undefined> {
   const token = params.get("state") ?? "";
   const found = await readState(env.OAUTH_STATE, await getSecretBox(env), token, now, timeouts.storageMs);
@@ -237,13 +225,10 @@ export async function redirectTarget(
 
 /** POST /v1/accounts/callback/:platform: single-use state, code exchange, profile, upsert. */
 export async function completeCallback(
-  env: Env,
-  db: Db,
+  { env, db, now, timeouts = DEFAULT_TIMEOUTS }: ServiceContext,
   auth: AuthContext,
   platform: Platform,
   input: { code: string; state: string },
-  now: number,
-  timeouts: Timeouts = DEFAULT_TIMEOUTS,
 ): Promise<ConnectedAccount> {
   const module = oauthModule(platform);
   // Read from KV before the single-use insert in D1: a state KV cannot answer for stays unspent.
