@@ -93,7 +93,7 @@ describe("advanceBackfills", () => {
   it("imports every page of a timeline, storing per-post metrics", async () => {
     const { account, grant } = await twitterAccount();
     const stats = serveTimeline(grant.profile.id, timeline(250));
-    const { job } = await requestBackfill(env, db, ws.id, account.id, NOW);
+    const { job } = await requestBackfill({ env, db, now: NOW }, ws.id, account.id);
     const run = await advanceBackfills(env, NOW);
     expect(run).toMatchObject({ pages: 3, completed: 1, failed: 0 });
     expect(stats.pages).toEqual([1, 2, 3]);
@@ -135,7 +135,7 @@ describe("advanceBackfills", () => {
       }
       return undefined;
     });
-    const { job } = await requestBackfill(env, db, ws.id, account.id, NOW);
+    const { job } = await requestBackfill({ env, db, now: NOW }, ws.id, account.id);
 
     const first = await advanceBackfills(env, NOW);
     expect(first).toMatchObject({ pages: 2, retrying: 1, completed: 0 });
@@ -171,7 +171,7 @@ describe("advanceBackfills", () => {
   it("a page stored twice (the lease lost after the write) still counts each post once", async () => {
     const { account, grant } = await twitterAccount();
     serveTimeline(grant.profile.id, timeline(120));
-    const { job } = await requestBackfill(env, db, ws.id, account.id, NOW);
+    const { job } = await requestBackfill({ env, db, now: NOW }, ws.id, account.id);
     await advanceBackfills(env, NOW, { maxPages: 1 });
     // Replay page 1 as if a second runner had fetched it again from the same cursor.
     await env.DB.prepare("UPDATE backfill_jobs SET cursor = NULL WHERE id = ?").bind(job.id).run();
@@ -193,7 +193,7 @@ describe("advanceBackfills", () => {
       }
       return undefined;
     });
-    const { job } = await requestBackfill(env, db, ws.id, account.id, NOW);
+    const { job } = await requestBackfill({ env, db, now: NOW }, ws.id, account.id);
     await advanceBackfills(env, NOW);
     expect(await jobOf(job.id)).toMatchObject({
       status: "running",
@@ -213,7 +213,7 @@ describe("advanceBackfills", () => {
         ? Response.json({ title: "Unauthorized", status: 401, detail: "Unauthorized" }, { status: 401 })
         : undefined,
     );
-    const { job } = await requestBackfill(env, db, ws.id, account.id, NOW);
+    const { job } = await requestBackfill({ env, db, now: NOW }, ws.id, account.id);
     const run = await advanceBackfills(env, NOW);
     expect(run).toMatchObject({ pages: 1, failed: 1 });
     const row = await jobOf(job.id);
@@ -245,7 +245,7 @@ describe("advanceBackfills", () => {
     serveTimeline(grant.profile.id, timeline(150), (page) =>
       page === 1 ? new Response("unavailable", { status: 503 }) : undefined,
     );
-    await requestBackfill(env, db, ws.id, account.id, NOW);
+    await requestBackfill({ env, db, now: NOW }, ws.id, account.id);
     expect(await advanceBackfills(env, NOW)).toMatchObject({ retrying: 1 });
     const row = await env.DB.prepare("SELECT status, last_error_code FROM accounts WHERE id = ?")
       .bind(account.id)
@@ -260,7 +260,7 @@ describe("advanceBackfills", () => {
   it(`fails after ${MAX_TRANSIENT_FAILURES} transient failures in a row`, async () => {
     const { account, grant } = await twitterAccount();
     serveTimeline(grant.profile.id, timeline(10), () => new Response("bad gateway", { status: 502 }));
-    const { job } = await requestBackfill(env, db, ws.id, account.id, NOW);
+    const { job } = await requestBackfill({ env, db, now: NOW }, ws.id, account.id);
     let at = NOW;
     for (let i = 1; i < MAX_TRANSIENT_FAILURES; i++) {
       await advanceBackfills(env, at);
@@ -280,7 +280,7 @@ describe("advanceBackfills", () => {
     const old = await twitterAccount();
     // One post a day for 500 days: only the last 365 are kept.
     serveTimeline(old.grant.profile.id, timeline(500, DAY));
-    const { job: horizonJob } = await requestBackfill(env, db, ws.id, old.account.id, NOW);
+    const { job: horizonJob } = await requestBackfill({ env, db, now: NOW }, ws.id, old.account.id);
     await advanceBackfills(env, NOW);
     expect(await jobOf(horizonJob.id)).toMatchObject({
       status: "completed",
@@ -291,7 +291,7 @@ describe("advanceBackfills", () => {
 
     const capped = await twitterAccount();
     serveTimeline(capped.grant.profile.id, timeline(400));
-    const { job: capJob } = await requestBackfill(env, db, ws.id, capped.account.id, NOW);
+    const { job: capJob } = await requestBackfill({ env, db, now: NOW }, ws.id, capped.account.id);
     await advanceBackfills(env, NOW, { maxPosts: 150 });
     expect(await jobOf(capJob.id)).toMatchObject({
       status: "completed",
@@ -306,7 +306,7 @@ describe("advanceBackfills", () => {
     fake.api(`GET /2/users/${grant.profile.id}/tweets`, () =>
       Response.json({ data: timeline(5), meta: { result_count: 5, next_token: "same-token" } }),
     );
-    const { job } = await requestBackfill(env, db, ws.id, account.id, NOW);
+    const { job } = await requestBackfill({ env, db, now: NOW }, ws.id, account.id);
     const run = await advanceBackfills(env, NOW);
     expect(run.pages).toBe(2);
     expect(await jobOf(job.id)).toMatchObject({ status: "completed", posts_imported: 5, pages_fetched: 2 });
@@ -315,7 +315,7 @@ describe("advanceBackfills", () => {
   it("reports progress from how far back the imported posts reach", async () => {
     const { account, grant } = await twitterAccount();
     serveTimeline(grant.profile.id, timeline(300, DAY));
-    const { job } = await requestBackfill(env, db, ws.id, account.id, NOW);
+    const { job } = await requestBackfill({ env, db, now: NOW }, ws.id, account.id);
     await advanceBackfills(env, NOW, { maxPages: 1 });
     const row = await jobOf(job.id);
     // 100 daily posts reach back ~100 of 365 days.
@@ -337,7 +337,7 @@ describe("advanceBackfills", () => {
         inFlight -= 1;
         return Response.json({ data: timeline(3), meta: { result_count: 3 } });
       });
-      ids.push((await requestBackfill(env, db, ws.id, account.id, NOW)).job.id);
+      ids.push((await requestBackfill({ env, db, now: NOW }, ws.id, account.id)).job.id);
     }
     const [a, b] = await Promise.all([advanceBackfills(env, NOW), advanceBackfills(env, NOW)]);
     expect(a.claimed + b.claimed).toBe(14);
@@ -364,7 +364,7 @@ describe("advanceBackfills", () => {
     for (let i = 0; i < 8; i++) {
       const { account, grant } = await twitterAccount();
       serveTimeline(grant.profile.id, timeline(3));
-      await requestBackfill(env, db, ws.id, account.id, NOW);
+      await requestBackfill({ env, db, now: NOW }, ws.id, account.id);
     }
     let t = 0;
     // Each look at the clock moves it 1 s on: the 4-second budget runs out part-way through the claim.
@@ -390,7 +390,7 @@ describe("advanceBackfills", () => {
     for (let i = 0; i < 8; i++) {
       const { account, grant } = await twitterAccount();
       serveTimeline(grant.profile.id, timeline(3));
-      await requestBackfill(env, db, ws.id, account.id, NOW);
+      await requestBackfill({ env, db, now: NOW }, ws.id, account.id);
     }
     fake.delayMs = 5;
     const run = await advanceBackfills(env, NOW, { maxSubrequests: 3 });
@@ -405,7 +405,7 @@ describe("advanceBackfills", () => {
   it("an account disconnected mid-way fails its job", async () => {
     const { account, grant } = await twitterAccount();
     serveTimeline(grant.profile.id, timeline(150));
-    const { job } = await requestBackfill(env, db, ws.id, account.id, NOW);
+    const { job } = await requestBackfill({ env, db, now: NOW }, ws.id, account.id);
     await advanceBackfills(env, NOW, { maxPages: 1 });
     await env.DB.prepare("UPDATE accounts SET status = 'disconnected', access_token_enc = NULL WHERE id = ?")
       .bind(account.id)
@@ -420,7 +420,7 @@ describe("advanceBackfills", () => {
     await env.DB.prepare("UPDATE accounts SET token_expires_at = ?, next_refresh_at = ? WHERE id = ?")
       .bind(NOW - MINUTE, NOW - MINUTE, account.id)
       .run();
-    const { job } = await requestBackfill(env, db, ws.id, account.id, NOW);
+    const { job } = await requestBackfill({ env, db, now: NOW }, ws.id, account.id);
     await advanceBackfills(env, NOW);
     expect(await jobOf(job.id)).toMatchObject({
       status: "running",
@@ -484,7 +484,7 @@ describe("advanceBackfills", () => {
         },
       },
     });
-    const { job } = await requestBackfill(env, db, ws.id, account.id, NOW);
+    const { job } = await requestBackfill({ env, db, now: NOW }, ws.id, account.id);
     await advanceBackfills(env, NOW);
     expect(await jobOf(job.id)).toMatchObject({ status: "completed", posts_imported: 1 });
     const row = await env.DB.prepare("SELECT * FROM post_metrics WHERE account_id = ?")

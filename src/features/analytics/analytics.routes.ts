@@ -1,6 +1,7 @@
 import { createRoute } from "@hono/zod-openapi";
 import { bearer, createRouter, errorResponses, json } from "../../lib/router";
 import { AccountIdParamsSchema } from "../accounts/accounts.schemas";
+import { serviceOf } from "../context";
 import { BackfillSchema, OptimalTimesQuerySchema, OptimalTimesSchema } from "./analytics.schemas";
 import { getBackfill, optimalTimes, requestBackfill, toBackfill } from "./analytics.service";
 
@@ -49,11 +50,9 @@ export const getOptimalTimes = createRoute({
 export const analyticsRouter = createRouter()
   .openapi(startBackfill, async (c) => {
     const { job, created } = await requestBackfill(
-      c.env,
-      c.var.db,
+      serviceOf(c),
       c.var.auth.workspaceId,
       c.req.valid("param").id,
-      Date.now(),
     );
     return created ? c.json(toBackfill(job), 202) : c.json(toBackfill(job), 200);
   })
@@ -64,7 +63,7 @@ export const analyticsRouter = createRouter()
   .openapi(getOptimalTimes, async (c) => {
     const { timezone, limit } = c.req.valid("query");
     const result = await optimalTimes(
-      c.var.db,
+      serviceOf(c),
       c.var.auth.workspaceId,
       c.req.valid("param").id,
       timezone,

@@ -8,6 +8,7 @@ import { analyticsFetcher, NO_POST_ANALYTICS } from "../../platforms/analytics";
 import { missingScope } from "../../platforms/analytics/types";
 import { getModule } from "../../platforms/catalogue";
 import { findAccount, openGrant } from "../accounts/accounts.repository";
+import type { ServiceContext } from "../context";
 import {
   findActiveBackfill,
   insertBackfillUnlessActive,
@@ -41,11 +42,9 @@ export function toBackfill(row: BackfillJobRow) {
  * accounts whose owner cannot read post analytics.
  */
 export async function requestBackfill(
-  env: Env,
-  db: Db,
+  { env, db, now }: ServiceContext,
   workspaceId: string,
   accountId: string,
-  now: number,
 ): Promise<{ job: BackfillJobRow; created: boolean }> {
   const account = await findAccount(db, workspaceId, accountId);
   if (!account) throw notFound();
@@ -119,7 +118,7 @@ export async function getBackfill(db: Db, workspaceId: string, accountId: string
 
 /** GET …/optimal-times: from the account's imported posts, or platform defaults when they are too few. */
 export async function optimalTimes(
-  db: Db,
+  { db }: ServiceContext,
   workspaceId: string,
   accountId: string,
   timezone: string,

@@ -12,6 +12,7 @@ import {
   platformErrorResponses,
 } from "../../lib/router";
 import { AccountIdParamsSchema } from "../accounts/accounts.schemas";
+import { serviceOf } from "../context";
 import { sendSoon } from "../webhooks/webhooks.service";
 import { AudioSearchQuerySchema, AudioSearchResultSchema, PlaylistListSchema } from "./media.schemas";
 import { listPlaylists, searchAudio } from "./media.service";
@@ -70,26 +71,16 @@ export const searchAudioTracks = createRoute({
 
 /** Mounted at /v1/accounts. */
 export const playlistsRouter = createRouter().openapi(listAccountPlaylists, async (c) => {
-  const answer = await listPlaylists(
-    c.env,
-    c.var.db,
-    c.var.auth.workspaceId,
-    c.req.valid("param").id,
-    Date.now(),
-    (ids) => sendSoon(c, ids),
+  const answer = await listPlaylists(serviceOf(c), c.var.auth.workspaceId, c.req.valid("param").id, (ids) =>
+    sendSoon(c, ids),
   );
   return c.json(answer, 200);
 });
 
 /** Mounted at /v1/instagram. */
 export const instagramAudioRouter = createRouter().openapi(searchAudioTracks, async (c) => {
-  const tracks = await searchAudio(
-    c.env,
-    c.var.db,
-    c.var.auth.workspaceId,
-    c.req.valid("query"),
-    Date.now(),
-    (ids) => sendSoon(c, ids),
+  const tracks = await searchAudio(serviceOf(c), c.var.auth.workspaceId, c.req.valid("query"), (ids) =>
+    sendSoon(c, ids),
   );
   return c.json({ tracks }, 200);
 });

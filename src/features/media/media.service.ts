@@ -1,14 +1,13 @@
-import type { Db } from "../../db/client";
-import { getSecretBox } from "../../lib/config";
 import { ApiError } from "../../lib/errors";
 import { providerFailure } from "../../platforms/failure";
 import { ProviderError } from "../../platforms/http";
 import { isFacebookLogin, selectedIgUserId } from "../../platforms/instagram";
 import { type AudioTrack, searchInstagramAudio } from "../../platforms/pages/instagram-audio";
 import { grantsPlaylistRead, listYouTubePlaylists } from "../../platforms/pages/youtube-playlists";
-import { findAccount, openAccountSecrets } from "../accounts/accounts.repository";
+import { findAccount } from "../accounts/accounts.repository";
 import { withRefusals } from "../accounts/refusal.service";
-import { resolveContext } from "../connect/platform-apps";
+import { openSession } from "../accounts/session";
+import type { ServiceContext } from "../context";
 import { setNeedsPlaylistReauth } from "./media.repository";
 import type { AudioSearchQuery } from "./media.schemas";
 
@@ -31,13 +30,12 @@ export interface PlaylistAnswer {
  * insufficientPermissions) the answer is empty with requiresReauth, and the account is flagged.
  */
 export async function listPlaylists(
-  env: Env,
-  db: Db,
+  service: ServiceContext,
   workspaceId: string,
   accountId: string,
-  now: number,
   deliver?: Deliver,
 ): Promise<PlaylistAnswer> {
+  const { db, now } = service;
   const row = await findAccount(db, workspaceId, accountId);
   if (!row) throw notFound();
   if (row.platform !== "youtube") {
@@ -52,11 +50,10 @@ export async function listPlaylists(
   };
   // An empty scope list means the grant did not say (bring-your-own token): Google decides.
   if (row.scopes.length > 0 && !grantsPlaylistRead(row.scopes)) return needsReauth();
-  const { accessToken } = await openAccountSecrets(await getSecretBox(env), row);
-  const ctx = await resolveContext(env, db, "youtube", now, null, { requireClientCredentials: false });
+  const { grant, ctx } = await openSession(service, row);
   let listing: Awaited<ReturnType<typeof listYouTubePlaylists>>;
   try {
-    listing = await withRefusals(db, row, now, () => listYouTubePlaylists(ctx, accessToken ?? ""), deliver);
+    listing = await withRefusals(db, row, now, () => listYouTubePlaylists(ctx, grant.accessToken), deliver);
   } catch (err) {
     throw providerFailure(err);
   }
@@ -71,13 +68,12 @@ export const DIRECT_LOGIN_MESSAGE =
 
 /** GET /v1/instagram/audio/search: trending or matching Reels audio for a Facebook-Login Instagram account. */
 export async function searchAudio(
-  env: Env,
-  db: Db,
+  service: ServiceContext,
   workspaceId: string,
   query: AudioSearchQuery,
-  now: number,
   deliver?: Deliver,
 ): Promise<AudioTrack[]> {
+  const { db, now } = service;
   const row = await findAccount(db, workspaceId, query.accountId);
   if (!row) throw notFound();
   if (row.platform !== "instagram") {
@@ -86,13 +82,13 @@ export async function searchAudio(
     ]);
   }
   if (row.status === "disconnected" || !row.accessTokenEnc) throw disconnected("accountId");
-  const secrets = await openAccountSecrets(await getSecretBox(env), row);
-  if (!isFacebookLogin(secrets.extras)) {
+  const { grant, ctx } = await openSession(service, row);
+  if (!isFacebookLogin(grant.extras)) {
     throw new ApiError("INVALID_PARAM", DIRECT_LOGIN_MESSAGE, [
       { field: "accountId", message: "Connected via Instagram Direct Login" },
     ]);
   }
-  const igUserId = selectedIgUserId(secrets.extras);
+  const igUserId = selectedIgUserId(grant.extras);
   if (!igUserId) {
     throw new ApiError(
       "INVALID_PARAM",
@@ -100,7 +96,6 @@ export async function searchAudio(
       [{ field: "accountId", message: "No Instagram business account selected" }],
     );
   }
-  const ctx = await resolveContext(env, db, "instagram", now, null, { requireClientCredentials: false });
   try {
     return await withRefusals(
       db,
@@ -108,7 +103,7 @@ export async function searchAudio(
       now,
       () =>
         searchInstagramAudio(ctx, {
-          userToken: secrets.accessToken ?? "",
+          userToken: grant.accessToken,
           igUserId,
           query: query.q,
           limit: query.limit,

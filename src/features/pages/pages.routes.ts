@@ -9,6 +9,7 @@ import {
 } from "../../lib/router";
 import { AccountIdParamsSchema } from "../accounts/accounts.schemas";
 import { toAccount } from "../accounts/accounts.service";
+import { serviceOf } from "../context";
 import { sendSoon } from "../webhooks/webhooks.service";
 import { PageListSchema, SelectPageBodySchema, SelectPageResultSchema } from "./pages.schemas";
 import { listPages, selectPage } from "./pages.service";
@@ -42,24 +43,17 @@ export const selectAccountPage = createRoute({
 
 export const pagesRouter = createRouter()
   .openapi(listAccountPages, async (c) => {
-    const pages = await listPages(
-      c.env,
-      c.var.db,
-      c.var.auth.workspaceId,
-      c.req.valid("param").id,
-      Date.now(),
-      (ids) => sendSoon(c, ids),
+    const pages = await listPages(serviceOf(c), c.var.auth.workspaceId, c.req.valid("param").id, (ids) =>
+      sendSoon(c, ids),
     );
     return c.json({ pages }, 200);
   })
   .openapi(selectAccountPage, async (c) => {
     const row = await selectPage(
-      c.env,
-      c.var.db,
+      serviceOf(c),
       c.var.auth.workspaceId,
       c.req.valid("param").id,
       c.req.valid("json"),
-      Date.now(),
       (ids) => sendSoon(c, ids),
     );
     return c.json({ success: true as const, account: toAccount(row) }, 200);

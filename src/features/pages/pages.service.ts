@@ -8,15 +8,11 @@ import { isFacebookLogin } from "../../platforms/instagram";
 import { FACEBOOK_LOGIN } from "../../platforms/meta";
 import { listAdministeredOrganizations } from "../../platforms/pages/linkedin-pages";
 import { listFacebookPages, listInstagramBusinessAccounts } from "../../platforms/pages/meta-pages";
-import type { PlatformContext } from "../../platforms/types";
-import {
-  type AccountSecrets,
-  findAccount,
-  openAccountSecrets,
-  sealAccountSecrets,
-} from "../accounts/accounts.repository";
+import type { Grant, PlatformContext } from "../../platforms/types";
+import { findAccount, sealAccountSecrets } from "../accounts/accounts.repository";
 import { withRefusals } from "../accounts/refusal.service";
-import { resolveContext } from "../connect/platform-apps";
+import { openSession } from "../accounts/session";
+import type { ServiceContext } from "../context";
 import { type PageSelection, saveSelectedPage } from "./pages.repository";
 import type { Page, SelectPageBody } from "./pages.schemas";
 
@@ -34,22 +30,25 @@ type Deliver = (deliveryIds: string[]) => void;
 interface Opened {
   db: Db;
   row: AccountRow;
-  secrets: AccountSecrets;
+  grant: Grant;
   token: string;
   ctx: PlatformContext;
   deliver?: Deliver;
 }
 
-/** The account's decrypted credentials and its platform context, or INVALID_PARAM when it has none. */
-async function open(env: Env, db: Db, row: AccountRow, now: number, deliver?: Deliver): Promise<Opened> {
-  const secrets = await openAccountSecrets(await getSecretBox(env), row);
-  if (row.status === "disconnected" || !secrets.accessToken) {
+/** The account's session, with its access token as `token`. */
+async function open(service: ServiceContext, row: AccountRow, deliver?: Deliver): Promise<Opened> {
+  const { grant, ctx } = await openSession(service, row);
+  return { db: service.db, row, grant, token: grant.accessToken, ctx, deliver };
+}
+
+/** INVALID_PARAM when the account has no credentials to call its platform with. */
+function assertConnected({ row, token }: Opened): void {
+  if (row.status === "disconnected" || !token) {
     throw new ApiError("INVALID_PARAM", "The account is disconnected; reconnect it", [
       { field: "id", message: "Disconnected account" },
     ]);
   }
-  const ctx = await resolveContext(env, db, row.platform, now, null, { requireClientCredentials: false });
-  return { db, row, secrets, token: secrets.accessToken, ctx, deliver };
 }
 
 /**
@@ -64,28 +63,24 @@ async function platformCall<T>(opened: Opened, call: () => Promise<T>): Promise<
   }
 }
 
-const directLogin = (row: AccountRow, extras: Record<string, unknown> | null) =>
+const directLogin = (row: AccountRow, extras: Record<string, unknown>) =>
   row.platform === "instagram" && !isFacebookLogin(extras);
 
 /** GET …/pages: LinkedIn organisations, Instagram business accounts (Facebook Login), Facebook Pages; else none. */
 export async function listPages(
-  env: Env,
-  db: Db,
+  service: ServiceContext,
   workspaceId: string,
   accountId: string,
-  now: number,
   deliver?: Deliver,
 ): Promise<Page[]> {
-  const row = await findAccount(db, workspaceId, accountId);
+  const row = await findAccount(service.db, workspaceId, accountId);
   if (!row) throw notFound();
   if (!hasPages(row.platform)) return [];
   if (row.platform === "instagram" && !row.extrasEnc) return [];
-  if (row.platform === "instagram") {
-    const { extras } = await openAccountSecrets(await getSecretBox(env), row);
-    // Instagram Direct Login reaches one account and no Pages.
-    if (directLogin(row, extras)) return [];
-  }
-  const opened = await open(env, db, row, now, deliver);
+  const opened = await open(service, row, deliver);
+  // Instagram Direct Login reaches one account and no Pages, connected or not.
+  if (directLogin(row, opened.grant.extras)) return [];
+  assertConnected(opened);
   const { ctx, token } = opened;
   switch (row.platform) {
     case "linkedin": {
@@ -124,11 +119,12 @@ async function selectionFor(
   opened: Opened,
   input: SelectPageBody,
 ): Promise<{ selection: PageSelection; guarded: boolean }> {
-  const { row, ctx, token, secrets } = opened;
+  const { row, ctx, token, grant } = opened;
   const reseal = async (extras: Record<string, unknown>) =>
     sealAccountSecrets(await getSecretBox(env), row.id, {
-      ...secrets,
-      extras: { ...secrets.extras, ...extras },
+      accessToken: grant.accessToken,
+      refreshToken: grant.refreshToken,
+      extras: { ...grant.extras, ...extras },
     });
   switch (row.platform) {
     case "linkedin": {
@@ -203,14 +199,13 @@ async function selectionFor(
  * the account's encrypted extras; a row that changed meanwhile (a reconnect) is re-read and redone.
  */
 export async function selectPage(
-  env: Env,
-  db: Db,
+  service: ServiceContext,
   workspaceId: string,
   accountId: string,
   input: SelectPageBody,
-  now: number,
   deliver?: Deliver,
 ): Promise<AccountRow> {
+  const { env, db, now } = service;
   for (let attempt = 0; attempt < SAVE_ATTEMPTS; attempt++) {
     const row = await findAccount(db, workspaceId, accountId);
     if (!row) throw notFound();
@@ -221,8 +216,9 @@ export async function selectPage(
         [{ field: "id", message: "Platform without pages" }],
       );
     }
-    const opened = await open(env, db, row, now, deliver);
-    if (directLogin(row, opened.secrets.extras)) {
+    const opened = await open(service, row, deliver);
+    assertConnected(opened);
+    if (directLogin(row, opened.grant.extras)) {
       throw new ApiError(
         "INVALID_PARAM",
         "Page selection needs an Instagram account connected through Facebook Login; reconnect it with facebookLogin: true",
