@@ -1,16 +1,16 @@
-import { and, eq, inArray } from "drizzle-orm";
 import { createDb } from "../db/client";
 import { coalescingBatch } from "../db/coalesce";
-import { type AccountRow, accounts } from "../db/schema";
+import type { AccountRow } from "../db/schema";
 import {
   claimDueAccounts,
   newLeaseId,
   type RefreshOutcome,
   refreshLeased,
+  releaseLeases,
 } from "../features/accounts/refresh.service";
 import { MAX_CONCURRENCY } from "../lib/pool";
 import { SECOND } from "../lib/time";
-import { metered } from "./budget";
+import { metered, type SubrequestBudget } from "./budget";
 
 /** Accounts claimed per statement; the run keeps claiming until nothing is due or time is up. */
 export const CLAIM_BATCH = 60;
@@ -40,24 +40,44 @@ export interface RefreshRun {
   subrequests: number;
 }
 
+/** Where a run's accounts come from: the cron's claim of due accounts, or a queue batch's messages. */
+export interface RefreshSource {
+  /** Takes up to `limit` accounts under the run's lease (one statement); undefined when none is left. */
+  claim(limit: number): Promise<AccountRow[] | undefined>;
+  /** When the caller decided to refresh the account (refreshLeased's requestedAt); the run's now by default. */
+  requestedAt?(row: AccountRow): number;
+  /** Each account's end: its outcome, or the error our own code threw. */
+  settled?(row: AccountRow, result: { outcome: RefreshOutcome } | { error: unknown }): void;
+}
+
+export interface LaneOptions {
+  /** Accounts a claim takes at most. */
+  claimBatch: number;
+  /** Kept back from the budget for what runs after (beyond the hand-back statement). */
+  keep: number;
+  deadline: number;
+  clock: () => number;
+  providerTimeoutMs?: number;
+}
+
 /**
- * The token-maintenance job: refreshes every due account through the same code as POST …/refresh,
- * at most six at a time (the Workers limit on open connections), within a time budget and the
- * invocation's subrequest budget: an account is started only while its worst case fits, so a
- * fetched token is never left without the query that stores it.
+ * Refreshes accounts from `source` through the same code as POST …/refresh, at most six at a time
+ * (the Workers limit on open connections), within a deadline and the invocation's subrequest
+ * budget: an account is started only while its worst case fits, so a fetched token is never left
+ * without the query that stores it. What no lane reached is handed back at the end.
  */
-export async function refreshTokens(
-  rawEnv: Env,
+export async function refreshInLanes(
+  env: Env,
+  budget: SubrequestBudget,
+  leaseId: string,
   now: number,
-  options: { budgetMs?: number; clock?: () => number; providerTimeoutMs?: number } = {},
+  source: RefreshSource,
+  options: LaneOptions,
 ): Promise<RefreshRun> {
-  const { env, budget } = metered(rawEnv);
   const db = createDb(env.DB);
-  const clock = options.clock ?? Date.now;
-  const deadline = clock() + (options.budgetMs ?? REFRESH_BUDGET_MS);
-  // Kept back: the later jobs' share and the statement that hands unreached accounts back.
-  const keep = Math.ceil(budget.limit * LATER_JOBS_SHARE) + 1;
-  const leaseId = newLeaseId();
+  const { clock, deadline } = options;
+  // Kept back: the later work's share and the statement that hands unreached accounts back.
+  const keep = options.keep + 1;
   // Lanes that finish together share a D1 round trip for their outcomes.
   const batch = coalescingBatch(db);
   const run: RefreshRun = {
@@ -81,8 +101,11 @@ export async function refreshTokens(
       return;
     }
     const affordable = Math.floor(spare / TYPICAL_REFRESH_SUBREQUESTS);
-    const claimed = await claimDueAccounts(db, leaseId, now, Math.min(CLAIM_BATCH, affordable));
-    if (claimed.length === 0) exhausted = true;
+    const claimed = await source.claim(Math.min(options.claimBatch, affordable));
+    if (claimed === undefined) {
+      exhausted = true;
+      return;
+    }
     run.claimed += claimed.length;
     queue.push(...claimed);
   };
@@ -102,22 +125,21 @@ export async function refreshTokens(
       const outcome = await refreshLeased(
         { env, db, now },
         row,
-        { leaseId, requestedAt: now },
-        {
-          batch,
-          providerTimeoutMs: options.providerTimeoutMs,
-        },
+        { leaseId, requestedAt: source.requestedAt?.(row) ?? now },
+        { batch, providerTimeoutMs: options.providerTimeoutMs },
       );
       run.outcomes[outcome.kind] += 1;
-    } catch (err) {
+      source.settled?.(row, { outcome });
+    } catch (error) {
       console.error(
         JSON.stringify({
           level: "error",
           job: "refresh",
           accountId: row.id,
-          message: err instanceof Error ? err.message : "unknown",
+          message: error instanceof Error ? error.message : "unknown",
         }),
       );
+      source.settled?.(row, { error });
     }
   };
 
@@ -144,13 +166,38 @@ export async function refreshTokens(
   if (queue.length) {
     // Out of time or budget: hand these back now rather than when the lease lapses (one
     // statement: the queue never holds more than one claim).
-    const late = queue.map((row) => row.id);
-    await db
-      .update(accounts)
-      .set({ refreshLeaseId: null, refreshLeaseUntil: null })
-      .where(and(inArray(accounts.id, late), eq(accounts.refreshLeaseId, leaseId)));
-    run.released = late.length;
+    await releaseLeases(
+      db,
+      queue.map((row) => row.id),
+      leaseId,
+    );
+    run.released = queue.length;
   }
   run.subrequests = budget.spent;
   return run;
+}
+
+/** The token-maintenance job without a queue: the cron claims due accounts and refreshes them itself. */
+export async function refreshTokens(
+  rawEnv: Env,
+  now: number,
+  options: { budgetMs?: number; clock?: () => number; providerTimeoutMs?: number } = {},
+): Promise<RefreshRun> {
+  const { env, budget } = metered(rawEnv);
+  const db = createDb(env.DB);
+  const clock = options.clock ?? Date.now;
+  const leaseId = newLeaseId();
+  const source: RefreshSource = {
+    async claim(limit) {
+      const claimed = await claimDueAccounts(db, leaseId, now, limit);
+      return claimed.length ? claimed : undefined;
+    },
+  };
+  return refreshInLanes(env, budget, leaseId, now, source, {
+    claimBatch: CLAIM_BATCH,
+    keep: Math.ceil(budget.limit * LATER_JOBS_SHARE),
+    deadline: clock() + (options.budgetMs ?? REFRESH_BUDGET_MS),
+    clock,
+    providerTimeoutMs: options.providerTimeoutMs,
+  });
 }

@@ -1,10 +1,10 @@
-import { and, asc, eq, inArray, isNull, lte, ne, or, type SQL, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull, like, lte, ne, or, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import type { BatchRunner } from "../../db/coalesce";
 import { type AccountRow, accounts } from "../../db/schema";
 import { getSecretBox } from "../../lib/config";
-import { randomToken } from "../../lib/crypto";
 import type { AccountStatus } from "../../lib/domain";
+import { newLeaseId, QUEUED_LEASE_PATTERN } from "../../lib/leases";
 import { iso, MINUTE, SECOND } from "../../lib/time";
 import { getModule } from "../../platforms/catalogue";
 import { ProviderError } from "../../platforms/http";
@@ -32,19 +32,33 @@ export type RefreshOutcome = { account: AccountRow; deliveryIds?: string[] } & (
   | { kind: "transient"; error: ProviderError }
 );
 
+/** How long an enqueued account stays claimed for its message (queue latency and a consumer's retry delay, with room to spare); past it the scheduler claims and enqueues it again. */
+export const QUEUE_LEASE_MS = 10 * MINUTE;
+
+const leaseFree = (now: number) =>
+  or(isNull(accounts.refreshLeaseUntil), lte(accounts.refreshLeaseUntil, now));
+const queuedLease = like(accounts.refreshLeaseId, QUEUED_LEASE_PATTERN);
+
+/** No refresh is running: the lease is free, lapsed, or only a place in the queue (src/lib/leases.ts). */
+export const noRefreshRunning = (now: number) => or(leaseFree(now), queuedLease) as SQL;
+
 /**
- * What taking a free or lapsed lease sets. A lapsed term is kept in lapsedLeaseUntil (until a refresh
- * stores new tokens): its holder may have fetched tokens it never stored (pending-grants.ts).
+ * What taking a lease sets. A lapsed term of a refresh is kept in lapsedLeaseUntil (until a refresh
+ * stores new tokens): its holder may have fetched tokens it never stored (pending-grants.ts). A
+ * queued lease fetched nothing, so taking it over keeps lapsedLeaseUntil as it was.
  */
-const leaseColumns = (leaseId: string, now: number) => ({
+const leaseColumns = (leaseId: string, now: number, termMs = REFRESH_LEASE_MS) => ({
   refreshLeaseId: leaseId,
-  refreshLeaseUntil: now + REFRESH_LEASE_MS,
-  lapsedLeaseUntil: sql<number | null>`coalesce(${accounts.refreshLeaseUntil}, ${accounts.lapsedLeaseUntil})`,
+  refreshLeaseUntil: now + termMs,
+  lapsedLeaseUntil: sql<
+    number | null
+  >`CASE WHEN ${queuedLease} THEN ${accounts.lapsedLeaseUntil} ELSE coalesce(${accounts.refreshLeaseUntil}, ${accounts.lapsedLeaseUntil}) END`,
 });
 
 /**
- * Takes the account's refresh lease with one conditional statement: only one caller, cron or API,
- * can hold it at a time. Answers the freshly read row, or undefined when someone else holds it.
+ * Takes the account's refresh lease with one conditional statement: only one caller, cron, queue
+ * consumer or API, can hold it at a time. Answers the freshly read row, or undefined when someone
+ * else holds it.
  */
 export async function takeRefreshLease(
   db: Db,
@@ -55,37 +69,64 @@ export async function takeRefreshLease(
   const [row] = await db
     .update(accounts)
     .set(leaseColumns(leaseId, now))
-    .where(
-      and(
-        eq(accounts.id, accountId),
-        ne(accounts.status, "disconnected"),
-        or(isNull(accounts.refreshLeaseUntil), lte(accounts.refreshLeaseUntil, now)),
-      ),
-    )
+    .where(and(eq(accounts.id, accountId), ne(accounts.status, "disconnected"), noRefreshRunning(now)))
     .returning();
   return row;
 }
 
 /**
- * Claims due accounts with one atomic UPDATE … RETURNING (so overlapping runs and POST …/refresh
- * never hold the same account), oldest due first so none starves, under this run's lease.
+ * Takes the leases of the queued accounts that are still due (one statement): a message for an
+ * account refreshed, disconnected, deleted or held by someone else since it was sent takes
+ * nothing. Answers the rows taken, freshly read.
  */
-export function claimDueAccounts(db: Db, leaseId: string, now: number, limit: number) {
-  const leaseFree = or(isNull(accounts.refreshLeaseUntil), lte(accounts.refreshLeaseUntil, now));
+export function takeQueuedAccounts(db: Db, ids: string[], leaseId: string, now: number) {
+  return db
+    .update(accounts)
+    .set(leaseColumns(leaseId, now))
+    .where(
+      and(
+        inArray(accounts.id, ids),
+        ne(accounts.status, "disconnected"),
+        lte(accounts.nextRefreshAt, now),
+        noRefreshRunning(now),
+      ),
+    )
+    .returning();
+}
+
+/**
+ * Claims due accounts with one atomic UPDATE … RETURNING (so overlapping runs and POST …/refresh
+ * never hold the same account), oldest due first so none starves, under this run's lease. A queued
+ * claim holds them for QUEUE_LEASE_MS and answers only their ids.
+ */
+function claimDue(db: Db, leaseId: string, now: number, limit: number, termMs: number) {
   const due = db
     .select({ id: accounts.id })
     .from(accounts)
-    .where(and(lte(accounts.nextRefreshAt, now), ne(accounts.status, "disconnected"), leaseFree))
+    .where(and(lte(accounts.nextRefreshAt, now), ne(accounts.status, "disconnected"), leaseFree(now)))
     .orderBy(asc(accounts.nextRefreshAt))
     .limit(limit);
   return db
     .update(accounts)
-    .set(leaseColumns(leaseId, now))
-    .where(and(inArray(accounts.id, due), leaseFree))
-    .returning();
+    .set(leaseColumns(leaseId, now, termMs))
+    .where(and(inArray(accounts.id, due), leaseFree(now)));
 }
 
-export const newLeaseId = () => randomToken(12);
+export const claimDueAccounts = (db: Db, leaseId: string, now: number, limit: number) =>
+  claimDue(db, leaseId, now, limit, REFRESH_LEASE_MS).returning();
+
+export const claimDueForQueue = (db: Db, leaseId: string, now: number, limit: number) =>
+  claimDue(db, leaseId, now, limit, QUEUE_LEASE_MS).returning({ id: accounts.id });
+
+/** Hands unreached accounts back at once rather than when their lease lapses (one statement). */
+export function releaseLeases(db: Db, ids: string[], leaseId: string) {
+  return db
+    .update(accounts)
+    .set({ refreshLeaseId: null, refreshLeaseUntil: null })
+    .where(and(inArray(accounts.id, ids), eq(accounts.refreshLeaseId, leaseId)));
+}
+
+export { newLeaseId };
 
 export interface RefreshOptions {
   /** How the outcome's batch reaches D1; the cron coalesces the writes of its lanes. */

@@ -1,9 +1,9 @@
-import { and, eq, isNull, lte, or, type SQL, sql } from "drizzle-orm";
+import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { type AccountRow, accounts } from "../../db/schema";
 import { ProviderError } from "../../platforms/http";
 import { commitGuardedWithEvents } from "../webhooks/events";
-import { changedColumns, refusalChanges, transitionEvent } from "./refresh.service";
+import { changedColumns, noRefreshRunning, refusalChanges, transitionEvent } from "./refresh.service";
 
 /** lastErrorCode of a refusal that carries no platform code (a bare HTTP 401). */
 export const ACCESS_REFUSED = "access_refused";
@@ -50,7 +50,7 @@ export async function recordRefusal(db: Db, row: AccountRow, err: unknown, now: 
     row.accessTokenEnc === null
       ? isNull(accounts.accessTokenEnc)
       : eq(accounts.accessTokenEnc, row.accessTokenEnc),
-    or(isNull(accounts.refreshLeaseUntil), lte(accounts.refreshLeaseUntil, now)),
+    noRefreshRunning(now),
   ) as SQL;
   const { result, deliveryIds } = await commitGuardedWithEvents(
     db,
