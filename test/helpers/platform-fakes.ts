@@ -155,7 +155,19 @@ export function linkedinFake(fake: FakePlatform, { partner = true }: { partner?:
   });
 }
 
-/** ig_exchange_token / ig_refresh_token and th_exchange_token / th_refresh_token: the grant's token swapped in place. */
+/** Whether a Meta grant's token is short-lived (answered for a code) or long-lived (exchanged); unset: either. */
+const lifetimes = new WeakMap<FakeGrant, "short" | "long">();
+
+/** The token endpoint's answer for a code is a short-lived token, which only the exchange takes. */
+function issuedShortLived(fake: FakePlatform, body: Record<string, unknown>) {
+  const grant = fake.grantByAccess(String(body.access_token));
+  if (grant) lifetimes.set(grant, "short");
+}
+
+/**
+ * ig_exchange_token / ig_refresh_token and th_exchange_token / th_refresh_token: the grant's token
+ * swapped in place; as in the sandbox, only a short-lived token is exchanged and only a long-lived one extended.
+ */
 function longLived(
   fake: FakePlatform,
   grantType: string,
@@ -167,7 +179,11 @@ function longLived(
     if (options.exchange && url.searchParams.get("client_secret") !== `${fake.platform}-client-secret`)
       return sendError(meta.graphBadClient(TRACE_ID));
     if (!grant) return graphError(190, 400, "Error validating access token: Session has expired");
+    const lifetime = lifetimes.get(grant);
+    if (options.exchange && lifetime === "long") return sendError(meta.graphAlreadyLongLived(TRACE_ID));
+    if (!options.exchange && lifetime === "short") return sendError(meta.graphNotLongLived(TRACE_ID));
     grant.accessToken = fake.token(options.exchange ? "long" : "refreshed");
+    lifetimes.set(grant, "long");
     return Response.json(
       meta.longLivedToken({
         accessToken: grant.accessToken,
@@ -187,7 +203,10 @@ export function instagramFake(fake: FakePlatform, accountType = "Business") {
   fake.rotating = false;
   fake.accessTtlSeconds = 3600;
   // The flat answer; the sandbox sends the documented {data: [...]} one, which the instagram test covers too.
-  fake.shapeToken = (body) => instagramShortLivedToken(tokensOf(fake, body, true));
+  fake.shapeToken = (body) => {
+    issuedShortLived(fake, body);
+    return instagramShortLivedToken(tokensOf(fake, body, true));
+  };
   fake.api(
     "GET /access_token",
     longLived(fake, "ig_exchange_token", { exchange: true, expiresIn: 5_184_000 }),
@@ -212,7 +231,11 @@ export function facebookFake(fake: FakePlatform, options: { declined?: string[] 
   fake.clientAuth = "post";
   fake.rotating = false;
   fake.accessTtlSeconds = 5183;
-  fake.shapeToken = wireTokenShape(fake);
+  const shape = wireTokenShape(fake);
+  fake.shapeToken = (body) => {
+    issuedShortLived(fake, body);
+    return shape(body);
+  };
   const authed = (handler: (req: FakeRequest & { grant: NonNullable<FakeRequest["grant"]> }) => Response) => {
     return (req: FakeRequest) =>
       req.grant
@@ -229,7 +252,9 @@ export function facebookFake(fake: FakePlatform, options: { declined?: string[] 
     )
       return sendError(meta.graphBadClient(TRACE_ID));
     if (!grant || grant.revoked) return graphError(190, 400, "Error validating access token", 463);
+    if (lifetimes.get(grant) === "long") return sendError(meta.graphAlreadyLongLived(TRACE_ID));
     grant.accessToken = fake.token("long");
+    lifetimes.set(grant, "long");
     return Response.json(meta.longLivedToken({ accessToken: grant.accessToken, expiresIn: 5183944 }));
   });
   fake.api(
@@ -262,6 +287,7 @@ export function threadsFake(fake: FakePlatform) {
   const shape = wireTokenShape(fake);
   // Threads sends the user id as a number.
   fake.shapeToken = (body) => {
+    issuedShortLived(fake, body);
     const answer = shape(body);
     return { ...answer, user_id: Number(answer.user_id) };
   };

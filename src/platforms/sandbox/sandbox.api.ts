@@ -16,9 +16,11 @@ import { mastodonAccount, mastodonApp, mastodonUnauthorized } from "../wire/mast
 import {
   facebookMe,
   facebookPermissions,
+  graphAlreadyLongLived,
   graphBadClient,
   graphError as graphEnvelope,
   graphInvalidToken,
+  graphNotLongLived,
   graphWrongGrantType,
   instagramMe,
   longLivedToken,
@@ -126,14 +128,8 @@ async function longLived(
 ): Promise<Response> {
   const claims = await liveToken(call.env, token, "at", call.platform, call.now);
   if (!claims) return send(graphInvalidToken(randomToken(9), 400));
-  if (from === "short" && claims.l)
-    return graphError(400, 100, "The token is already long-lived: extend it with the refresh endpoint");
-  if (from === "long" && !claims.l)
-    return graphError(
-      400,
-      100,
-      "Only a long-lived token can be refreshed; exchange the short-lived one first",
-    );
+  if (from === "short" && claims.l) return send(graphAlreadyLongLived(randomToken(9)));
+  if (from === "long" && !claims.l) return send(graphNotLongLived(randomToken(9)));
   const issued = await issueTokens(call.env, claims, "refresh_token", call.now, {
     refresh: false,
     long: true,

@@ -39,6 +39,24 @@ export const graphWrongGrantType = (expected: string, traceId: string) =>
 export const graphBadClient = (traceId: string) =>
   graphError({ status: 400, code: 101, message: "Error validating client secret.", traceId });
 
+/** A short → long-lived exchange of a token that is already long-lived. */
+export const graphAlreadyLongLived = (traceId: string) =>
+  graphError({
+    status: 400,
+    code: 100,
+    message: "The token is already long-lived: extend it with the refresh endpoint",
+    traceId,
+  });
+
+/** A long-lived extension of a token that is still short-lived. */
+export const graphNotLongLived = (traceId: string) =>
+  graphError({
+    status: 400,
+    code: 100,
+    message: "Only a long-lived token can be refreshed; exchange the short-lived one first",
+    traceId,
+  });
+
 /** Graph answers the requested fields (the defaults when none is asked), and always the id. */
 export function graphFields(fields: string | null, all: Record<string, unknown>, defaults: string[]) {
   const asked = fields === null ? defaults : listParam(fields);
