@@ -17,18 +17,22 @@ export const threads: PlatformModule = {
   id: "threads",
   name: "Threads",
   endpoints: {
-    authorizationUrl: "https://threads.net/oauth/authorize",
+    // Checked 2026-12-06: https://developers.facebook.com/documentation/threads/get-started/get-access-tokens-and-permissions (authorize on threads.com)
+    authorizationUrl: "https://threads.com/oauth/authorize",
+    // Unverified 2026-12-06: needs a live app (the token path is read from third-party collections, not a Meta page)
     tokenUrl: "https://graph.threads.net/oauth/access_token",
     apiBaseUrl: "https://graph.threads.net",
   },
   oauth: {
+    // Checked 2026-12-06: https://developers.facebook.com/documentation/threads/get-started (threads_basic, _content_publish, _manage_insights)
     scopes: ["threads_basic", "threads_content_publish", "threads_manage_insights"],
     scopeSeparator: ",",
-    // No vendor page documents PKCE for Threads.
+    // Checked 2026-12-06: https://developers.facebook.com/documentation/threads/get-started/get-access-tokens-and-permissions (no PKCE parameters)
     pkce: false,
     clientAuth: "post",
   },
   needsClientCredentials: true,
+  // Checked 2026-12-06: https://developers.facebook.com/docs/threads/get-started/long-lived-tokens/ (1 h, then 60 d, refreshable once 24 h old)
   refresh: EXTEND_IN_PLACE,
 
   async finishGrant(ctx, tokens) {
@@ -55,6 +59,7 @@ export const threads: PlatformModule = {
     });
   },
 
+  // Unverified 2026-12-06: needs a live app (/v1.0/me and its fields; no Threads reference page was stored)
   async profile(ctx, grant) {
     const me = await graphJson<Me>(
       ctx,
@@ -71,4 +76,5 @@ export const threads: PlatformModule = {
       accountType: "personal",
     };
   },
+  // Unverified 2026-12-06: needs a live app (no revocation endpoint is documented on the pages read)
 };

@@ -44,9 +44,9 @@ describe("threads authorization URL", () => {
     expect(url.searchParams.has("code_challenge_method")).toBe(false);
   });
 
-  it("uses the real Threads endpoints by default and extends in place", () => {
+  it("authorizes on threads.com (the current docs' host), calls graph.threads.net and extends in place", () => {
     expect(threads.endpoints).toEqual({
-      authorizationUrl: "https://threads.net/oauth/authorize",
+      authorizationUrl: "https://threads.com/oauth/authorize",
       tokenUrl: "https://graph.threads.net/oauth/access_token",
       apiBaseUrl: "https://graph.threads.net",
     });
