@@ -18,20 +18,24 @@ interface Permissions {
 export const facebook: PlatformModule = {
   id: "facebook",
   name: "Facebook",
+  // Unverified 2026-12-06: needs a live app (the versioned dialog and token paths come from the long-lived token guide's example only)
   endpoints: {
     authorizationUrl: `https://www.facebook.com/${GRAPH_VERSION}/dialog/oauth`,
     tokenUrl: `https://graph.facebook.com/${GRAPH_VERSION}/oauth/access_token`,
     apiBaseUrl: `https://graph.facebook.com/${GRAPH_VERSION}`,
   },
   oauth: {
-    scopes: ["pages_show_list", "pages_manage_posts", "pages_read_engagement"],
+    // Checked 2026-12-06: https://developers.facebook.com/docs/insights/get-started (Page insights need read_insights beside pages_show_list, pages_read_engagement)
+    scopes: ["pages_show_list", "pages_manage_posts", "pages_read_engagement", "read_insights"],
     scopeSeparator: ",",
+    // Unverified 2026-12-06: needs a live app (PKCE on the Login dialog is not on the pages read)
     pkce: true,
     clientAuth: "post",
     // Shows the dialog again for permissions the user declined last time.
     forcePromptParams: { auth_type: "rerequest" },
   },
   needsClientCredentials: true,
+  // Checked 2026-12-06: https://developers.facebook.com/docs/facebook-login/guides/access-tokens/get-long-lived (about 60 days; an expired token cannot be exchanged)
   refresh: { kind: "none" },
 
   async finishGrant(ctx, tokens) {
@@ -61,6 +65,7 @@ export const facebook: PlatformModule = {
     };
   },
 
+  // Unverified 2026-12-06: needs a live app (GET /me?fields=id,name,picture; no User reference page was stored)
   async profile(ctx, grant) {
     const me = await graphJson<Me>(
       ctx,
@@ -82,6 +87,7 @@ export const facebook: PlatformModule = {
   },
 
   async revoke(ctx, grant) {
+    // Checked 2026-12-06: https://developers.facebook.com/docs/graph-api/reference/user/permissions/ (DELETE with the user token)
     // Removing every permission deauthorizes the app for this user; page tokens die with it.
     await graphJson<{ success: boolean }>(
       ctx,

@@ -19,21 +19,24 @@ export const snapchat: PlatformModule = {
   id: "snapchat",
   name: "Snapchat",
   endpoints: {
+    // Unverified 2026-12-06: needs a live app (both URLs are from working integrations; Snap's authentication page was stored only in part)
     authorizationUrl: "https://accounts.snapchat.com/login/oauth2/authorize",
     tokenUrl: "https://accounts.snapchat.com/login/oauth2/access_token",
+    // Checked 2026-12-06: https://developers.snap.com/api/marketing-api/Ads-API/authentication (Marketing API bearer tokens)
     apiBaseUrl: "https://adsapi.snapchat.com",
   },
   oauth: {
-    // The Marketing API's one scope, which /v1/me and publishing need.
-    scopes: ["snapchat-marketing-api"],
+    // The Marketing API's scope for /v1/me; the Public Profile API's for posting to a Public Profile.
+    // Unverified 2026-12-06: needs a live app (snapchat-profile-api is named by working integrations, not by https://developers.snap.com/api/marketing-api/Public-Profile-API/GetStarted, which says allowlist only)
+    scopes: ["snapchat-marketing-api", "snapchat-profile-api"],
     pkce: false,
     // Snap's examples send client_id and client_secret in the form body.
     clientAuth: "post",
   },
   needsClientCredentials: true,
-  // Unconfirmed: access tokens live about an hour and the refresh token is not rotated; a new one is stored if sent.
+  // Unverified 2026-12-06: needs a live app (access tokens about an hour, refresh token not rotated; a new one is stored if sent)
   refresh: { kind: "non-rotating", leadMs: 10 * MINUTE },
-  // No revoke: Snap documents no revocation endpoint for these tokens (unconfirmed).
+  // Unverified 2026-12-06: needs a live app (no revocation endpoint on the pages read, so none is called)
 
   async profile(ctx, grant) {
     const body = await apiJson<Me>(ctx, "/v1/me", { token: grant.accessToken }, "Snapchat /v1/me");

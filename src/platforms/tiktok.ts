@@ -22,6 +22,7 @@ interface UserInfo {
 }
 
 /** `username` needs user.info.profile (since the 2024 scope migration); the rest come with user.info.basic. */
+// Checked 2026-12-06: https://developers.tiktok.com/bulletin/user-info-scope-migration (username moved to user.info.profile)
 const PROFILE_FIELDS = "open_id,union_id,avatar_url,display_name,username";
 const BASIC_FIELDS = "open_id,union_id,avatar_url,display_name";
 
@@ -71,27 +72,32 @@ export const tiktok: PlatformModule = {
   id: "tiktok",
   name: "TikTok",
   endpoints: {
+    // Checked 2026-12-06: https://developers.tiktok.com/doc/login-kit-manage-user-access-tokens (web authorize at /v2/auth/authorize/)
     authorizationUrl: "https://www.tiktok.com/v2/auth/authorize/",
+    // Checked 2026-12-06: https://developers.tiktok.com/docs/en/oauth-refresh-a-user-access-token (POST /v2/oauth/token/, form body)
     tokenUrl: "https://open.tiktokapis.com/v2/oauth/token/",
+    // Unverified 2026-12-06: needs a live app (Revoke a User Access Token is linked from the token guide; its page was not stored)
     revocationUrl: "https://open.tiktokapis.com/v2/oauth/revoke/",
     apiBaseUrl: "https://open.tiktokapis.com",
   },
   oauth: {
-    // video.list lets the analytics backfill read the account's own videos.
-    scopes: ["user.info.basic", "video.publish", "video.upload", "video.list"],
+    // user.info.profile for username; video.list lets the analytics backfill read the account's own videos.
+    scopes: ["user.info.basic", "user.info.profile", "video.publish", "video.upload", "video.list"],
     scopeSeparator: ",",
-    // PKCE is for TikTok's mobile and desktop flows; the web flow does not take it.
+    // Checked 2026-12-06: https://developers.tiktok.com/doc/oauth-user-access-token-management (code_verifier only for mobile and desktop)
     pkce: false,
     clientAuth: "post",
     clientIdParam: "client_key",
-    // Not on the vendor page, but used by working integrations: always show the consent screen.
+    // Unverified 2026-12-06: needs a live app (disable_auto_auth is used by working integrations, not on a vendor page)
     forcePromptParams: { disable_auto_auth: "1" },
-    // The token endpoint wants the client id as client_key, next to client_secret in the body.
+    // Checked 2026-12-06: https://developers.tiktok.com/docs/en/oauth-refresh-a-user-access-token (client_key and client_secret in the body)
     tokenParams: (clientId) => ({ client_key: clientId }),
   },
   needsClientCredentials: true,
+  // Checked 2026-12-06: https://developers.tiktok.com/docs/zh-Hans/oauth-user-access-token-management (access 2 h, refresh 180 d, rotated)
   refresh: { kind: "rotating", leadMs: 10 * MINUTE },
 
+  // Checked 2026-12-06: https://developers.tiktok.com/doc/tiktok-api-v2-get-user-info (GET /v2/user/info/?fields=…)
   async profile(ctx, grant) {
     let info: UserInfo;
     try {

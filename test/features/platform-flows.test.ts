@@ -272,7 +272,7 @@ const OAUTH_CASES: OAuthCase[] = [
       avatarUrl: "https://scontent.xx.fbcdn.net/v/ada.jpg",
     }),
     authorize: {
-      scope: "pages_show_list,pages_manage_posts,pages_read_engagement",
+      scope: "pages_show_list,pages_manage_posts,pages_read_engagement,read_insights",
       pkce: true,
       absent: ["auth_type"],
     },
@@ -285,7 +285,7 @@ const OAUTH_CASES: OAuthCase[] = [
       accountType: "personal",
     }),
     // The user declined pages_read_engagement in the dialog: only what /me/permissions says is granted.
-    permissions: ["pages_show_list", "pages_manage_posts", "public_profile"],
+    permissions: ["pages_show_list", "pages_manage_posts", "read_insights", "public_profile"],
     ttlSeconds: 5_183_944,
     refresh: "none",
     revoke: ({ calls, accessToken }) => {
@@ -402,7 +402,7 @@ const OAUTH_CASES: OAuthCase[] = [
   {
     platform: "snapchat",
     user: () => ({ id: crypto.randomUUID(), username: "honey_badger", name: "Honey Badger" }),
-    authorize: { scope: "snapchat-marketing-api", pkce: false },
+    authorize: { scope: "snapchat-marketing-api snapchat-profile-api", pkce: false },
     clientAuth: "post",
     account: (u) => ({
       platformUserId: u.id,
@@ -411,7 +411,7 @@ const OAUTH_CASES: OAuthCase[] = [
       avatarUrl: null,
       accountType: "business",
     }),
-    permissions: ["snapchat-marketing-api"],
+    permissions: ["snapchat-marketing-api", "snapchat-profile-api"],
     ttlSeconds: 3600,
     refresh: "non-rotating",
     revoke: null,

@@ -39,11 +39,13 @@ beforeEach(() => {
 });
 
 describe("facebook authorization URL", () => {
-  it("sends comma-separated page scopes and PKCE S256", async () => {
+  it("sends comma-separated page scopes (read_insights for the Page insights) and PKCE S256", async () => {
     const url = await authorizeUrl(facebook, { codeVerifier: VERIFIER });
     expect(`${url.origin}${url.pathname}`).toBe("https://fake.test/facebook/authorize");
     expect(url.searchParams.get("client_id")).toBe("facebook-client-id");
-    expect(url.searchParams.get("scope")).toBe("pages_show_list,pages_manage_posts,pages_read_engagement");
+    expect(url.searchParams.get("scope")).toBe(
+      "pages_show_list,pages_manage_posts,pages_read_engagement,read_insights",
+    );
     expect(url.searchParams.get("response_type")).toBe("code");
     expect(url.searchParams.get("redirect_uri")).toBe(REDIRECT);
     expect(url.searchParams.get("state")).toBe("state-1");

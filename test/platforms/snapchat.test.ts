@@ -25,11 +25,11 @@ beforeEach(() => {
 });
 
 describe("snapchat authorization URL", () => {
-  it("sends client_id, the marketing scope and no PKCE", async () => {
+  it("sends client_id, the marketing and Public Profile scopes and no PKCE", async () => {
     const url = await authorizeUrl(snapchat);
     expect(`${url.origin}${url.pathname}`).toBe("https://fake.test/snapchat/authorize");
     expect(url.searchParams.get("client_id")).toBe("snapchat-client-id");
-    expect(url.searchParams.get("scope")).toBe("snapchat-marketing-api");
+    expect(url.searchParams.get("scope")).toBe("snapchat-marketing-api snapchat-profile-api");
     expect(url.searchParams.get("response_type")).toBe("code");
     expect(url.searchParams.get("redirect_uri")).toBe(REDIRECT);
     expect(url.searchParams.get("state")).toBe("state-1");

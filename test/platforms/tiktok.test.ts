@@ -30,12 +30,14 @@ const creator = {
 };
 
 describe("tiktok authorization URL", () => {
-  it("sends client_key, comma-separated scopes and no PKCE", async () => {
+  it("sends client_key, comma-separated scopes with user.info.profile (for username) and no PKCE", async () => {
     const url = await authorizeUrl(tiktok);
     expect(`${url.origin}${url.pathname}`).toBe("https://fake.test/tiktok/authorize");
     expect(url.searchParams.get("client_key")).toBe("tiktok-client-id");
     expect(url.searchParams.has("client_id")).toBe(false);
-    expect(url.searchParams.get("scope")).toBe("user.info.basic,video.publish,video.upload,video.list");
+    expect(url.searchParams.get("scope")).toBe(
+      "user.info.basic,user.info.profile,video.publish,video.upload,video.list",
+    );
     expect(url.searchParams.get("response_type")).toBe("code");
     expect(url.searchParams.get("redirect_uri")).toBe(REDIRECT);
     expect(url.searchParams.get("state")).toBe("state-1");

@@ -46,6 +46,7 @@ async function pageToken(ctx: PlatformContext, pageId: string, userToken: string
  */
 export const facebookAnalytics: AnalyticsFetcher = {
   platform: "facebook",
+  // Checked 2026-12-06: https://developers.facebook.com/docs/insights/get-started (read_insights too, which grants made before it was asked for lack: not required, so their counts still load)
   requiredScopes: [["pages_read_engagement"]],
 
   unavailable(account, grant) {
