@@ -75,6 +75,23 @@ describe("reddit code exchange and refresh", () => {
     expect(new URLSearchParams(call?.body).has("client_secret")).toBe(false);
   });
 
+  it("keeps the user name from /api/v1/me, so later calls' User-Agent ends (by /u/<username>)", async () => {
+    const tokens = await connect();
+    expect(tokens.extras).toEqual({ redditUsername: "spez" });
+    const me = fake.calls.find((c) => c.path === "/api/api/v1/me");
+    expect(me?.headers.get("authorization")).toBe(`Bearer ${tokens.accessToken}`);
+    expect(redditUserAgent(context(), "spez")).toBe("web:reddit-client-id:1.0 (by /u/spez)");
+  });
+
+  it("sends the grant's user in the User-Agent of a refresh", async () => {
+    const tokens = await connect();
+    const grant = grantOf(tokens.accessToken, tokens.refreshToken ?? null, { extras: tokens.extras });
+    await refreshGrant(context(NOW + 55 * 60 * 1000), reddit, grant);
+    const call = fake.calls.filter((c) => c.path === "/token").at(-1);
+    expect(new URLSearchParams(call?.body).get("grant_type")).toBe("refresh_token");
+    expect(call?.headers.get("user-agent")).toBe("web:reddit-client-id:1.0 (by /u/spez)");
+  });
+
   it("reads an error Reddit sends with HTTP 200 as a refusal", async () => {
     fake.shapeToken = () => ({ error: "invalid_grant" });
     const err = await connect().catch((e) => e);
@@ -132,6 +149,13 @@ describe("reddit profile", () => {
     expect(call?.headers.get("user-agent")).toMatch(/^web:reddit-client-id:1\.0 \(.+\)$/);
   });
 
+  it("names the grant's user in the User-Agent once known", async () => {
+    const grant = fake.newGrant({ id: "1abc2d", username: "spez", name: "Steve" });
+    await reddit.profile(context(), grantOf(grant.accessToken, null, { extras: { redditUsername: "spez" } }));
+    const call = fake.calls.find((c) => c.path === "/api/api/v1/me");
+    expect(call?.headers.get("user-agent")).toBe("web:reddit-client-id:1.0 (by /u/spez)");
+  });
+
   it("falls back to the name when the profile has no title", async () => {
     fake.api("GET /api/v1/me", () =>
       Response.json({ id: "1abc2d", name: "spez", icon_img: "", subreddit: { title: "" } }),
@@ -166,6 +190,17 @@ describe("reddit revoke", () => {
     expect(calls[0]?.headers.get("authorization")).toBe(BASIC);
     expect(calls[0]?.headers.get("user-agent")).toBe(redditUserAgent(context()));
     expect(grant.revoked).toBe(true);
+  });
+
+  it("names the grant's user in the User-Agent of both revocations", async () => {
+    const grant = fake.newGrant({ id: "1abc2d", username: "spez", name: "Steve" });
+    const extras = { redditUsername: "spez" };
+    await reddit.revoke?.(context(), grantOf(grant.accessToken, grant.refreshToken, { extras }));
+    const agents = fake.calls.filter((c) => c.path === "/revoke").map((c) => c.headers.get("user-agent"));
+    expect(agents).toEqual([
+      "web:reddit-client-id:1.0 (by /u/spez)",
+      "web:reddit-client-id:1.0 (by /u/spez)",
+    ]);
   });
 
   it("accepts Reddit's 204 and surfaces a 5xx as transient", async () => {
