@@ -4,6 +4,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { SCOPES, type Scope } from "../../src/lib/domain";
 import { ERROR_STATUS } from "../../src/lib/errors";
 import { newId } from "../../src/lib/ids";
+import { googleInvalidToken } from "../../src/platforms/wire/google";
+import { linkedinUnauthorized } from "../../src/platforms/wire/linkedin";
 import {
   admin,
   type CallOptions,
@@ -19,10 +21,12 @@ import { type FakePlatform, fakeServer } from "../helpers/fake-provider";
 import {
   blueskyFake,
   fakeFor,
+  graphError,
   issuedSecrets,
   newTelegramBot,
   OAUTH_FAKES,
   oauthFake,
+  sendError,
   type TelegramBot,
   telegramFake,
   whatsappFake,
@@ -285,9 +289,8 @@ beforeAll(async () => {
   fakes.instagram.api("GET /v21.0/ig_audio", ({ request }) =>
     request.headers.get("authorization")?.includes(IG_TOKEN)
       ? Response.json({ data: [{ audio_id: "1", audio_type: "music", title: "Fuzz" }] })
-      : Response.json({ error: { message: "Invalid OAuth access token data.", code: 190 } }, { status: 400 }),
+      : graphError(190, 400, "Invalid OAuth access token data."),
   );
-  const unauthorized = () => Response.json({ error: "invalid_token" }, { status: 401 });
   fakes.linkedin.api("GET /v2/organizationAcls", ({ grant }) =>
     grant
       ? Response.json({
@@ -301,12 +304,12 @@ beforeAll(async () => {
             },
           ],
         })
-      : unauthorized(),
+      : sendError(linkedinUnauthorized()),
   );
   fakes.youtube.api("GET /youtube/v3/playlists", ({ grant }) =>
     grant
       ? Response.json({ items: [{ id: "PLfuzzfuzzfuzzfuzz", snippet: { title: "Fuzz" } }], pageInfo: {} })
-      : unauthorized(),
+      : sendError(googleInvalidToken()),
   );
   whatsappFake(fakeFor("whatsapp"), { id: "1065550100", displayNumber: "+1 555 0100", verifiedName: "Fuzz" });
   blueskyFake(fakeFor("bluesky"), {
