@@ -24,7 +24,9 @@ export const linkedin: PlatformModule = {
   id: "linkedin",
   name: "LinkedIn",
   endpoints: {
+    // Checked 2026-12-06: https://learn.microsoft.com/en-us/linkedin/shared/authentication/authorization-code-flow (authorization on www.linkedin.com/oauth/v2)
     authorizationUrl: "https://www.linkedin.com/oauth/v2/authorization",
+    // Unverified 2026-12-06: needs a live app (accessToken and revoke paths: the stored flow page was cut short)
     tokenUrl: "https://www.linkedin.com/oauth/v2/accessToken",
     revocationUrl: "https://www.linkedin.com/oauth/v2/revoke",
     apiBaseUrl: "https://api.linkedin.com",
@@ -32,15 +34,19 @@ export const linkedin: PlatformModule = {
   oauth: {
     scopes: MEMBER_SCOPES,
     // Page mode posts as the organisations the member administers, and still as the member.
+    // Checked 2026-12-06: https://learn.microsoft.com/en-us/linkedin/marketing/usecases/page-management/organic-posts-usecase (w_/r_organization_social, w_member_social)
+    // Checked 2026-12-06: https://learn.microsoft.com/en-us/linkedin/marketing/community-management/organizations/organization-access-control-by-role (rw_organization_admin for organizationAcls)
     pageScopes: [...MEMBER_SCOPES, "r_organization_social", "w_organization_social", "rw_organization_admin"],
-    // LinkedIn takes PKCE only from native apps; web apps authenticate with the client secret.
+    // Unverified 2026-12-06: needs a live app (PKCE for native apps only; web apps authenticate with the client secret)
     pkce: false,
     clientAuth: "post",
   },
   needsClientCredentials: true,
+  // Checked 2026-12-06: https://learn.microsoft.com/en-us/linkedin/shared/authentication/programmatic-refresh-tokens (60-day access, 365-day refresh from the first grant, approved partners only)
   // A week of lead: the refresh does not extend the refresh token, so refreshing early costs nothing.
   refresh: { kind: "non-rotating", leadMs: 7 * DAY },
 
+  // Unverified 2026-12-06: needs a live app (OpenID userinfo at /v2/userinfo; its page was not stored)
   async profile(ctx, grant) {
     const me = await apiJson<UserInfo>(
       ctx,

@@ -4,10 +4,12 @@ import { fetchJson, text } from "./request";
 import { type AnalyticsAccount, type AnalyticsFetcher, count, emptyMetrics, type PostMetrics } from "./types";
 
 /**
- * The versioned (/rest) API wants a month in LinkedIn-Version; versions are supported for about a
- * year after release (202603 is listed in Microsoft's reference).
+ * The versioned (/rest) API wants a month in LinkedIn-Version; each is supported for at least a year
+ * after release, then sunset (a sunset version is refused).
  */
-export const LINKEDIN_VERSION = "202603";
+// Checked 2026-12-06: https://learn.microsoft.com/it-it/linkedin/marketing/integrations/migrations (202603 sunsets 16 Mar 2027)
+// Checked 2026-12-06: https://learn.microsoft.com/en-us/linkedin/marketing/community-management/community-management-overview?view=li-lms-2026-08 (202608 is documented; a year of support runs to about Aug 2027)
+export const LINKEDIN_VERSION = "202608";
 
 const HEADERS = { "LinkedIn-Version": LINKEDIN_VERSION, "X-Restli-Protocol-Version": "2.0.0" };
 

@@ -41,6 +41,8 @@ const MAX_PAGES = 5;
  * `original~:playableStreams`), which the v2 endpoint documents; whether the versioned /rest endpoint
  * still decorates is unconfirmed, so this stays on /v2.
  */
+// Checked 2026-12-06: https://learn.microsoft.com/en-us/linkedin/marketing/community-management/organizations/organization-access-control-by-role (/rest and /v2 both listed; unversioned APIs "going to be sunset soon")
+// Checked 2026-12-06: https://learn.microsoft.com/en-us/linkedin/shared/api-guide/concepts/decoration (decoration deprecated in some LMS versions: /rest needs a second lookup for names)
 const PROJECTION =
   "(paging,elements*(organization,role,state,organization~(id,localizedName,vanityName,logoV2(original~:playableStreams))))";
 

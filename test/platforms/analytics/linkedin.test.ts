@@ -87,6 +87,13 @@ beforeEach(() => {
 
 const ctx = () => platformTestContext("linkedin");
 
+describe("linkedin version", () => {
+  it("sends a LinkedIn-Version released after 202603, which sunsets on 16 March 2027", () => {
+    expect(LINKEDIN_VERSION).toMatch(/^20\d{4}$/);
+    expect(Number(LINKEDIN_VERSION)).toBeGreaterThan(202603);
+  });
+});
+
 describe("LinkedIn post analytics", () => {
   it("reads an organisation's posts and their share statistics, page by page", async () => {
     const account = { platformUserId: MEMBER, selectedPageId: "5515715", scopes: PAGE_SCOPES };
