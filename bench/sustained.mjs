@@ -3,13 +3,12 @@
 // and answers latency percentiles per operation. Writes bench/sustained.json. See docs/benchmarks.md.
 //   npm run bench:sustained                       10 minutes at 10 connections
 //   npm run bench:sustained -- --minutes 1 --connections 4
-import { spawn } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import http from "node:http";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { spawnDevServer } from "../scripts/lib/dev-server.mjs";
 import {
   BENCH,
   log,
@@ -49,71 +48,20 @@ const MIX = [
   ["webhooks-read", 10],
 ];
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Starts `scripts/dev.mjs` on its own ports and state; answers its base URL and dev key. */
+/** Starts `npm run dev` on its own ports and state, stopped with everything else the run started. */
 async function startDev(dir) {
   const envFile = path.join(dir, "sustained.vars");
-  const template = readFileSync(path.join(ROOT, ".dev.vars.example"), "utf8");
-  writeFileSync(envFile, template);
-  const state = path.join(dir, "state");
-  const [port, inspectorPort] = [await freePort(), await freePort()];
-  const child = spawn(
-    process.execPath,
-    [
-      "scripts/dev.mjs",
-      "--port",
-      String(port),
-      "--inspector-port",
-      String(inspectorPort),
-      "--persist-to",
-      state,
-      "--env-file",
-      envFile,
-      "--log-level",
-      "warn",
-      "--show-interactive-dev-session=false",
-    ],
-    {
-      cwd: ROOT,
-      // Local tracing halves D1-route throughput (docs/benchmarks.md): measure the Worker, not it.
-      env: { ...process.env, NO_COLOR: "1", X_LOCAL_OBSERVABILITY: "false", WRANGLER_SEND_METRICS: "false" },
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
-  let output = "";
-  child.stdout.on("data", (chunk) => {
-    output += chunk;
+  writeFileSync(envFile, readFileSync(path.join(ROOT, ".dev.vars.example"), "utf8"));
+  const server = await spawnDevServer({
+    state: path.join(dir, "state"),
+    envFile,
+    timeoutMs: START_TIMEOUT_MS,
+    args: ["--log-level", "warn"],
+    // Local tracing halves D1-route throughput (docs/benchmarks.md): measure the Worker, not it.
+    env: { X_LOCAL_OBSERVABILITY: "false", WRANGLER_SEND_METRICS: "false" },
   });
-  child.stderr.on("data", (chunk) => {
-    output += chunk;
-  });
-  onCleanup(
-    () =>
-      new Promise((resolve) => {
-        if (child.exitCode !== null) return resolve();
-        child.once("exit", resolve);
-        child.kill("SIGINT");
-        setTimeout(() => child.kill("SIGKILL"), 10_000).unref();
-      }),
-  );
-  const deadline = Date.now() + START_TIMEOUT_MS;
-  while (!output.includes("Switchboard is running at")) {
-    if (child.exitCode !== null) throw new Error(`npm run dev exited:\n${output}`);
-    if (Date.now() > deadline) throw new Error(`npm run dev did not start:\n${output}`);
-    await sleep(250);
-  }
-  const dev = JSON.parse(readFileSync(path.join(state, "dev-api-key.json"), "utf8"));
-  return { baseUrl: dev.baseUrl ?? `http://127.0.0.1:${port}`, key: dev.key, output: () => output };
+  onCleanup(server.stop);
+  return { ...(await server.ready), output: server.output };
 }
 
 /** A webhook receiver on loopback: counts what the Worker delivers. */

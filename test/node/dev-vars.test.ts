@@ -1,35 +1,19 @@
 // Runs in Node, not workerd: starts the Worker the way `npm run dev` does (scripts/dev.mjs, so
 // wrangler's own config and .dev.vars loading) and checks what a new user's .dev.vars reaches.
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import net from "node:net";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type DevServer, spawnDevServer } from "../../scripts/lib/dev-server.mjs";
 
-const ROOT = path.resolve(import.meta.dirname, "..", "..");
 // wrangler's start and the local migrations take seconds on a loaded 2-core machine; a deliberate bound.
 const START_TIMEOUT_MS = 120_000;
 
 const APP = { id: "real-app-client-id-0f3a", secret: "real-app-client-secret-9c1e" };
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 describe("npm run dev with a real platform app in .dev.vars", () => {
   let dir: string;
-  let child: ChildProcess;
-  let output = "";
+  let server: DevServer | undefined;
   let dev: { key: string; baseUrl: string };
 
   beforeAll(async () => {
@@ -46,45 +30,12 @@ describe("npm run dev with a real platform app in .dev.vars", () => {
         `TWITTER_CLIENT_SECRET="${APP.secret}"`,
       ].join("\n"),
     );
-    const state = path.join(dir, "state");
-    const [port, inspectorPort] = [await freePort(), await freePort()];
-    child = spawn(
-      process.execPath,
-      [
-        "scripts/dev.mjs",
-        "--port",
-        String(port),
-        "--inspector-port",
-        String(inspectorPort),
-        "--persist-to",
-        state,
-        "--env-file",
-        envFile,
-        "--show-interactive-dev-session=false",
-      ],
-      { cwd: ROOT, env: { ...process.env, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"] },
-    );
-    child.stdout?.on("data", (chunk) => {
-      output += chunk;
-    });
-    child.stderr?.on("data", (chunk) => {
-      output += chunk;
-    });
-    const deadline = Date.now() + START_TIMEOUT_MS;
-    while (!output.includes("Switchboard is running at")) {
-      if (child.exitCode !== null) throw new Error(`npm run dev exited:\n${output}`);
-      if (Date.now() > deadline) throw new Error(`npm run dev did not start:\n${output}`);
-      await sleep(200);
-    }
-    dev = JSON.parse(readFileSync(path.join(state, "dev-api-key.json"), "utf8"));
+    server = await spawnDevServer({ state: path.join(dir, "state"), envFile, timeoutMs: START_TIMEOUT_MS });
+    dev = await server.ready;
   }, START_TIMEOUT_MS + 10_000);
 
   afterAll(async () => {
-    if (child && child.exitCode === null) {
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGTERM");
-      await Promise.race([exited, sleep(10_000)]);
-    }
+    await server?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   }, 15_000);
 
@@ -100,11 +51,11 @@ describe("npm run dev with a real platform app in .dev.vars", () => {
     expect(url.origin + url.pathname).toBe("https://x.com/i/oauth2/authorize");
     expect(url.searchParams.get("client_id")).toBe(APP.id);
     expect(text).not.toContain(APP.secret);
-    expect(output).not.toContain(APP.secret);
+    expect(server?.output()).not.toContain(APP.secret);
   });
 
   it("seeds a sandbox workspace, whose key is a swb_test_ key", async () => {
     expect(dev.key).toMatch(/^swb_test_/);
-    expect(output).toContain(dev.key);
+    expect(server?.output()).toContain(dev.key);
   });
 });
