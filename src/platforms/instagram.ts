@@ -126,25 +126,30 @@ export const instagram: PlatformModule = {
   id: "instagram",
   name: "Instagram",
   endpoints: {
+    // Unverified 2026-12-06: needs a live app (the reference's OAuth Authorize page gives api.instagram.com/oauth/authorize; the business login embed URL uses www.instagram.com)
     authorizationUrl: "https://www.instagram.com/oauth/authorize",
+    // Unverified 2026-12-06: needs a live app (the short-lived token exchange's page was not stored)
     tokenUrl: "https://api.instagram.com/oauth/access_token",
+    // Checked 2026-12-06: https://developers.facebook.com/documentation/instagram-platform/reference/access_token (graph.instagram.com host)
     apiBaseUrl: "https://graph.instagram.com",
   },
   oauth: {
     // Insights feed analytics backfill and optimal times.
+    // Checked 2026-12-06: https://developers.facebook.com/documentation/instagram-platform/reference/oauth-authorize.md (comma-separated instagram_business_* permissions)
     scopes: [
       "instagram_business_basic",
       "instagram_business_content_publish",
       "instagram_business_manage_insights",
     ],
     scopeSeparator: ",",
-    // No vendor page documents PKCE for Instagram Login.
+    // Checked 2026-12-06: https://developers.facebook.com/documentation/instagram-platform/reference/oauth-authorize.md (no PKCE parameters)
     pkce: false,
     clientAuth: "post",
     // The App Dashboard's embed URL uses it to make the user log in again (unconfirmed by a reference page).
     forcePromptParams: { force_authentication: "1" },
   },
   needsClientCredentials: true,
+  // Checked 2026-12-06: https://developers.facebook.com/documentation/instagram-platform/reference/refresh_access_token (at least 24 h old, unexpired; 60 days from the refresh)
   refresh: EXTEND_IN_PLACE,
   variants: {
     [FACEBOOK_LOGIN]: {
@@ -156,6 +161,7 @@ export const instagram: PlatformModule = {
         clientAuth: "post",
         forcePromptParams: { auth_type: "rerequest" },
       },
+      // Checked 2026-12-06: https://developers.facebook.com/docs/facebook-login/guides/access-tokens/get-long-lived (about 60 days, no refresh)
       refresh: { kind: "none" },
       async finishGrant(ctx, tokens) {
         // The same long-lived exchange and granted-permission read as a Facebook connection.
@@ -165,6 +171,7 @@ export const instagram: PlatformModule = {
     },
   },
 
+  // Checked 2026-12-06: https://developers.facebook.com/documentation/instagram-platform/reference/access_token (ig_exchange_token with the app secret: 1 h to 60 d)
   async finishGrant(ctx, tokens) {
     const long = await fetchLongLivedToken(
       ctx,
@@ -196,6 +203,19 @@ export const instagram: PlatformModule = {
       grantType: "ig_refresh_token",
       what: "Instagram token refresh",
     });
+  },
+
+  async revoke(ctx, grant) {
+    // Unverified 2026-12-06: needs a live app (no revocation for Instagram Login tokens on the pages read, so none is called)
+    if (!isFacebookLogin(grant.extras)) return;
+    // Checked 2026-12-06: https://developers.facebook.com/docs/graph-api/reference/user/permissions/ (DELETE with the user token)
+    // A Facebook-Login grant holds the Facebook user token: removing its permissions deauthorizes the app, page tokens included.
+    await graphJson<{ success: boolean }>(
+      facebookLoginContext(ctx),
+      `/${GRAPH_VERSION}/me/permissions`,
+      { method: "DELETE", token: grant.accessToken },
+      "Facebook permissions revoke",
+    );
   },
 
   async profile(ctx, grant) {

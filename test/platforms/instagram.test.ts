@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { DAY, HOUR } from "../../src/lib/time";
 import { ProviderError } from "../../src/platforms/http";
 import { instagram } from "../../src/platforms/instagram";
+import { GRAPH_VERSION } from "../../src/platforms/meta";
 import { refreshGrant } from "../../src/platforms/oauth";
 import type { Grant } from "../../src/platforms/types";
 import type { FakeGrant, FakePlatform } from "../helpers/fake-provider";
@@ -58,14 +59,40 @@ describe("instagram authorization URL", () => {
     expect(url.searchParams.get("force_authentication")).toBe("1");
   });
 
-  it("uses the real Instagram Login endpoints by default, extends in place and has no revoke", () => {
+  it("uses the real Instagram Login endpoints by default and extends in place", () => {
     expect(instagram.endpoints).toEqual({
       authorizationUrl: "https://www.instagram.com/oauth/authorize",
       tokenUrl: "https://api.instagram.com/oauth/access_token",
       apiBaseUrl: "https://graph.instagram.com",
     });
     expect(instagram.refresh).toEqual({ kind: "extend-in-place", leadMs: 7 * DAY, minAgeMs: DAY });
-    expect(instagram.revoke).toBeUndefined();
+  });
+});
+
+describe("instagram revoke", () => {
+  it("calls nothing for an Instagram Login grant, which has no documented revocation", async () => {
+    const grant = fake.newGrant(creator, SCOPES);
+    await instagram.revoke?.(context(), igGrant(grant.accessToken));
+    expect(fake.calls).toEqual([]);
+  });
+
+  it("deauthorizes a Facebook-Login grant with DELETE me/permissions and the Facebook user token", async () => {
+    const removed: string[] = [];
+    fake.api(`DELETE /${GRAPH_VERSION}/me/permissions`, ({ request }) => {
+      removed.push(request.headers.get("authorization") ?? "");
+      return Response.json({ success: true });
+    });
+    const extras = { oauthVersion: "fb_login", igUserId: IG_USER_ID };
+    await instagram.revoke?.(context(), grantOf("EAAB-user-token", null, { extras }));
+    expect(removed).toEqual(["Bearer EAAB-user-token"]);
+  });
+
+  it("surfaces a refused Facebook-Login revocation (code 190)", async () => {
+    fake.api(`DELETE /${GRAPH_VERSION}/me/permissions`, () => graphError(190, 400, "Session has expired"));
+    const extras = { oauthVersion: "fb_login" };
+    const err = await instagram.revoke?.(context(), grantOf("dead", null, { extras })).catch((e) => e);
+    expect(err).toBeInstanceOf(ProviderError);
+    expect(err.kind).toBe("refused");
   });
 });
 
