@@ -2,19 +2,23 @@ import { DAY } from "../lib/time";
 import { type ApiRequest, apiJson, ProviderError } from "./http";
 import type { Grant, PlatformContext, RefreshModel, TokenSet } from "./types";
 
-/** The Graph API version Facebook, Instagram and WhatsApp calls are pinned to. */
-export const GRAPH_VERSION = "v21.0";
+/** The Graph API version Facebook, Instagram (both logins), WhatsApp and their analytics are pinned to: the one setting. */
+// Checked 2026-12-06: https://developers.facebook.com/docs/graph-api/changelog/versions/?locale=de_DE (v26.0 latest, released 29 Jul 2026; v21.0 retires 21 Jan 2027)
+// Checked 2026-12-06: https://developers.facebook.com/docs/instagram-platform/reference/instagram-media/insights (reach, saved, shares, views still answered; impressions gone since v22.0)
+export const GRAPH_VERSION = "v26.0";
 
 /** extras.oauthVersion of an Instagram grant made through Facebook Login (a Facebook user token). */
 export const FACEBOOK_LOGIN = "fb_login";
 
 /** Meta's long-lived user tokens last about 60 days; assumed when a response omits expires_in. */
+// Checked 2026-12-06: https://developers.facebook.com/docs/facebook-login/guides/access-tokens/get-long-lived (about 60 days)
 export const LONG_LIVED_TTL_MS = 60 * DAY;
 
 /**
  * Instagram and Threads long-lived tokens: extended in place while valid and at least 24 h old,
  * starting a week before expiry so a platform outage still leaves days of retries.
  */
+// Checked 2026-12-06: https://developers.facebook.com/documentation/instagram-platform/reference/refresh_access_token (at least 24 h old, unexpired)
 export const EXTEND_IN_PLACE: RefreshModel = { kind: "extend-in-place", leadMs: 7 * DAY, minAgeMs: DAY };
 
 /** Graph codes that mean the token or session is dead, whatever the HTTP status (190: invalid or expired token). */

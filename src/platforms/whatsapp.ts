@@ -10,6 +10,7 @@ interface PhoneNumber {
 }
 
 /** Reads the WhatsApp Business phone number the token may use; this is the who-am-I of the Cloud API. */
+// Unverified 2026-12-06: needs a live app (GET /{phone-number-id} with display_phone_number and verified_name; its reference page was not stored)
 async function phoneNumberProfile(
   ctx: PlatformContext,
   token: string,
@@ -42,10 +43,13 @@ export const whatsapp: PlatformModule = {
   id: "whatsapp",
   name: "WhatsApp",
   endpoints: {
+    // Checked 2026-12-06: https://developers.facebook.com/documentation/business-messaging/whatsapp/get-started.md (Cloud API on graph.facebook.com)
     apiBaseUrl: `https://graph.facebook.com/${GRAPH_VERSION}`,
   },
   needsClientCredentials: false,
+  // Unverified 2026-12-06: needs a live app (a system-user token lives until revoked in Business Manager; no vendor page read says so)
   refresh: { kind: "none" },
+  // Unverified 2026-12-06: needs a live app (no revocation for system-user tokens outside Business Manager, so none is called)
 
   async profile(ctx, grant) {
     const phoneNumberId = text(grant.extras.phoneNumberId);

@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { GRAPH_VERSION } from "../../src/platforms/meta";
 import { callWith, createWorkspace, insertAccount, issueKey, type TestWorkspace } from "../helpers/api";
 import { type FakePlatform, type FakeRequest, fakePlatform } from "../helpers/fake-provider";
 import { graphError } from "../helpers/platform-fakes";
@@ -43,7 +44,7 @@ beforeEach(async () => {
   responses = [];
   seen = [];
   fake = fakePlatform("instagram");
-  fake.api("GET /v21.0/ig_audio", (req: FakeRequest) => {
+  fake.api(`GET /${GRAPH_VERSION}/ig_audio`, (req: FakeRequest) => {
     seen.push(req.url);
     if (req.request.headers.get("authorization") !== `Bearer ${USER_TOKEN}`)
       return graphError(190, 400, "Invalid OAuth access token data.");
@@ -194,7 +195,7 @@ describe("GET /v1/instagram/audio/search", () => {
 
   it("answers 502 GRAPH_API_ERROR carrying Meta's message", async () => {
     const account = await fbLoginAccount(SELECTED);
-    fake.api("GET /v21.0/ig_audio", () =>
+    fake.api(`GET /${GRAPH_VERSION}/ig_audio`, () =>
       graphError(10, 400, "(#10) Application does not have permission for this action"),
     );
     const res = await search(`?accountId=${account.id}`, ws.key);

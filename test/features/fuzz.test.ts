@@ -4,6 +4,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { SCOPES, type Scope } from "../../src/lib/domain";
 import { ERROR_STATUS } from "../../src/lib/errors";
 import { newId } from "../../src/lib/ids";
+import { GRAPH_VERSION } from "../../src/platforms/meta";
 import { googleInvalidToken } from "../../src/platforms/wire/google";
 import { linkedinUnauthorized } from "../../src/platforms/wire/linkedin";
 import {
@@ -286,7 +287,7 @@ beforeAll(async () => {
     instagram: oauthFake("instagram"),
     telegram: fakeFor("telegram"),
   };
-  fakes.instagram.api("GET /v21.0/ig_audio", ({ request }) =>
+  fakes.instagram.api(`GET /${GRAPH_VERSION}/ig_audio`, ({ request }) =>
     request.headers.get("authorization")?.includes(IG_TOKEN)
       ? Response.json({ data: [{ audio_id: "1", audio_type: "music", title: "Fuzz" }] })
       : graphError(190, 400, "Invalid OAuth access token data."),

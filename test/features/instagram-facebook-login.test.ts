@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DAY } from "../../src/lib/time";
 import { timedFetch } from "../../src/platforms/http";
 import { facebookLoginContext, instagram } from "../../src/platforms/instagram";
+import { GRAPH_VERSION } from "../../src/platforms/meta";
 import type { PlatformContext } from "../../src/platforms/types";
 import { facebookMe } from "../../src/platforms/wire/meta";
 import { type CallOptions, call, createWorkspace, type TestWorkspace } from "../helpers/api";
@@ -40,11 +41,11 @@ function facebookLoginApi(fake: FakePlatform) {
       : graphError(190, 400, "Invalid OAuth access token data.");
   };
   fake.api(
-    "GET /v21.0/me",
+    `GET /${GRAPH_VERSION}/me`,
     authed((req, grant) => Response.json(facebookMe(grant.profile, req.url.searchParams.get("fields")))),
   );
   fake.api(
-    "GET /v21.0/me/accounts",
+    `GET /${GRAPH_VERSION}/me/accounts`,
     authed(() =>
       Response.json({
         data: [
@@ -65,7 +66,7 @@ function facebookLoginApi(fake: FakePlatform) {
     ),
   );
   fake.api(
-    `GET /v21.0/${IG_ID}`,
+    `GET /${GRAPH_VERSION}/${IG_ID}`,
     authed((req) => {
       const fields = (req.url.searchParams.get("fields") ?? "").split(",");
       const node: Record<string, string> = {
@@ -196,7 +197,7 @@ describe("Instagram through Facebook Login: OAuth", () => {
     ]);
     expect(new URLSearchParams(fb.calls[0]?.body).get("client_secret")).toBe("facebook-client-secret");
     expect(ig.tokenRequests).toBe(0);
-    expect(ig.calls.map((c) => `${c.method} ${c.path}`)).toEqual(["GET /api/v21.0/me"]);
+    expect(ig.calls.map((c) => `${c.method} ${c.path}`)).toEqual([`GET /api/${GRAPH_VERSION}/me`]);
     const row = await rowOf(done.json.account.id);
     expect(row?.next_refresh_at).toBeNull();
     expect(await extrasOf(done.json.account.id)).toEqual({ oauthVersion: "fb_login" });

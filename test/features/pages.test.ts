@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createDb } from "../../src/db/client";
 import { saveSelectedPage } from "../../src/features/pages/pages.repository";
+import { GRAPH_VERSION } from "../../src/platforms/meta";
 import { graphPicture } from "../../src/platforms/wire/meta";
 import {
   type CallOptions,
@@ -244,10 +245,10 @@ interface IgPage {
   ig?: { id: string; username: string; name?: string; picture?: string };
 }
 
-/** GET /v21.0/me/accounts with instagram_business_account expanded, paged with Graph cursors. */
+/** GET /{version}/me/accounts with instagram_business_account expanded, paged with Graph cursors. */
 function facebookLoginFake(userToken: string, pages: IgPage[], pageSize = 25): FakePlatform {
   const fake = fakePlatform("instagram");
-  fake.api("GET /v21.0/me/accounts", (req) => {
+  fake.api(`GET /${GRAPH_VERSION}/me/accounts`, (req) => {
     seen.push(req.url);
     if (bearer(req) !== userToken) return graphError(190, 400, "Invalid OAuth access token data.");
     const fields = req.url.searchParams.get("fields") ?? "";
@@ -273,7 +274,9 @@ function facebookLoginFake(userToken: string, pages: IgPage[], pageSize = 25): F
       paging: {
         cursors: { before: `cursor-${start}`, after: `cursor-${start + pageSize}` },
         ...(next
-          ? { next: `https://graph.facebook.com/v21.0/me/accounts?after=cursor-${start + pageSize}` }
+          ? {
+              next: `https://graph.facebook.com/${GRAPH_VERSION}/me/accounts?after=cursor-${start + pageSize}`,
+            }
           : {}),
       },
     });

@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
+import { GRAPH_VERSION } from "../../src/platforms/meta";
 import { call, callWith, createWorkspace, insertAccount, type TestWorkspace } from "../helpers/api";
 import { fakePlatform } from "../helpers/fake-provider";
 
@@ -56,7 +57,7 @@ describe("a platform's rate limit passed through", () => {
 
   it("Instagram audio search answers a Graph 429 as RATE_LIMITED, not GRAPH_API_ERROR", async () => {
     const instagram = fakePlatform("instagram");
-    instagram.api("GET /v21.0/ig_audio", () => limited({ "retry-after": "60" }));
+    instagram.api(`GET /${GRAPH_VERSION}/ig_audio`, () => limited({ "retry-after": "60" }));
     const account = await insertAccount(ws.id, {
       platform: "instagram",
       credentials: {

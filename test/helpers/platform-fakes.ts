@@ -1,4 +1,5 @@
 import type { Platform } from "../../src/lib/domain";
+import { GRAPH_VERSION } from "../../src/platforms/meta";
 import * as bluesky from "../../src/platforms/wire/bluesky";
 import * as google from "../../src/platforms/wire/google";
 import * as linkedin from "../../src/platforms/wire/linkedin";
@@ -215,7 +216,7 @@ export function instagramFake(fake: FakePlatform, accountType = "Business") {
     "GET /refresh_access_token",
     longLived(fake, "ig_refresh_token", { exchange: false, expiresIn: 5_184_000, permissions: true }),
   );
-  fake.api("GET /v21.0/me", ({ grant, url }) => {
+  fake.api(`GET /${GRAPH_VERSION}/me`, ({ grant, url }) => {
     if (!grant) return sendError(meta.graphInvalidToken(TRACE_ID, 400));
     const user = { ...grant.profile, appScopedId: "9130000000000001", accountType };
     return Response.json(meta.instagramMe(user, url.searchParams.get("fields")));

@@ -5,6 +5,7 @@ import { createDb } from "../../src/db/client";
 import { requestBackfill } from "../../src/features/analytics/analytics.service";
 import { advanceBackfills, MAX_TRANSIENT_FAILURES } from "../../src/jobs/backfill";
 import { DAY, HOUR, MINUTE, SECOND } from "../../src/lib/time";
+import { GRAPH_VERSION } from "../../src/platforms/meta";
 import { createWorkspace, insertAccount, type TestWorkspace } from "../helpers/api";
 import { type FakeGrant, type FakePlatform, fakePlatform } from "../helpers/fake-provider";
 
@@ -439,7 +440,7 @@ describe("advanceBackfills", () => {
     const user = graph.newGrant({ id: "10158000000000001", username: "jay", name: "Jay" });
     const page = graph.newGrant({ id: "104567890123456", username: "page", name: "Page" });
     const igUserId = "17841405793187218";
-    graph.api(`GET /v21.0/${igUserId}/media`, ({ request }) =>
+    graph.api(`GET /${GRAPH_VERSION}/${igUserId}/media`, ({ request }) =>
       request.headers.get("authorization") === `Bearer ${page.accessToken}`
         ? Response.json({
             data: [
@@ -459,7 +460,7 @@ describe("advanceBackfills", () => {
           })
         : Response.json({ error: { message: "Invalid OAuth access token", code: 190 } }, { status: 400 }),
     );
-    graph.api("GET /v21.0/17918195224117851/insights", ({ url }) =>
+    graph.api(`GET /${GRAPH_VERSION}/17918195224117851/insights`, ({ url }) =>
       Response.json({
         data: (url.searchParams.get("metric") ?? "").split(",").map((name) => ({
           name,

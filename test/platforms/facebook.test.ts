@@ -59,11 +59,11 @@ describe("facebook authorization URL", () => {
     expect(url.searchParams.get("auth_type")).toBe("rerequest");
   });
 
-  it("uses the real Graph v21.0 endpoints by default and refreshes nothing", () => {
+  it("uses the real Graph v26.0 endpoints by default (v21.0 retires on 21 January 2027) and refreshes nothing", () => {
     expect(facebook.endpoints).toEqual({
-      authorizationUrl: "https://www.facebook.com/v21.0/dialog/oauth",
-      tokenUrl: "https://graph.facebook.com/v21.0/oauth/access_token",
-      apiBaseUrl: "https://graph.facebook.com/v21.0",
+      authorizationUrl: "https://www.facebook.com/v26.0/dialog/oauth",
+      tokenUrl: "https://graph.facebook.com/v26.0/oauth/access_token",
+      apiBaseUrl: "https://graph.facebook.com/v26.0",
     });
     expect(facebook.refresh).toEqual({ kind: "none" });
     expect(facebook.needsClientCredentials).toBe(true);

@@ -157,7 +157,7 @@ describe("instagram profile", () => {
       avatarUrl: "https://scontent.cdninstagram.com/jay.jpg",
       accountType: "business",
     });
-    const call = fake.calls.find((c) => c.path === "/api/v21.0/me");
+    const call = fake.calls.find((c) => c.path === `/api/${GRAPH_VERSION}/me`);
     expect(call?.method).toBe("GET");
   });
 

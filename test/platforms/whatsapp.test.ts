@@ -25,11 +25,11 @@ beforeEach(() => {
 });
 
 describe("whatsapp module", () => {
-  it("is connected with credentials only, on Graph v21.0, with nothing to refresh", () => {
+  it("is connected with credentials only, on Graph v26.0 (v21.0 retires on 21 January 2027), with nothing to refresh", () => {
     expect(whatsapp.oauth).toBeUndefined();
     expect(whatsapp.needsClientCredentials).toBe(false);
     expect(whatsapp.refresh).toEqual({ kind: "none" });
-    expect(whatsapp.endpoints).toEqual({ apiBaseUrl: "https://graph.facebook.com/v21.0" });
+    expect(whatsapp.endpoints).toEqual({ apiBaseUrl: "https://graph.facebook.com/v26.0" });
     expect(whatsapp.revoke).toBeUndefined();
   });
 });

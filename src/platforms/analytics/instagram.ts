@@ -20,8 +20,9 @@ const PAGE_SIZE = 25;
 
 /**
  * Media insights, most first. `views` replaced `impressions` and `plays` (deprecated for all versions on
- * 21 Apr 2025); whether v21.0 answers `views` is unconfirmed, hence the fallback without it.
+ * 21 Apr 2025); a media type without `views` refuses the whole request, hence the fallback without it.
  */
+// Checked 2026-12-06: https://developers.facebook.com/docs/instagram-platform/reference/instagram-media/insights (views for FEED, STORY and REELS)
 const INSIGHTS = ["reach,saved,shares,views", "reach,saved"] as const;
 
 /**

@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { facebookAnalytics } from "../../../src/platforms/analytics/facebook";
+import { GRAPH_VERSION } from "../../../src/platforms/meta";
 import type { Grant } from "../../../src/platforms/types";
 import { type FakePlatform, type FakeRequest, fakePlatform } from "../../helpers/fake-provider";
 import { grantOf, platformTestContext } from "../../helpers/platform-context";
@@ -43,7 +44,7 @@ beforeEach(() => {
         data: [post("1", "2026-11-12T14:05:00+0000", 52, 7, 3), post("2", "2026-11-09T09:00:00+0000", 10, 0)],
         paging: {
           cursors: { before: "QVFIUkFOREFTRQ", after: "QVFIUkFGVEVS" },
-          next: `https://graph.facebook.com/v21.0/${PAGE_ID}/posts?after=QVFIUkFGVEVS`,
+          next: `https://graph.facebook.com/${GRAPH_VERSION}/${PAGE_ID}/posts?after=QVFIUkFGVEVS`,
         },
       });
     }

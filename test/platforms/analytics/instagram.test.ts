@@ -1,5 +1,6 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { instagramAnalytics } from "../../../src/platforms/analytics/instagram";
+import { GRAPH_VERSION } from "../../../src/platforms/meta";
 import type { Grant } from "../../../src/platforms/types";
 import { type FakePlatform, type FakeRequest, fakePlatform } from "../../helpers/fake-provider";
 import { grantOf, platformTestContext } from "../../helpers/platform-context";
@@ -62,7 +63,7 @@ function serve(
         data: MEDIA.slice(0, 2),
         paging: {
           cursors: { before: "QVFIUmJfBEFORE", after: "QVFIUmAFTER1" },
-          next: `https://graph.instagram.com/v21.0/${IG_USER_ID}/media?after=QVFIUmAFTER1`,
+          next: `https://graph.instagram.com/${GRAPH_VERSION}/${IG_USER_ID}/media?after=QVFIUmAFTER1`,
         },
       });
     }
@@ -102,7 +103,12 @@ describe("Instagram post analytics", () => {
       fake = fakePlatform("instagram");
       const issued = fake.newGrant({ id: IG_USER_ID, username: "jayposiris", name: "Jay" });
       grant = grantOf(issued.accessToken, null, { extras: { oauthVersion: "instagram_login" } });
-      calls = serve(fake, "/v21.0", (req) => req.url.searchParams.get("access_token"), issued.accessToken);
+      calls = serve(
+        fake,
+        `/${GRAPH_VERSION}`,
+        (req) => req.url.searchParams.get("access_token"),
+        issued.accessToken,
+      );
     });
 
     const ctx = () => platformTestContext("instagram");
@@ -148,7 +154,7 @@ describe("Instagram post analytics", () => {
     });
 
     it("an expired token on the insights call is a refusal, not a missing metric", async () => {
-      fake.api(`GET /v21.0/${MEDIA[0]?.id}/insights`, () =>
+      fake.api(`GET /${GRAPH_VERSION}/${MEDIA[0]?.id}/insights`, () =>
         graphError(190, 400, "Error validating access token: Session has expired on Friday"),
       );
       const account = { platformUserId: IG_USER_ID, selectedPageId: null, scopes: [] };
@@ -157,7 +163,7 @@ describe("Instagram post analytics", () => {
     });
 
     it("a rate limit (code 4) waits", async () => {
-      fake.api(`GET /v21.0/${IG_USER_ID}/media`, () =>
+      fake.api(`GET /${GRAPH_VERSION}/${IG_USER_ID}/media`, () =>
         graphError(4, 400, "(#4) Application request limit reached"),
       );
       const account = { platformUserId: IG_USER_ID, selectedPageId: null, scopes: [] };
@@ -186,7 +192,7 @@ describe("Instagram post analytics", () => {
       });
       serve(
         fake,
-        "/v21.0",
+        `/${GRAPH_VERSION}`,
         (req) => req.request.headers.get("authorization")?.replace(/^Bearer /, "") ?? null,
         pageToken,
       );
