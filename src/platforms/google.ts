@@ -3,6 +3,7 @@ import { type ApiRequest, apiUrl, failure, ProviderError } from "./http";
 import type { Endpoints, Grant, OAuthSettings, PlatformContext, RefreshModel } from "./types";
 
 /** Google's OAuth endpoints, the same for every Google API (YouTube, Business Profile). */
+// Unverified 2026-12-06: needs a live app (the exact authorize, token and revoke URLs: the stored web-server guide was an outline)
 export const GOOGLE_OAUTH_ENDPOINTS = {
   authorizationUrl: "https://accounts.google.com/o/oauth2/v2/auth",
   tokenUrl: "https://oauth2.googleapis.com/token",
@@ -18,12 +19,14 @@ export function googleOAuth(scopes: readonly string[]): OAuthSettings {
     scopes: scopes.map((scope) => `${GOOGLE_SCOPE_PREFIX}${scope}`),
     pkce: true,
     clientAuth: "post",
+    // Checked 2026-12-06: https://developers.google.com/accounts/docs/OAuth (web-server flow: code for access and refresh tokens, offline access, revocation)
     // Google returns a refresh token only for offline access, and only when the consent screen was shown.
     authorizeParams: { access_type: "offline", prompt: "consent", include_granted_scopes: "true" },
   };
 }
 
 /** Access tokens live about an hour; the refresh token is not rotated (and dies after 6 months unused). */
+// Unverified 2026-12-06: needs a live app (six months unused is Google's overview as quoted on https://qiita.com/croquette0212/items/8da7ccaa09abf89d4f51)
 export const GOOGLE_REFRESH: RefreshModel = { kind: "non-rotating", leadMs: 10 * MINUTE };
 
 /** Google reasons that mean "over quota, try later", which Google sends with HTTP 403 as well as 429. */

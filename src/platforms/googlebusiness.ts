@@ -26,6 +26,7 @@ export const googlebusiness: PlatformModule = {
   needsClientCredentials: true,
   refresh: GOOGLE_REFRESH,
 
+  // Unverified 2026-12-06: needs a live app (Account Management API accounts.list and business.manage; their pages were not stored)
   async profile(ctx, grant) {
     const list = await googleJson<AccountList>(
       ctx,

@@ -129,14 +129,17 @@ export const mastodon: PlatformModule = {
   instances: { normalise: normaliseInstance, endpoints: instanceEndpoints, register: registerApp },
   oauth: {
     scopes: ["read:accounts", "write:statuses", "write:media"],
+    // Checked 2026-12-06: https://git.fuwafuwa.moe/zelo72/documentation/raw/commit/a21d5807f5b016186947e48d51d16fbb58a28b94/content/en/methods/oauth.md (a copy of Mastodon's docs: PKCE from 4.3.0, S256 only)
     // Supported from Mastodon 4.3; older instances ignore the challenge.
     pkce: true,
     clientAuth: "post",
   },
   // Credentials come from registerApp per instance, not from deployment secrets.
   needsClientCredentials: false,
+  // Checked 2026-12-06: https://arcticjs.dev/providers/mastodon (an access token with no expiration; third party)
   refresh: { kind: "none" },
 
+  // Unverified 2026-12-06: needs a live app (verify_credentials and POST /oauth/revoke; their pages were stored only as menus)
   async profile(ctx, grant) {
     const account = await apiJson<Account>(
       ctx,

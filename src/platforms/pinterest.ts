@@ -22,7 +22,9 @@ export const pinterest: PlatformModule = {
   id: "pinterest",
   name: "Pinterest",
   endpoints: {
+    // Checked 2026-12-06: https://developers.pinterest.com/docs/getting-started/set-up-authentication-and-authorization/ (redirect to https://www.pinterest.com/oauth/)
     authorizationUrl: "https://www.pinterest.com/oauth/",
+    // Checked 2026-12-06: https://github.com/pinterest/pinterest-python-generated-api-client/blob/main/docs/OauthApi.md (POST /v5/oauth/token, Basic auth)
     tokenUrl: "https://api.pinterest.com/v5/oauth/token",
     // POST /v5/oauth/token/revoke exists but, per Pinterest, only for system-user tokens: no revocationUrl.
     apiBaseUrl: "https://api.pinterest.com",
@@ -30,17 +32,20 @@ export const pinterest: PlatformModule = {
   oauth: {
     scopes: ["boards:read", "boards:write", "pins:read", "pins:write", "user_accounts:read"],
     scopeSeparator: ",",
-    // Unconfirmed: Pinterest's docs do not mention PKCE.
+    // Unverified 2026-12-06: needs a live app (PKCE is not on Pinterest's pages read)
     pkce: false,
     clientAuth: "basic",
     // Apps created before 25 Sep 2025 get a continuous refresh token only when they ask for it.
     tokenParams: () => ({ continuous_refresh: "true" }),
   },
   needsClientCredentials: true,
+  // Checked 2026-12-06: https://developers.pinterest.com/docs/getting-started/scopes/ (the 365-day legacy refresh token is no longer supported)
+  // Unverified 2026-12-06: needs a live app (30-day access and 60-day continuous refresh tokens)
   // Each refresh answers a new refresh token; whether the old one stays valid is unconfirmed, so the
   // stricter rotating model: one refresh at a time, the new token always stored.
   refresh: { kind: "rotating", leadMs: 7 * DAY },
 
+  // Checked 2026-12-06: https://logto.io/oauth-providers-explorer/pinterest (GET /v5/user_account as the user endpoint; third party)
   async profile(ctx, grant) {
     const account = await apiJson<Account>(
       ctx,

@@ -81,6 +81,7 @@ export const telegram: PlatformModule = {
   endpoints: { apiBaseUrl: "https://api.telegram.org" },
   needsClientCredentials: false,
   refresh: { kind: "none" },
+  // Checked 2026-12-06: https://docs.rs/apid-telegram-bot/0.2.3/apid_telegram_bot/calls/index.html (Bot API texts: logOut moves the bot off the cloud server)
   // No revoke: logOut moves a bot off the cloud Bot API server; it does not invalidate the token.
 
   async connectWithCredentials(ctx, input) {
@@ -107,6 +108,7 @@ export const telegram: PlatformModule = {
     return { tokens: { accessToken: token, refreshToken: null, expiresAt: null, extras }, profile };
   },
 
+  // Checked 2026-12-06: https://docs.rs/apid-telegram-bot/0.2.3/apid_telegram_bot/calls/index.html (getMe: "a simple method for testing your bot's authentication token")
   async profile(ctx, grant): Promise<Profile> {
     const bot = await botApi<BotUser>(ctx, grant.accessToken, "getMe");
     if (typeof bot?.id !== "number") throw new ProviderError("invalid", "Telegram getMe answered no bot id");

@@ -12,20 +12,26 @@ export const twitter: PlatformModule = {
   id: "twitter",
   name: "X",
   endpoints: {
+    // Unverified 2026-12-06: needs a live app (the authorize and revoke URLs: the stored flow pages were cut before them)
     authorizationUrl: "https://x.com/i/oauth2/authorize",
+    // Checked 2026-12-06: https://docs.x.com/ko/fundamentals/authentication/oauth-2-0/authorization-code.md (POST https://api.x.com/2/oauth2/token)
     tokenUrl: "https://api.x.com/2/oauth2/token",
     revocationUrl: "https://api.x.com/2/oauth2/revoke",
     apiBaseUrl: "https://api.x.com",
   },
   oauth: {
+    // Checked 2026-12-06: https://docs.x.com/ko/fundamentals/authentication/oauth-2-0/authorization-code.md (a refresh token only with offline.access)
     scopes: ["tweet.read", "tweet.write", "users.read", "offline.access", "media.write"],
+    // Checked 2026-12-06: https://docs.x.com/fundamentals/authentication/oauth-2-0/user-access-token (PKCE; confidential clients use Basic at the token endpoints)
     pkce: true,
     clientAuth: "basic",
   },
   needsClientCredentials: true,
+  // Checked 2026-12-06: https://docs.x.com/ko/fundamentals/authentication/oauth-2-0/authorization-code.md (access tokens live two hours)
   // The reference contract refreshes within 5 minutes of expiry: a 2-hour token about 12 times a day.
   refresh: { kind: "rotating", leadMs: 5 * MINUTE },
 
+  // Unverified 2026-12-06: needs a live app (GET /2/users/me; its reference page was not stored)
   async profile(ctx, grant) {
     const me = await apiJson<UsersMe>(
       ctx,

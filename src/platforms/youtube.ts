@@ -27,10 +27,12 @@ export const youtube: PlatformModule = {
   id: "youtube",
   name: "YouTube",
   endpoints: { ...GOOGLE_OAUTH_ENDPOINTS, apiBaseUrl: "https://www.googleapis.com" },
+  // Unverified 2026-12-06: needs a live app (YouTube's scope list was not stored)
   oauth: googleOAuth(["youtube.upload", "youtube.readonly", "yt-analytics.readonly"]),
   needsClientCredentials: true,
   refresh: GOOGLE_REFRESH,
 
+  // Unverified 2026-12-06: needs a live app (channels.list with mine=true; its reference page was not stored)
   async profile(ctx, grant) {
     const list = await googleJson<ChannelList>(
       ctx,
