@@ -35,6 +35,7 @@ interface FacebookMe {
 }
 
 /** Instagram API with Facebook Login: publishing, plus the Page listing that finds the business account. */
+// Checked 2026-12-06: https://developers.facebook.com/documentation/instagram-platform/api-reference/instagram-user/insights/ (Facebook Login insights: instagram_basic, instagram_manage_insights, pages_read_engagement)
 export const FACEBOOK_LOGIN_SCOPES = [
   "instagram_basic",
   "instagram_content_publish",
