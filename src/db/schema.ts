@@ -305,6 +305,24 @@ export const postMetrics = sqliteTable(
   ],
 );
 
+/**
+ * Queue messages that failed every delivery and reached the dead-letter queue: what they were for
+ * (ids only; a message never carries a secret), recorded by the dead-letter consumer for the admin API.
+ */
+export const deadLetters = sqliteTable(
+  "dead_letters",
+  {
+    /** The queue's message id: a redelivered dead letter is recorded once. */
+    id: text("id").primaryKey(),
+    kind: text("kind").$type<"refresh" | "deliver" | "malformed">().notNull(),
+    targetId: text("target_id"),
+    attempts: integer("attempts").notNull(),
+    body: text("body").notNull(),
+    deadAt: integer("dead_at").notNull(),
+  },
+  (t) => [index("dead_letters_dead_at_idx").on(t.deadAt)],
+);
+
 export type WorkspaceRow = typeof workspaces.$inferSelect;
 export type UserRow = typeof users.$inferSelect;
 export type ApiKeyRow = typeof apiKeys.$inferSelect;
@@ -315,3 +333,4 @@ export type EventRow = typeof events.$inferSelect;
 export type DeliveryRow = typeof deliveries.$inferSelect;
 export type BackfillJobRow = typeof backfillJobs.$inferSelect;
 export type PostMetricRow = typeof postMetrics.$inferSelect;
+export type DeadLetterRow = typeof deadLetters.$inferSelect;

@@ -25,7 +25,7 @@ export async function deliverWebhooks(
     // Claim only what the invocation's subrequests can attempt (the claim itself is one).
     const affordable = Math.floor((budget.left() - 1) / WORST_ATTEMPT_SUBREQUESTS);
     if (affordable < 1) break;
-    const results = await deliverDue(env, db, now, Math.min(DUE_BATCH, affordable));
+    const results = await deliverDue({ env, db, now }, Math.min(DUE_BATCH, affordable));
     budget.spend(results.length); // their POSTs
     if (results.length === 0) break;
     attempted += results.length;

@@ -1,6 +1,6 @@
 import { and, inArray, lt, notExists, sql } from "drizzle-orm";
 import { createDb } from "../db/client";
-import { deliveries, events, oauthStateUses } from "../db/schema";
+import { deadLetters, deliveries, events, oauthStateUses } from "../db/schema";
 import { DAY } from "../lib/time";
 
 /** Finished deliveries and their events are kept this long for GET …/deliveries and recover. */
@@ -10,12 +10,12 @@ const BATCH = 500;
 /**
  * Purges what can no longer matter: single-use guards of OAuth states past their expiry (a replay
  * would be refused as expired anyway), finished deliveries past retention, and events left with
- * no delivery. Bounded per run.
+ * no delivery, and dead letters past the same retention. Bounded per run.
  */
 export async function housekeeping(env: Env, now: number) {
   const db = createDb(env.DB);
   const cutoff = now - DELIVERY_RETENTION_MS;
-  const [states, oldDeliveries] = await db.batch([
+  const [states, oldDeliveries, oldDeadLetters] = await db.batch([
     db
       .delete(oauthStateUses)
       .where(lt(oauthStateUses.expiresAt, now))
@@ -33,6 +33,19 @@ export async function housekeeping(env: Env, now: number) {
         ),
       )
       .returning({ id: deliveries.id }),
+    db
+      .delete(deadLetters)
+      .where(
+        inArray(
+          deadLetters.id,
+          db
+            .select({ id: deadLetters.id })
+            .from(deadLetters)
+            .where(lt(deadLetters.deadAt, cutoff))
+            .limit(BATCH),
+        ),
+      )
+      .returning({ id: deadLetters.id }),
   ]);
   const orphans = await db
     .delete(events)
@@ -54,5 +67,10 @@ export async function housekeeping(env: Env, now: number) {
       ),
     )
     .returning({ id: events.id });
-  return { oauthStates: states.length, deliveries: oldDeliveries.length, events: orphans.length };
+  return {
+    oauthStates: states.length,
+    deliveries: oldDeliveries.length,
+    events: orphans.length,
+    deadLetters: oldDeadLetters.length,
+  };
 }

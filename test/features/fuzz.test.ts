@@ -163,6 +163,7 @@ const SCOPE_OF: Record<string, Scope | "any key" | "admin" | "public"> = {
   "PATCH /v1/admin/workspaces/{id}": "admin",
   "POST /v1/admin/workspaces/{id}/keys": "admin",
   "GET /v1/admin/workspaces/{id}/keys": "admin",
+  "GET /v1/admin/dead-letters": "admin",
   "DELETE /v1/admin/keys/{id}": "admin",
   "POST /v1/admin/workspaces/{id}/accounts": "admin",
 };

@@ -324,7 +324,7 @@ describe("how an attempt's answer is handled", () => {
     const { id } = await endpointFor(receiver);
     const t0 = second(Date.now());
     const deliveryIds = await emit(3, t0);
-    const [result] = await deliverNow(env, db, deliveryIds.slice(0, 1), t0);
+    const [result] = await deliverNow({ env, db, now: t0 }, deliveryIds.slice(0, 1));
     expect(result).toMatchObject({ ok: false, statusCode: 410, error: "HTTP 410" });
 
     const row = await endpointRow(id);
@@ -351,7 +351,7 @@ describe("how an attempt's answer is handled", () => {
     const { id } = await endpointFor(receiver);
     const t0 = second(Date.now());
     const deliveryIds = await emit(1, t0);
-    await deliverNow(env, db, deliveryIds, t0);
+    await deliverNow({ env, db, now: t0 }, deliveryIds);
     const [row] = await deliveriesOf(id);
     expect(row).toMatchObject({ status: "pending", attempts: 1, last_status_code: 429 });
     expect(row?.next_attempt_at).toBeGreaterThanOrEqual(t0 + HOUR);
@@ -376,7 +376,7 @@ describe("how an attempt's answer is handled", () => {
     const rows = await deliveriesOf(id);
     for (const [i, row] of rows.entries()) {
       receiver.reply = () => new Response("busy", { status: 503, headers: answers[i] });
-      await deliverNow(env, db, [row.id], t0);
+      await deliverNow({ env, db, now: t0 }, [row.id]);
     }
     const after = await deliveriesOf(id);
     expect(after.map((r) => (r.next_attempt_at ?? 0) - t0)).toEqual([120 * SECOND, 2 * HOUR, 5 * SECOND]);
@@ -388,7 +388,7 @@ describe("how an attempt's answer is handled", () => {
     receiver.reply = () => new Response(null, { status: 302, headers: { location: target.url } });
     const { id } = await endpointFor(receiver);
     const t0 = second(Date.now());
-    const [result] = await deliverNow(env, db, await emit(1, t0), t0);
+    const [result] = await deliverNow({ env, db, now: t0 }, await emit(1, t0));
     expect(result).toMatchObject({ ok: false, statusCode: 302 });
     expect(receiver.requests).toHaveLength(1);
     expect(target.requests).toHaveLength(0);
@@ -410,7 +410,7 @@ describe("how an attempt's answer is handled", () => {
     const outcomes: Record<number, boolean> = {};
     for (const [i, status] of statuses.entries()) {
       receiver.reply = () => new Response(null, { status });
-      const [result] = await deliverNow(env, db, [ids[i] as string], t0);
+      const [result] = await deliverNow({ env, db, now: t0 }, [ids[i] as string]);
       outcomes[status] = result?.ok as boolean;
     }
     expect(outcomes).toEqual({
@@ -434,7 +434,7 @@ describe("how an attempt's answer is handled", () => {
     receiver.reply = () => Response.error();
     const { id } = await endpointFor(receiver);
     const t0 = second(Date.now());
-    const [result] = await deliverNow(env, db, await emit(1, t0), t0);
+    const [result] = await deliverNow({ env, db, now: t0 }, await emit(1, t0));
     expect(result).toMatchObject({ ok: false, statusCode: null, error: "Network error" });
     expect((await deliveriesOf(id))[0]).toMatchObject({
       status: "pending",
@@ -452,7 +452,7 @@ describe("how an attempt's answer is handled", () => {
 
     // One minute short of 5 days: still retried, still enabled.
     await setFailingSince(t0 - 5 * DAY + MINUTE);
-    await deliverNow(env, db, await emit(1, t0), t0);
+    await deliverNow({ env, db, now: t0 }, await emit(1, t0));
     expect(await endpointRow(id)).toMatchObject({ enabled: 1, failing_since: t0 - 5 * DAY + MINUTE });
     expect((await deliveriesOf(id))[0]).toMatchObject({ status: "pending", attempts: 1 });
 
@@ -463,7 +463,7 @@ describe("how an attempt's answer is handled", () => {
 
     // The first failure starts a new run.
     receiver.reply = () => new Response("broken", { status: 500 });
-    await deliverNow(env, db, await emit(1, t0 + MINUTE), t0 + MINUTE);
+    await deliverNow({ env, db, now: t0 + MINUTE }, await emit(1, t0 + MINUTE));
     expect(await endpointRow(id)).toMatchObject({ failing_since: t0 + MINUTE });
 
     // Failing for exactly 5 days: the next failure disables the endpoint and fails its delivery.
@@ -505,7 +505,7 @@ describe("secret rotation", () => {
     // During the overlap: two signatures; the package verifies with either secret (real clock).
     receiver.secrets = [old, fresh];
     const now = Date.now();
-    const [during] = await deliverNow(env, db, await emit(1, now), now);
+    const [during] = await deliverNow({ env, db, now: now }, await emit(1, now));
     expect(during?.ok).toBe(true);
     const [a] = receiver.requests;
     expect(a?.signatures).toHaveLength(2);
@@ -516,7 +516,7 @@ describe("secret rotation", () => {
     // After 24 hours: the new secret only.
     receiver.secrets = [];
     const later = until + SECOND;
-    await deliverNow(env, db, await emit(1, later), later);
+    await deliverNow({ env, db, now: later }, await emit(1, later));
     const b = receiver.requests[1] as Received;
     expect(b.signatures).toHaveLength(1);
     expect(signedBy(fresh, b)).toBe(true);
@@ -533,7 +533,10 @@ describe("the delivery lease", () => {
     const t0 = second(Date.now());
     const ids = await emit(50, t0);
     expect(ids).toHaveLength(50);
-    const [one, two] = await Promise.all([deliverDue(env, db, t0), deliverDue(env, db, t0)]);
+    const [one, two] = await Promise.all([
+      deliverDue({ env, db, now: t0 }),
+      deliverDue({ env, db, now: t0 }),
+    ]);
     expect((one?.length ?? 0) + (two?.length ?? 0)).toBe(50);
     expect(receiver.requests).toHaveLength(50);
     expect(new Set(receiver.requests.map((r) => r.id)).size).toBe(50);
@@ -554,7 +557,7 @@ describe("the delivery lease", () => {
     // The run that held it lost it: its late write changes nothing.
     expect(await deliverWebhooks(env, t0 + 61 * SECOND)).toEqual({ attempted: 1, delivered: 1 });
     if (!held) throw new Error("not claimed");
-    const late = await attemptDelivery(env, db, held, t0 + 62 * SECOND);
+    const late = await attemptDelivery({ env, db, now: t0 + 62 * SECOND }, held);
     expect(late.ok).toBe(true);
     expect((await deliveriesOf(id))[0]).toMatchObject({
       status: "succeeded",

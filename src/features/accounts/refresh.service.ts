@@ -4,7 +4,7 @@ import type { BatchRunner } from "../../db/coalesce";
 import { type AccountRow, accounts } from "../../db/schema";
 import { getSecretBox } from "../../lib/config";
 import type { AccountStatus } from "../../lib/domain";
-import { newLeaseId, QUEUED_LEASE_PATTERN } from "../../lib/leases";
+import { newLeaseId, QUEUE_LEASE_MS, QUEUED_LEASE_PATTERN } from "../../lib/leases";
 import { iso, MINUTE, SECOND } from "../../lib/time";
 import { getModule } from "../../platforms/catalogue";
 import { ProviderError } from "../../platforms/http";
@@ -31,9 +31,6 @@ export type RefreshOutcome = { account: AccountRow; deliveryIds?: string[] } & (
   | { kind: "refused"; error: ProviderError }
   | { kind: "transient"; error: ProviderError }
 );
-
-/** How long an enqueued account stays claimed for its message (queue latency and a consumer's retry delay, with room to spare); past it the scheduler claims and enqueues it again. */
-export const QUEUE_LEASE_MS = 10 * MINUTE;
 
 const leaseFree = (now: number) =>
   or(isNull(accounts.refreshLeaseUntil), lte(accounts.refreshLeaseUntil, now));
@@ -124,6 +121,14 @@ export function releaseLeases(db: Db, ids: string[], leaseId: string) {
     .update(accounts)
     .set({ refreshLeaseId: null, refreshLeaseUntil: null })
     .where(and(inArray(accounts.id, ids), eq(accounts.refreshLeaseId, leaseId)));
+}
+
+/** Hands back every due account a claim's lease holds (one statement, through the due index). */
+export function releaseLease(db: Db, leaseId: string, now: number) {
+  return db
+    .update(accounts)
+    .set({ refreshLeaseId: null, refreshLeaseUntil: null })
+    .where(and(lte(accounts.nextRefreshAt, now), eq(accounts.refreshLeaseId, leaseId)));
 }
 
 export { newLeaseId };

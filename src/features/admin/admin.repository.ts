@@ -1,6 +1,6 @@
-import { and, asc, desc, eq, isNull } from "drizzle-orm";
+import { and, asc, desc, eq, isNull, sql } from "drizzle-orm";
 import type { Db } from "../../db/client";
-import { type ApiKeyRow, apiKeys, users, type WorkspaceRow, workspaces } from "../../db/schema";
+import { type ApiKeyRow, apiKeys, deadLetters, users, type WorkspaceRow, workspaces } from "../../db/schema";
 
 export async function createWorkspace(
   db: Db,
@@ -67,4 +67,13 @@ export async function revokeKey(db: Db, id: string, now: number): Promise<ApiKey
   if (revoked) return revoked;
   const [existing] = await db.select().from(apiKeys).where(eq(apiKeys.id, id)).limit(1);
   return existing;
+}
+
+/** The most recent dead letters and how many there are, in one round trip. */
+export async function deadLetterPage(db: Db, limit: number) {
+  const [recent, [total]] = await db.batch([
+    db.select().from(deadLetters).orderBy(desc(deadLetters.deadAt), desc(deadLetters.id)).limit(limit),
+    db.select({ n: sql<number>`count(*)` }).from(deadLetters),
+  ]);
+  return { recent, total: total?.n ?? 0 };
 }

@@ -3,6 +3,7 @@ import { getSecretBox } from "../../lib/config";
 import { ApiError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { createRouter, errorResponse, errorResponses, json, jsonBody } from "../../lib/router";
+import { iso } from "../../lib/time";
 import { getModule } from "../../platforms/catalogue";
 import { nextRefreshAt } from "../../platforms/schedule";
 import { refreshModelOf } from "../../platforms/types";
@@ -12,6 +13,7 @@ import { forgetKey } from "../auth/auth.middleware";
 import { adminAuth } from "./admin.middleware";
 import {
   createWorkspace as createWorkspaceRow,
+  deadLetterPage,
   findOwnerUserId,
   findUser,
   findWorkspace,
@@ -24,6 +26,8 @@ import {
   CreatedKeySchema,
   CreateKeyBodySchema,
   CreateWorkspaceBodySchema,
+  DeadLetterListSchema,
+  DeadLettersQuerySchema,
   InsertAccountBodySchema,
   InsertedAccountSchema,
   KeyIdParamsSchema,
@@ -135,6 +139,22 @@ export const insertWorkspaceAccount = createRoute({
   responses: { 201: json(InsertedAccountSchema, "The account"), ...adminErrors },
 });
 
+export const listDeadLetters = createRoute({
+  method: "get",
+  path: "/dead-letters",
+  tags,
+  security,
+  middleware,
+  summary: "List maintenance queue messages that failed every retry",
+  description:
+    "A message reaches the dead-letter queue after the consumer failed it max_retries times (never for a platform's refusal, which is the account's own error). Each is logged and recorded here with what it was for; ids only.",
+  request: { query: DeadLettersQuerySchema },
+  responses: {
+    200: json(DeadLetterListSchema, "The most recent dead letters, newest first"),
+    ...adminErrors,
+  },
+});
+
 export const adminRouter = createRouter()
   .openapi(createWorkspace, async (c) => {
     const body = c.req.valid("json");
@@ -208,6 +228,17 @@ export const adminRouter = createRouter()
       expiresAt,
     });
     return c.json({ key: minted.key, apiKey: toApiKey(row) }, 201);
+  })
+  .openapi(listDeadLetters, async (c) => {
+    const { recent, total } = await deadLetterPage(c.var.db, c.req.valid("query").limit);
+    const data = recent.map((row) => ({
+      messageId: row.id,
+      kind: row.kind,
+      targetId: row.targetId,
+      attempts: row.attempts,
+      deadAt: iso(row.deadAt),
+    }));
+    return c.json({ total, data }, 200);
   })
   .openapi(listKeys, async (c) => {
     const { id } = c.req.valid("param");

@@ -115,6 +115,27 @@ export const CreatedKeySchema = z
 
 export const KeyListSchema = z.object({ data: z.array(ApiKeySchema) }).openapi("KeyList");
 
+export const DeadLettersQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ example: 20 }),
+});
+
+export const DeadLetterSchema = z
+  .object({
+    messageId: z.string(),
+    kind: z.enum(["refresh", "deliver", "malformed"]),
+    targetId: z.string().nullable().openapi({ description: "The account or delivery the message was for" }),
+    attempts: z.number().int(),
+    deadAt: z.string(),
+  })
+  .openapi("DeadLetter");
+
+export const DeadLetterListSchema = z
+  .object({
+    total: z.number().int().openapi({ description: "Every dead letter recorded (kept 30 days)" }),
+    data: z.array(DeadLetterSchema),
+  })
+  .openapi("DeadLetterList");
+
 const SecretString = z.string().min(1).max(8192);
 
 export const InsertAccountBodySchema = z

@@ -1,4 +1,4 @@
-import { and, asc, eq, inArray, isNull, lte, or } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull, like, lte, or } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import {
   type DeliveryRow,
@@ -8,10 +8,11 @@ import {
   webhookEndpoints,
 } from "../../db/schema";
 import { getSecretBox } from "../../lib/config";
-import { randomToken } from "../../lib/crypto";
+import { newLeaseId, QUEUE_LEASE_MS, QUEUED_LEASE_PATTERN } from "../../lib/leases";
 import { MAX_CONCURRENCY, pool } from "../../lib/pool";
 import { DAY, HOUR, MINUTE, SECOND } from "../../lib/time";
 import { retryAfterMs } from "../../platforms/http";
+import type { ServiceContext } from "../context";
 import { webhookHeaders } from "./signing";
 
 /** Standard Webhooks retry schedule: the waits after the first, second, … failed attempt. */
@@ -41,29 +42,60 @@ export const secretContext = (endpointId: string, field: "secret" | "previous_se
 });
 
 const leaseFree = (now: number) => or(isNull(deliveries.leaseUntil), lte(deliveries.leaseUntil, now));
+const dueDeliveries = (db: Db, now: number, limit: number) =>
+  db
+    .select({ id: deliveries.id })
+    .from(deliveries)
+    .where(and(eq(deliveries.status, "pending"), lte(deliveries.nextAttemptAt, now), leaseFree(now)))
+    .orderBy(asc(deliveries.nextAttemptAt))
+    .limit(limit);
 
-/** Claims deliveries with one conditional statement: two runs never hold the same delivery at once. */
+/**
+ * Claims deliveries with one conditional statement: two runs never hold the same delivery at once.
+ * Named ones are taken when free or only queued (src/lib/leases.ts); due ones only when free.
+ */
 export async function claimDeliveries(
   db: Db,
   leaseId: string,
   now: number,
   which: { ids: string[] } | { limit: number },
 ) {
-  const candidates =
+  if ("ids" in which && which.ids.length === 0) return [];
+  const claimable =
     "ids" in which
-      ? which.ids
-      : db
-          .select({ id: deliveries.id })
-          .from(deliveries)
-          .where(and(eq(deliveries.status, "pending"), lte(deliveries.nextAttemptAt, now), leaseFree(now)))
-          .orderBy(asc(deliveries.nextAttemptAt))
-          .limit(which.limit);
-  if (Array.isArray(candidates) && candidates.length === 0) return [];
+      ? and(
+          inArray(deliveries.id, which.ids),
+          or(leaseFree(now), like(deliveries.leaseId, QUEUED_LEASE_PATTERN)),
+        )
+      : and(inArray(deliveries.id, dueDeliveries(db, now, which.limit)), leaseFree(now));
   return db
     .update(deliveries)
     .set({ leaseId, leaseUntil: now + DELIVERY_LEASE_MS })
-    .where(and(inArray(deliveries.id, candidates), eq(deliveries.status, "pending"), leaseFree(now)))
+    .where(and(claimable, eq(deliveries.status, "pending")))
     .returning();
+}
+
+/** Claims due deliveries for queue messages under a queued lease; answers their ids. */
+export function claimDueForQueue(db: Db, leaseId: string, now: number, limit: number) {
+  return db
+    .update(deliveries)
+    .set({ leaseId, leaseUntil: now + QUEUE_LEASE_MS })
+    .where(and(inArray(deliveries.id, dueDeliveries(db, now, limit)), leaseFree(now)))
+    .returning({ id: deliveries.id });
+}
+
+/** Hands back every due delivery a claim's lease holds (one statement, through the due index). */
+export function releaseLease(db: Db, leaseId: string, now: number) {
+  return db
+    .update(deliveries)
+    .set({ leaseId: null, leaseUntil: null })
+    .where(
+      and(
+        eq(deliveries.status, "pending"),
+        lte(deliveries.nextAttemptAt, now),
+        eq(deliveries.leaseId, leaseId),
+      ),
+    );
 }
 
 export interface AttemptResult {
@@ -104,10 +136,8 @@ async function post(url: string, headers: Record<string, string>, body: string, 
 
 /** Attempts one leased delivery and records the outcome on it and its endpoint, fenced by the lease. */
 export async function attemptDelivery(
-  env: Env,
-  db: Db,
+  { env, db, now }: ServiceContext,
   delivery: DeliveryRow,
-  now: number,
 ): Promise<AttemptResult> {
   const [found] = await db
     .select({ event: events, endpoint: webhookEndpoints })
@@ -186,24 +216,19 @@ export async function attemptDelivery(
 }
 
 /** The first attempt, right after the change that caused the events (run through waitUntil). */
-export async function deliverNow(
-  env: Env,
-  db: Db,
-  deliveryIds: string[],
-  now: number,
-): Promise<AttemptResult[]> {
-  const leaseId = randomToken(12);
+export async function deliverNow(service: ServiceContext, deliveryIds: string[]): Promise<AttemptResult[]> {
+  const leaseId = newLeaseId();
   const claimed: DeliveryRow[] = [];
   // D1 binds at most 100 parameters per statement.
   for (let i = 0; i < deliveryIds.length; i += CLAIM_IDS_PER_STATEMENT) {
     const ids = deliveryIds.slice(i, i + CLAIM_IDS_PER_STATEMENT);
-    claimed.push(...(await claimDeliveries(db, leaseId, now, { ids })));
+    claimed.push(...(await claimDeliveries(service.db, leaseId, service.now, { ids })));
   }
-  return pool(claimed, MAX_CONCURRENCY, (delivery) => attemptDelivery(env, db, delivery, now));
+  return pool(claimed, MAX_CONCURRENCY, (delivery) => attemptDelivery(service, delivery));
 }
 
 /** The cron's retry pass: due deliveries, oldest first, a bounded batch per run. */
-export async function deliverDue(env: Env, db: Db, now: number, limit = DUE_BATCH): Promise<AttemptResult[]> {
-  const claimed = await claimDeliveries(db, randomToken(12), now, { limit });
-  return pool(claimed, MAX_CONCURRENCY, (delivery) => attemptDelivery(env, db, delivery, now));
+export async function deliverDue(service: ServiceContext, limit = DUE_BATCH): Promise<AttemptResult[]> {
+  const claimed = await claimDeliveries(service.db, newLeaseId(), service.now, { limit });
+  return pool(claimed, MAX_CONCURRENCY, (delivery) => attemptDelivery(service, delivery));
 }

@@ -228,7 +228,7 @@ export const webhooksRouter = createRouter()
       ],
       now,
     );
-    const [result] = await deliverNow(c.env, c.var.db, deliveryIds, now);
+    const [result] = await deliverNow({ env: c.env, db: c.var.db, now }, deliveryIds);
     if (!result) {
       return c.json(
         {

@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import type { WebhookEndpointRow } from "../../db/schema";
 import type { AppEnv } from "../../lib/router";
 import { DAY, iso } from "../../lib/time";
+import { serviceOf } from "../context";
 import { deliverNow } from "./delivery.service";
 
 /** How long the previous secret keeps signing after a rotation. */
@@ -27,10 +28,8 @@ export function toWebhook(row: WebhookEndpointRow, now: number) {
 /** First attempt of fresh deliveries right after the response, through waitUntil; the cron retries. */
 export function sendSoon(c: Context<AppEnv>, deliveryIds: string[]): void {
   if (deliveryIds.length === 0) return;
-  const { env } = c;
-  const db = c.var.db;
   c.executionCtx.waitUntil(
-    deliverNow(env, db, deliveryIds, Date.now()).catch((err: unknown) => {
+    deliverNow(serviceOf(c), deliveryIds).catch((err: unknown) => {
       console.error(
         JSON.stringify({
           level: "error",
