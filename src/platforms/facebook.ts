@@ -1,4 +1,4 @@
-import { fetchLongLivedToken, GRAPH_VERSION, graphJson } from "./meta";
+import { facebookUserToken, fetchLongLivedToken, GRAPH_VERSION, graphJson, holdsPageToken } from "./meta";
 import type { PlatformModule } from "./types";
 
 interface Me {
@@ -13,7 +13,8 @@ interface Permissions {
 
 /**
  * Facebook Login for Pages: the code gives a short-lived user token, exchanged at once for a ~60-day
- * one. Nothing refreshes it (reconnect instead); page tokens derived from it later do not expire.
+ * one. Nothing refreshes it (reconnect instead); selecting a Page makes that Page's token, which does
+ * not expire, the account's credential (see facebookUserToken).
  */
 export const facebook: PlatformModule = {
   id: "facebook",
@@ -66,6 +67,7 @@ export const facebook: PlatformModule = {
   },
 
   // Unverified 2026-12-06: needs a live app (GET /me?fields=id,name,picture; no User reference page was stored)
+  // With a Page token, /me is the Page: the check then proves the credential posts use.
   async profile(ctx, grant) {
     const me = await graphJson<Me>(
       ctx,
@@ -82,7 +84,7 @@ export const facebook: PlatformModule = {
       username: null,
       displayName: me.name ?? null,
       avatarUrl: picture?.url && !picture.is_silhouette ? picture.url : null,
-      accountType: "personal",
+      accountType: holdsPageToken(grant) ? "page" : "personal",
     };
   },
 
@@ -92,7 +94,7 @@ export const facebook: PlatformModule = {
     await graphJson<{ success: boolean }>(
       ctx,
       "/me/permissions",
-      { method: "DELETE", token: grant.accessToken },
+      { method: "DELETE", token: facebookUserToken(grant) },
       "Facebook permissions revoke",
     );
   },

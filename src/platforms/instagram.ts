@@ -4,6 +4,7 @@ import {
   EXTEND_IN_PLACE,
   extendInPlace,
   FACEBOOK_LOGIN,
+  facebookUserToken,
   fetchLongLivedToken,
   GRAPH_VERSION,
   graphJson,
@@ -70,7 +71,10 @@ export function selectedIgUserId(extras: Record<string, unknown> | null | undefi
   return typeof id === "string" && id ? id : undefined;
 }
 
-/** Before a business account is chosen the grant is the Facebook user; after, the Instagram account. */
+/**
+ * Before a business account is chosen the grant is the Facebook user; after, the Instagram account,
+ * read with the account's credential (its Page's token once selected).
+ */
 async function facebookLoginProfile(ctx: PlatformContext, grant: Grant): Promise<Profile> {
   const graph = facebookLoginContext(ctx);
   const igUserId = selectedIgUserId(grant.extras);
@@ -121,7 +125,8 @@ function accountType(value: string | undefined): string | null {
  * Instagram API with Instagram Login (professional accounts): the code gives a 1-hour token, exchanged
  * at once for a 60-day one that is extended in place while valid and at least 24 h old.
  * The fb_login variant connects through Facebook Login instead: a ~60-day Facebook user token, never
- * refreshed (reconnect before it expires), from which a Page's Instagram business account is selected.
+ * refreshed, from which a Page's Instagram business account is selected; that Page's token, which
+ * does not expire, then becomes the credential (see facebookUserToken).
  */
 export const instagram: PlatformModule = {
   id: "instagram",
@@ -214,7 +219,7 @@ export const instagram: PlatformModule = {
     await graphJson<{ success: boolean }>(
       facebookLoginContext(ctx),
       `/${GRAPH_VERSION}/me/permissions`,
-      { method: "DELETE", token: grant.accessToken },
+      { method: "DELETE", token: facebookUserToken(grant) },
       "Facebook permissions revoke",
     );
   },

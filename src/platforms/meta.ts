@@ -10,6 +10,26 @@ export const GRAPH_VERSION = "v26.0";
 /** extras.oauthVersion of an Instagram grant made through Facebook Login (a Facebook user token). */
 export const FACEBOOK_LOGIN = "fb_login";
 
+/**
+ * Once a Page is selected its token is the account's credential (`accessToken`, also kept as
+ * `extras.pageAccessToken`) and the Facebook user token moves to `extras.userAccessToken`, kept only
+ * to list Pages again and to revoke. Grants stored before, or reconnected since, hold the user token
+ * as `accessToken`.
+ */
+// Checked 2026-12-06: https://developers.facebook.com/docs/pages/access-tokens/ (Page tokens from a long-lived user token are the non-expiring kind; any token may still be invalidated early)
+export function facebookUserToken(grant: Pick<Grant, "accessToken" | "extras">): string {
+  const { userAccessToken, pageAccessToken } = grant.extras;
+  const pageIsCredential = typeof pageAccessToken === "string" && pageAccessToken === grant.accessToken;
+  return pageIsCredential && typeof userAccessToken === "string" && userAccessToken
+    ? userAccessToken
+    : grant.accessToken;
+}
+
+/** Whether the grant's access token is a selected Page's token rather than the Facebook user's. */
+export function holdsPageToken(grant: Pick<Grant, "accessToken" | "extras">): boolean {
+  return facebookUserToken(grant) !== grant.accessToken;
+}
+
 /** Meta's long-lived user tokens last about 60 days; assumed when a response omits expires_in. */
 // Checked 2026-12-06: https://developers.facebook.com/docs/facebook-login/guides/access-tokens/get-long-lived (about 60 days)
 export const LONG_LIVED_TTL_MS = 60 * DAY;

@@ -33,24 +33,41 @@ let ws: TestWorkspace;
  * tokens are Facebook's (issued by the facebook fake), so each handler looks the grant up there.
  */
 function facebookLoginApi(fake: FakePlatform) {
-  const authed = (handler: (req: FakeRequest, grant: FakeGrant) => Response) => (req: FakeRequest) => {
-    const token = req.request.headers.get("authorization")?.replace(/^Bearer /i, "");
-    const grant = fb.grantByAccess(token);
-    return grant && !grant.revoked
-      ? handler(req, grant)
-      : graphError(190, 400, "Invalid OAuth access token data.");
+  // One Page token per user grant, the same at every listing, dead once the user deauthorizes.
+  const pageTokens = new Map<FakeGrant, string>();
+  const pageTokenOf = (grant: FakeGrant) => {
+    const token = pageTokens.get(grant) ?? fake.token("page");
+    pageTokens.set(grant, token);
+    return token;
   };
+  const grantOfPageToken = (token: string | undefined) => [...pageTokens].find(([, t]) => t === token)?.[0];
+  const authed =
+    (handler: (req: FakeRequest, grant: FakeGrant) => Response, { pageToken = false } = {}) =>
+    (req: FakeRequest) => {
+      const token = req.request.headers.get("authorization")?.replace(/^Bearer /i, "");
+      const grant = fb.grantByAccess(token) ?? (pageToken ? grantOfPageToken(token) : undefined);
+      return grant && !grant.revoked
+        ? handler(req, grant)
+        : graphError(190, 400, "Invalid OAuth access token data.");
+    };
   fake.api(
     `GET /${GRAPH_VERSION}/me`,
     authed((req, grant) => Response.json(facebookMe(grant.profile, req.url.searchParams.get("fields")))),
   );
   fake.api(
+    `DELETE /${GRAPH_VERSION}/me/permissions`,
+    authed((_req, grant) => {
+      grant.revoked = true;
+      return Response.json({ success: true });
+    }),
+  );
+  fake.api(
     `GET /${GRAPH_VERSION}/me/accounts`,
-    authed(() =>
+    authed((_req, grant) =>
       Response.json({
         data: [
           {
-            access_token: fake.token("page"),
+            access_token: pageTokenOf(grant),
             name: "Vox Burst",
             id: PAGE_ID,
             instagram_business_account: {
@@ -67,18 +84,21 @@ function facebookLoginApi(fake: FakePlatform) {
   );
   fake.api(
     `GET /${GRAPH_VERSION}/${IG_ID}`,
-    authed((req) => {
-      const fields = (req.url.searchParams.get("fields") ?? "").split(",");
-      const node: Record<string, string> = {
-        id: IG_ID,
-        username: "voxburst",
-        name: "Vox Burst",
-        profile_picture_url: "https://scontent.cdninstagram.com/vox.jpg",
-      };
-      return Response.json(
-        Object.fromEntries(Object.entries(node).filter(([k]) => k === "id" || fields.includes(k))),
-      );
-    }),
+    authed(
+      (req) => {
+        const fields = (req.url.searchParams.get("fields") ?? "").split(",");
+        const node: Record<string, string> = {
+          id: IG_ID,
+          username: "voxburst",
+          name: "Vox Burst",
+          profile_picture_url: "https://scontent.cdninstagram.com/vox.jpg",
+        };
+        return Response.json(
+          Object.fromEntries(Object.entries(node).filter(([k]) => k === "id" || fields.includes(k))),
+        );
+      },
+      { pageToken: true },
+    ),
   );
 }
 
@@ -235,6 +255,9 @@ describe("Instagram through Facebook Login: OAuth", () => {
     const extras = await extrasOf(id);
     expect(extras).toMatchObject({ oauthVersion: "fb_login", igUserId: IG_ID, pageId: PAGE_ID });
     expect(typeof extras.pageAccessToken).toBe("string");
+    expect(extras.userAccessToken).toBe(fb.grants[0]?.accessToken);
+    // The Page token does not expire, so neither does the account's credential.
+    expect(selected.json.account.tokenExpiresAt).toBeNull();
 
     const after = await record(`/v1/accounts/${id}/test`, { method: "POST", key: ws.key });
     expect(after.json).toEqual({
@@ -242,6 +265,15 @@ describe("Instagram through Facebook Login: OAuth", () => {
       message: "Connection verified",
       details: { platformUserId: IG_ID, username: "@voxburst", displayName: "Vox Burst" },
     });
+    const nodeCall = ig.calls.filter((c) => c.path === `/api/${GRAPH_VERSION}/${IG_ID}`).at(-1);
+    expect(nodeCall?.headers.get("authorization")).toBe(`Bearer ${extras.pageAccessToken}`);
+
+    // Disconnecting revokes with the user token, which the Page token dies with.
+    const gone = await record(`/v1/accounts/${id}`, { method: "DELETE", key: ws.key });
+    expect(gone.status, gone.text).toBe(200);
+    const revoke = ig.calls.find((c) => c.method === "DELETE");
+    expect(revoke?.headers.get("authorization")).toBe(`Bearer ${extras.userAccessToken}`);
+    expect(fb.grants[0]?.revoked).toBe(true);
   });
 
   it("reconnects through Facebook again, keeping the selected business account", async () => {

@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createDb } from "../../src/db/client";
 import { saveSelectedPage } from "../../src/features/pages/pages.repository";
+import { DAY } from "../../src/lib/time";
 import { GRAPH_VERSION } from "../../src/platforms/meta";
 import { graphPicture } from "../../src/platforms/wire/meta";
 import {
@@ -372,10 +373,16 @@ describe("Instagram pages (Facebook Login)", () => {
       pageId: VOX.id,
       pageName: "Page Display Name",
       pageAccessToken: VOX.token,
+      userAccessToken: token,
     });
     const row = await rowOf(account.id);
     expect(JSON.stringify(row)).not.toContain(VOX.token);
     expect(row?.key_version).toBe("k2");
+    expect(row?.token_expires_at).toBeNull();
+    expect(res.json.account.tokenExpiresAt).toBeNull();
+    // The Page token is the credential now; the listing still goes out with the user token.
+    const again = await api(`/v1/accounts/${account.id}/pages`, { key: ws.key });
+    expect(again.json.pages.map((p: { pageId: string }) => p.pageId)).toEqual([VOX.id]);
   });
 
   it("answers INVALID_PAGE_ID for a Page that is not reachable or has no business account", async () => {
@@ -431,7 +438,7 @@ function facebookPagesFake(userToken: string, pages: IgPage[]) {
     if (bearer(req) !== userToken) return graphError(190, 400, "Invalid OAuth access token data.");
     return Response.json({
       data: pages.map((p) => ({
-        access_token: p.token,
+        ...(p.token ? { access_token: p.token } : {}),
         name: p.name,
         id: p.id,
         picture: graphPicture(p.ig?.picture),
@@ -474,6 +481,21 @@ describe("Facebook pages", () => {
       pageId: NO_IG.id,
       pageName: "Plain Page",
       pageAccessToken: NO_IG.token,
+      userAccessToken: token,
+    });
+    expect((await rowOf(account.id))?.token_expires_at).toBeNull();
+    // Another Page later: listed and checked with the user token, its token replacing the first.
+    const other = await api(`/v1/accounts/${account.id}/select-page`, {
+      method: "POST",
+      key: ws.key,
+      body: { pageId: VOX.id },
+    });
+    expect(other.status, other.text).toBe(200);
+    expect(await extrasOf(account.id)).toEqual({
+      pageId: VOX.id,
+      pageName: "Vox Burst",
+      pageAccessToken: VOX.token,
+      userAccessToken: token,
     });
     const unknown = await api(`/v1/accounts/${account.id}/select-page`, {
       method: "POST",
@@ -481,6 +503,29 @@ describe("Facebook pages", () => {
       body: { pageId: "404" },
     });
     expect(unknown.json.error.code).toBe("INVALID_PAGE_ID");
+  });
+
+  it("keeps the user token as the credential when Graph answers no Page token", async () => {
+    const token = `fb-user-${crypto.randomUUID()}`;
+    const expiresAt = new Date(Date.now() + 50 * DAY).toISOString();
+    facebookPagesFake(token, [{ ...NO_IG, token: "" }]);
+    const account = await insertAccount(ws.id, {
+      platform: "facebook",
+      tokenExpiresAt: expiresAt,
+      credentials: { accessToken: token },
+    });
+    const select = await api(`/v1/accounts/${account.id}/select-page`, {
+      method: "POST",
+      key: ws.key,
+      body: { pageId: NO_IG.id },
+    });
+    expect(select.status, select.text).toBe(200);
+    expect(select.json.account.tokenExpiresAt).toBe(expiresAt);
+    expect(await extrasOf(account.id)).toEqual({
+      pageId: NO_IG.id,
+      pageName: "Plain Page",
+      pageAccessToken: null,
+    });
   });
 });
 

@@ -9,6 +9,9 @@ export interface PageSelection {
   displayName?: string | null;
   avatarUrl?: string | null;
   accountType?: string | null;
+  /** Null when a Page token that does not expire becomes the credential. */
+  tokenExpiresAt?: number | null;
+  expiringNotifiedAt?: number | null;
   /** Re-sealed secrets when the selection stores a page token. */
   secrets?: Pick<NewAccountRow, "accessTokenEnc" | "refreshTokenEnc" | "extrasEnc" | "keyVersion">;
 }

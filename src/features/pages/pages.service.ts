@@ -5,7 +5,7 @@ import { ApiError } from "../../lib/errors";
 import { getModule } from "../../platforms/catalogue";
 import { providerFailure } from "../../platforms/failure";
 import { isFacebookLogin } from "../../platforms/instagram";
-import { FACEBOOK_LOGIN } from "../../platforms/meta";
+import { FACEBOOK_LOGIN, facebookUserToken } from "../../platforms/meta";
 import { listAdministeredOrganizations } from "../../platforms/pages/linkedin-pages";
 import { listFacebookPages, listInstagramBusinessAccounts } from "../../platforms/pages/meta-pages";
 import type { Grant, PlatformContext } from "../../platforms/types";
@@ -31,15 +31,19 @@ interface Opened {
   db: Db;
   row: AccountRow;
   grant: Grant;
+  /** The token that lists pages: Facebook's user token wherever it is stored, else the access token. */
   token: string;
   ctx: PlatformContext;
   deliver?: Deliver;
 }
 
-/** The account's session, with its access token as `token`. */
+const isMeta = (platform: string) => platform === "facebook" || platform === "instagram";
+
+/** The account's session, with the token its pages are listed with as `token`. */
 async function open(service: ServiceContext, row: AccountRow, deliver?: Deliver): Promise<Opened> {
   const { grant, ctx } = await openSession(service, row);
-  return { db: service.db, row, grant, token: grant.accessToken, ctx, deliver };
+  const token = isMeta(row.platform) ? facebookUserToken(grant) : grant.accessToken;
+  return { db: service.db, row, grant, token, ctx, deliver };
 }
 
 /** INVALID_PARAM when the account has no credentials to call its platform with. */
@@ -120,12 +124,25 @@ async function selectionFor(
   input: SelectPageBody,
 ): Promise<{ selection: PageSelection; guarded: boolean }> {
   const { row, ctx, token, grant } = opened;
-  const reseal = async (extras: Record<string, unknown>) =>
+  const reseal = async (extras: Record<string, unknown>, accessToken = grant.accessToken) =>
     sealAccountSecrets(await getSecretBox(env), row.id, {
-      accessToken: grant.accessToken,
+      accessToken,
       refreshToken: grant.refreshToken,
       extras: { ...grant.extras, ...extras },
     });
+  /**
+   * A Page token becomes the credential, with no expiry (so the expiry watch leaves the account
+   * alone); the user token stays in extras to list Pages again and to revoke. Without a Page token
+   * (Graph sends none when the user may not act for the Page) the user token stays the credential.
+   */
+  const withPageToken = async (pageAccessToken: string | null, extras: Record<string, unknown>) =>
+    pageAccessToken
+      ? {
+          secrets: await reseal({ ...extras, pageAccessToken, userAccessToken: token }, pageAccessToken),
+          tokenExpiresAt: null,
+          expiringNotifiedAt: null,
+        }
+      : { secrets: await reseal({ ...extras, pageAccessToken: null }, token) };
   switch (row.platform) {
     case "linkedin": {
       const orgs = await platformCall(opened, () => listAdministeredOrganizations(ctx, token));
@@ -159,14 +176,13 @@ async function selectionFor(
           displayName: ig.name || ig.username || row.displayName,
           avatarUrl: ig.avatarUrl ?? row.avatarUrl,
           accountType: "business",
-          secrets: await reseal({
+          ...(await withPageToken(ig.pageAccessToken, {
             oauthVersion: FACEBOOK_LOGIN,
             igUserId: ig.igUserId,
             username: ig.username,
             pageId: ig.pageId,
             pageName,
-            pageAccessToken: ig.pageAccessToken,
-          }),
+          })),
         },
         guarded: true,
       };
@@ -184,7 +200,7 @@ async function selectionFor(
         selection: {
           selectedPageId: page.id,
           selectedPageName: pageName,
-          secrets: await reseal({ pageId: page.id, pageName, pageAccessToken: page.accessToken }),
+          ...(await withPageToken(page.accessToken, { pageId: page.id, pageName })),
         },
         guarded: true,
       };
@@ -195,8 +211,8 @@ async function selectionFor(
 }
 
 /**
- * POST …/select-page: checks the page against a fresh listing, then stores it. Page tokens go into
- * the account's encrypted extras; a row that changed meanwhile (a reconnect) is re-read and redone.
+ * POST …/select-page: checks the page against a fresh listing, then stores it. A Facebook Page's
+ * token becomes the account's credential; a row that changed meanwhile (a reconnect) is re-read and redone.
  */
 export async function selectPage(
   service: ServiceContext,

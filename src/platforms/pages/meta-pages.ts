@@ -64,7 +64,7 @@ export async function listFacebookPages(ctx: PlatformContext, userToken: string)
       id: page.id,
       name: page.name ?? page.id,
       avatarUrl: picture?.url && !picture.is_silhouette ? picture.url : null,
-      accessToken: page.access_token ?? null,
+      accessToken: page.access_token || null,
     };
   });
 }
@@ -104,7 +104,7 @@ export async function listInstagramBusinessAccounts(
       avatarUrl: ig.profile_picture_url ?? null,
       pageId: page.id,
       pageName: page.name ?? page.id,
-      pageAccessToken: page.access_token ?? null,
+      pageAccessToken: page.access_token || null,
     });
   }
   return accounts;
