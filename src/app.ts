@@ -11,6 +11,7 @@ import { instagramAudioRouter, playlistsRouter } from "./features/media/media.ro
 import { pagesRouter } from "./features/pages/pages.routes";
 import { usersRouter } from "./features/users/users.routes";
 import { webhooksRouter } from "./features/webhooks/webhooks.routes";
+import { EVENT_SCHEMAS, WebhookDeliveryHeadersSchema } from "./features/webhooks/webhooks.schemas";
 import { ConfigError } from "./lib/config";
 import { ApiError, type ErrorCode, errorBody } from "./lib/errors";
 import { newId } from "./lib/ids";
@@ -29,6 +30,29 @@ const HTTP_CODES: Record<number, ErrorCode> = {
 
 const BOOKMARK_HEADER = "x-d1-bookmark";
 const BOOKMARK_PATTERN = /^[0-9a-f-]{8,128}$/i;
+
+/** The document's own fields; the routes, components and webhooks come from the app's registry. */
+export const OPENAPI_CONFIG = {
+  openapi: "3.1.0",
+  info: {
+    title: "Switchboard Accounts API",
+    version: "1.0.0",
+    description:
+      "Connect your users' social accounts, keep their tokens alive, and learn at once when one breaks.",
+  },
+  // Relative: every deployment serves its own document, so its origin is the API's.
+  servers: [{ url: "/", description: "The deployment serving this document" }],
+  tags: [
+    { name: "Accounts", description: "Connected social accounts, their tokens and their health" },
+    { name: "Connect", description: "Connecting an account through the platform's OAuth flow" },
+    { name: "Analytics", description: "Engagement backfill and the best times to post" },
+    { name: "Instagram", description: "Instagram-only reads" },
+    { name: "Users", description: "The calling user" },
+    { name: "Webhooks", description: "Endpoints that receive signed account events" },
+    { name: "Events", description: "What each webhook delivery sends, by event type" },
+    { name: "Admin", description: "Workspaces and API keys, with the deployment's ADMIN_TOKEN" },
+  ],
+} satisfies Parameters<ReturnType<typeof createRouter>["getOpenAPI31Document"]>[0];
 
 /** The Worker's app; `timeouts` bound its KV and platform calls (tests set them small). */
 export function createApp(timeouts: Partial<Timeouts> = {}) {
@@ -90,15 +114,28 @@ export function createApp(timeouts: Partial<Timeouts> = {}) {
     scheme: "bearer",
     description: "The deployment's ADMIN_TOKEN",
   });
-  app.doc31("/v1/openapi.json", {
-    openapi: "3.1.0",
-    info: {
-      title: "Switchboard Accounts API",
-      version: "1.0.0",
-      description:
-        "Connect your users' social accounts, keep their tokens alive, and learn at once when one breaks.",
-    },
-  });
+  for (const [type, schema] of Object.entries(EVENT_SCHEMAS)) {
+    app.openAPIRegistry.registerWebhook({
+      method: "post",
+      path: type,
+      operationId: `${type.replace(/\.(\w)/g, (_, c: string) => c.toUpperCase())}Event`,
+      tags: ["Events"],
+      security: [],
+      summary: type,
+      description: schema.description ?? type,
+      request: {
+        headers: WebhookDeliveryHeadersSchema,
+        body: { content: { "application/json": { schema } }, required: true },
+      },
+      responses: {
+        200: {
+          description:
+            "Any 2xx acknowledges the delivery; another status or no answer within 15 s is retried with backoff, and 410 disables the endpoint",
+        },
+      },
+    });
+  }
+  app.doc31("/v1/openapi.json", OPENAPI_CONFIG);
   app.get("/docs", Scalar({ url: "/v1/openapi.json", pageTitle: "Switchboard API reference" }));
 
   // Every error envelope names the request id, the same value as the x-request-id header.

@@ -42,6 +42,7 @@ const tags = ["Accounts"];
 const notFound = () => new ApiError("NOT_FOUND", "Account not found");
 
 export const listAccounts = createRoute({
+  operationId: "listAccounts",
   method: "get",
   path: "/",
   tags,
@@ -54,6 +55,7 @@ export const listAccounts = createRoute({
 });
 
 export const getAccountHealth = createRoute({
+  operationId: "getAccountHealth",
   method: "get",
   path: "/health",
   tags,
@@ -66,6 +68,7 @@ export const getAccountHealth = createRoute({
 });
 
 export const getAccount = createRoute({
+  operationId: "getAccount",
   method: "get",
   path: "/{id}",
   tags,
@@ -76,6 +79,7 @@ export const getAccount = createRoute({
 });
 
 export const updateAccount = createRoute({
+  operationId: "updateAccount",
   method: "patch",
   path: "/{id}",
   tags,
@@ -86,6 +90,7 @@ export const updateAccount = createRoute({
 });
 
 export const deleteAccount = createRoute({
+  operationId: "deleteAccount",
   method: "delete",
   path: "/{id}",
   tags,
@@ -97,6 +102,7 @@ export const deleteAccount = createRoute({
 });
 
 export const createAccount = createRoute({
+  operationId: "createAccount",
   method: "post",
   path: "/",
   tags,
@@ -120,6 +126,7 @@ export const createAccount = createRoute({
 });
 
 export const testAccount = createRoute({
+  operationId: "testAccount",
   method: "post",
   path: "/{id}/test",
   tags,
@@ -132,6 +139,7 @@ export const testAccount = createRoute({
 });
 
 export const refreshAccount = createRoute({
+  operationId: "refreshAccount",
   method: "post",
   path: "/{id}/refresh",
   tags,

@@ -58,6 +58,7 @@ const workspaceNotFound = () => new ApiError("NOT_FOUND", "Workspace not found")
 const ms = (value: string | null | undefined) => (value ? Date.parse(value) : null);
 
 export const createWorkspace = createRoute({
+  operationId: "createWorkspace",
   method: "post",
   path: "/workspaces",
   tags,
@@ -69,6 +70,7 @@ export const createWorkspace = createRoute({
 });
 
 export const getWorkspace = createRoute({
+  operationId: "getWorkspace",
   method: "get",
   path: "/workspaces/{id}",
   tags,
@@ -80,6 +82,7 @@ export const getWorkspace = createRoute({
 });
 
 export const updateWorkspace = createRoute({
+  operationId: "updateWorkspace",
   method: "patch",
   path: "/workspaces/{id}",
   tags,
@@ -91,6 +94,7 @@ export const updateWorkspace = createRoute({
 });
 
 export const createKey = createRoute({
+  operationId: "createKey",
   method: "post",
   path: "/workspaces/{id}/keys",
   tags,
@@ -102,6 +106,7 @@ export const createKey = createRoute({
 });
 
 export const listKeys = createRoute({
+  operationId: "listKeys",
   method: "get",
   path: "/workspaces/{id}/keys",
   tags,
@@ -113,6 +118,7 @@ export const listKeys = createRoute({
 });
 
 export const revokeKey = createRoute({
+  operationId: "revokeKey",
   method: "delete",
   path: "/keys/{id}",
   tags,
@@ -128,6 +134,7 @@ export const revokeKey = createRoute({
 });
 
 export const insertWorkspaceAccount = createRoute({
+  operationId: "insertWorkspaceAccount",
   method: "post",
   path: "/workspaces/{id}/accounts",
   tags,
@@ -140,6 +147,7 @@ export const insertWorkspaceAccount = createRoute({
 });
 
 export const listDeadLetters = createRoute({
+  operationId: "listDeadLetters",
   method: "get",
   path: "/dead-letters",
   tags,

@@ -8,6 +8,7 @@ import { getBackfill, optimalTimes, requestBackfill, toBackfill } from "./analyt
 const tags = ["Analytics"];
 
 export const startBackfill = createRoute({
+  operationId: "startBackfill",
   method: "post",
   path: "/{id}/backfill",
   tags,
@@ -24,6 +25,7 @@ export const startBackfill = createRoute({
 });
 
 export const getBackfillStatus = createRoute({
+  operationId: "getBackfillStatus",
   method: "get",
   path: "/{id}/backfill",
   tags,
@@ -35,6 +37,7 @@ export const getBackfillStatus = createRoute({
 });
 
 export const getOptimalTimes = createRoute({
+  operationId: "getOptimalTimes",
   method: "get",
   path: "/{id}/optimal-times",
   tags,

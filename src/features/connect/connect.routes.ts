@@ -58,6 +58,7 @@ const oauthErrors = {
 const connectErrors = { ...oauthErrors, 402: errorResponse(402) };
 
 export const connectAccount = createRoute({
+  operationId: "connectAccount",
   method: "post",
   path: "/connect/{platform}",
   tags,
@@ -70,6 +71,7 @@ export const connectAccount = createRoute({
 });
 
 export const completeOAuthCallback = createRoute({
+  operationId: "completeOAuthCallback",
   method: "post",
   path: "/callback/{platform}",
   tags,
@@ -82,6 +84,7 @@ export const completeOAuthCallback = createRoute({
 });
 
 export const reconnectAccount = createRoute({
+  operationId: "reconnectAccount",
   method: "post",
   path: "/{id}/reconnect",
   tags,
@@ -94,6 +97,7 @@ export const reconnectAccount = createRoute({
 });
 
 export const oauthRedirect = createRoute({
+  operationId: "oauthRedirect",
   method: "get",
   path: "/redirect/{platform}",
   tags,

@@ -28,6 +28,7 @@ const audioFeature = createMiddleware<AppEnv>(async (c, next) => {
 });
 
 export const listAccountPlaylists = createRoute({
+  operationId: "listAccountPlaylists",
   method: "get",
   path: "/{id}/youtube/playlists",
   tags: ["Accounts"],
@@ -44,6 +45,7 @@ export const listAccountPlaylists = createRoute({
 });
 
 export const searchAudioTracks = createRoute({
+  operationId: "searchAudioTracks",
   method: "get",
   path: "/audio/search",
   tags: ["Instagram"],

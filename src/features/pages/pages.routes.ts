@@ -18,6 +18,7 @@ const tags = ["Accounts"];
 const platformErrors = { ...errorResponses, ...platformErrorResponses };
 
 export const listAccountPages = createRoute({
+  operationId: "listAccountPages",
   method: "get",
   path: "/{id}/pages",
   tags,
@@ -30,6 +31,7 @@ export const listAccountPages = createRoute({
 });
 
 export const selectAccountPage = createRoute({
+  operationId: "selectAccountPage",
   method: "post",
   path: "/{id}/select-page",
   tags,

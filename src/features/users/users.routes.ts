@@ -5,6 +5,7 @@ import { setGa4ClientId } from "./users.repository";
 import { Ga4ClientIdBodySchema, OkSchema } from "./users.schemas";
 
 export const storeGa4ClientId = createRoute({
+  operationId: "storeGa4ClientId",
   method: "post",
   path: "/me/ga4-client-id",
   tags: ["Users"],

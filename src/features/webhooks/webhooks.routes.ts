@@ -38,6 +38,7 @@ const notFound = () => new ApiError("NOT_FOUND", "Webhook endpoint not found");
 const params = { params: WebhookIdParamsSchema };
 
 export const createWebhook = createRoute({
+  operationId: "createWebhook",
   method: "post",
   path: "/",
   tags,
@@ -50,6 +51,7 @@ export const createWebhook = createRoute({
 });
 
 export const listWebhooks = createRoute({
+  operationId: "listWebhooks",
   method: "get",
   path: "/",
   tags,
@@ -59,6 +61,7 @@ export const listWebhooks = createRoute({
 });
 
 export const getWebhook = createRoute({
+  operationId: "getWebhook",
   method: "get",
   path: "/{id}",
   tags,
@@ -69,6 +72,7 @@ export const getWebhook = createRoute({
 });
 
 export const updateWebhook = createRoute({
+  operationId: "updateWebhook",
   method: "patch",
   path: "/{id}",
   tags,
@@ -79,6 +83,7 @@ export const updateWebhook = createRoute({
 });
 
 export const deleteWebhook = createRoute({
+  operationId: "deleteWebhook",
   method: "delete",
   path: "/{id}",
   tags,
@@ -89,6 +94,7 @@ export const deleteWebhook = createRoute({
 });
 
 export const rotateWebhookSecret = createRoute({
+  operationId: "rotateWebhookSecret",
   method: "post",
   path: "/{id}/rotate-secret",
   tags,
@@ -101,6 +107,7 @@ export const rotateWebhookSecret = createRoute({
 });
 
 export const testWebhook = createRoute({
+  operationId: "testWebhook",
   method: "post",
   path: "/{id}/test",
   tags,
@@ -111,6 +118,7 @@ export const testWebhook = createRoute({
 });
 
 export const listWebhookDeliveries = createRoute({
+  operationId: "listWebhookDeliveries",
   method: "get",
   path: "/{id}/deliveries",
   tags,
@@ -121,6 +129,7 @@ export const listWebhookDeliveries = createRoute({
 });
 
 export const recoverWebhook = createRoute({
+  operationId: "recoverWebhook",
   method: "post",
   path: "/{id}/recover",
   tags,

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
-import { EVENT_TYPES } from "../../lib/domain";
+import { ACCOUNT_STATUSES, EVENT_TYPES, PLATFORMS } from "../../lib/domain";
 import { PaginationSchema } from "../../lib/pagination";
+import { TEST_EVENT } from "./events";
 
 export const EventTypeSchema = z.enum(EVENT_TYPES).openapi("EventType");
 
@@ -112,3 +113,77 @@ export const TestResultSchema = z
     error: z.string().nullable(),
   })
   .openapi("WebhookTestResult");
+
+const upper = <const T extends readonly string[]>(values: T) =>
+  values.map((value) => value.toUpperCase()) as { [K in keyof T]: Uppercase<T[K]> };
+
+/** An account as events carry it: its public fields only, platform and status in UPPERCASE. */
+export const EventAccountSchema = z
+  .object({
+    id: z.string().openapi({ example: "acc_01jdzq…" }),
+    platform: z.enum(upper(PLATFORMS)),
+    status: z.enum(upper(ACCOUNT_STATUSES)),
+    username: z.string().nullable(),
+    displayName: z.string().nullable(),
+  })
+  .openapi("EventAccount");
+
+export const AccountEventDataSchema = z.object({ account: EventAccountSchema }).openapi("AccountEventData");
+
+export const AccountErrorEventDataSchema = z
+  .object({
+    account: EventAccountSchema,
+    error: z.object({
+      code: z.string().openapi({ description: "The platform's or our code for the failure" }),
+      message: z.string(),
+    }),
+  })
+  .openapi("AccountErrorEventData");
+
+export const TestEventDataSchema = z.object({ message: z.string() }).openapi("TestEventData");
+
+/** The body of every delivery: the event's own id, its type, when it happened and its data. */
+const eventSchema = <T extends string, D extends z.ZodType>(type: T, data: D) =>
+  z.object({
+    id: z.string().openapi({ description: "The event's id; the webhook-id header carries the same value" }),
+    type: z.literal(type),
+    createdAt: z.string().openapi({ description: "ISO 8601, when the event happened" }),
+    workspaceId: z.string(),
+    data,
+  });
+
+/** Each event type's payload, as the outbox stores and every delivery of it sends. */
+export const EVENT_SCHEMAS = {
+  "account.connected": eventSchema("account.connected", AccountEventDataSchema).openapi(
+    "AccountConnectedEvent",
+    { description: "An account was connected, or reconnected with a new grant" },
+  ),
+  "account.error": eventSchema("account.error", AccountErrorEventDataSchema).openapi("AccountErrorEvent", {
+    description: "An account broke: its grant was refused or expired; it needs a reconnect",
+  }),
+  "account.disconnected": eventSchema("account.disconnected", AccountEventDataSchema).openapi(
+    "AccountDisconnectedEvent",
+    { description: "An account was disconnected (archived) through the API" },
+  ),
+  "account.recovered": eventSchema("account.recovered", AccountEventDataSchema).openapi(
+    "AccountRecoveredEvent",
+    { description: "A broken account works again" },
+  ),
+  "account.expiring": eventSchema("account.expiring", AccountEventDataSchema).openapi(
+    "AccountExpiringEvent",
+    { description: "An account's token cannot be refreshed and expires soon; reconnect it before then" },
+  ),
+  [TEST_EVENT]: eventSchema(TEST_EVENT, TestEventDataSchema).openapi("WebhookTestEvent", {
+    description: "Sent only by POST /v1/webhooks/{id}/test, to that endpoint",
+  }),
+} satisfies Record<(typeof EVENT_TYPES)[number] | typeof TEST_EVENT, z.ZodType>;
+
+/** The headers of every delivery (Standard Webhooks). */
+export const WebhookDeliveryHeadersSchema = z.object({
+  "webhook-id": z.string().openapi({ description: "The event's id: the same on every retry of it" }),
+  "webhook-timestamp": z.string().openapi({ description: "Unix seconds when this attempt was signed" }),
+  "webhook-signature": z.string().openapi({
+    description:
+      "Space-separated `v1,<base64 HMAC-SHA256>` of `<webhook-id>.<webhook-timestamp>.<body>` with the endpoint's secret; two during a secret rotation",
+  }),
+});
