@@ -14,7 +14,7 @@ import {
   type TestWorkspace,
 } from "../helpers/api";
 import { type FakePlatform, type FakeRequest, fakePlatform } from "../helpers/fake-provider";
-import { graphError } from "../helpers/platform-fakes";
+import { BUSINESS_GROUP, BUSINESS_LOCATIONS, graphError, oauthFake } from "../helpers/platform-fakes";
 import { extrasOf, rowOf } from "../helpers/rows";
 
 let responses: string[] = [];
@@ -526,6 +526,81 @@ describe("Facebook pages", () => {
       pageName: "Plain Page",
       pageAccessToken: null,
     });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Google Business Profile locations
+
+describe("Google Business Profile locations", () => {
+  async function businessAccount() {
+    const fake = oauthFake("googlebusiness");
+    const grant = fake.newGrant({ id: "112233445566", username: "", name: "Jane Baker" });
+    const account = await insertAccount(ws.id, {
+      platform: "googlebusiness",
+      platformUserId: grant.profile.id,
+      username: null,
+      displayName: "Jane Baker",
+      credentials: { accessToken: grant.accessToken, refreshToken: grant.refreshToken },
+    });
+    return { fake, grant, account };
+  }
+
+  it("lists every location of every account as pages", async () => {
+    const { account } = await businessAccount();
+    const res = await api(`/v1/accounts/${account.id}/pages`, { key: ws.key });
+    expect(res.status, res.text).toBe(200);
+    expect(res.json.pages).toEqual(
+      BUSINESS_LOCATIONS.map((l, i) => ({
+        id: l.id,
+        name: l.title,
+        type: "location",
+        accountId: BUSINESS_GROUP.id,
+        accountName: BUSINESS_GROUP.name,
+        address: ["1 Main St, 62701 Springfield, US", "20 River Rd, Unit 3, 62702 Springfield, US", null][i],
+      })),
+    );
+  });
+
+  it("selects a location by id or name, storing its account and location; test then reads the location", async () => {
+    const { account } = await businessAccount();
+    const location = BUSINESS_LOCATIONS[1] as (typeof BUSINESS_LOCATIONS)[number];
+    const res = await api(`/v1/accounts/${account.id}/select-page`, {
+      method: "POST",
+      key: ws.key,
+      body: { pageId: `locations/${location.id}` },
+    });
+    expect(res.status, res.text).toBe(200);
+    expect(res.json.account.selectedPage).toEqual({ id: location.id, name: location.title });
+    expect(await extrasOf(account.id)).toEqual({
+      accountId: BUSINESS_GROUP.id,
+      locationId: location.id,
+      locationName: location.title,
+    });
+    const test = await api(`/v1/accounts/${account.id}/test`, { method: "POST", key: ws.key });
+    expect(test.json).toEqual({
+      success: true,
+      message: "Connection verified",
+      details: { platformUserId: location.id, username: null, displayName: location.title },
+    });
+    const renamed = await api(`/v1/accounts/${account.id}/select-page`, {
+      method: "POST",
+      key: ws.key,
+      body: { pageId: BUSINESS_LOCATIONS[0]?.id, pageName: "Downtown" },
+    });
+    expect(renamed.json.account.selectedPage).toEqual({ id: BUSINESS_LOCATIONS[0]?.id, name: "Downtown" });
+  });
+
+  it("refuses a location the user does not manage with INVALID_PAGE_ID", async () => {
+    const { account } = await businessAccount();
+    const res = await api(`/v1/accounts/${account.id}/select-page`, {
+      method: "POST",
+      key: ws.key,
+      body: { pageId: "9999999999999999999" },
+    });
+    expect(res.status).toBe(400);
+    expect(res.json.error.code).toBe("INVALID_PAGE_ID");
+    expect((await rowOf(account.id))?.selected_page_id).toBeNull();
   });
 });
 

@@ -359,11 +359,74 @@ export function youtubeFake(fake: FakePlatform) {
   });
 }
 
-/** Google Business Profile: GET /v1/accounts of the Account Management API, the personal account first. */
-export function googlebusinessFake(fake: FakePlatform) {
+/** The location group every Business Profile fake grant manages, beside the user's personal account. */
+export const BUSINESS_GROUP = { id: "987654321", name: "Bakery group" };
+
+/** The group's locations: the first two have a storefront, the third serves an area. */
+export const BUSINESS_LOCATIONS: google.BusinessLocation[] = [
+  {
+    id: "1111111111111111111",
+    title: "Vox Bakery Downtown",
+    address: { lines: ["1 Main St"], locality: "Springfield", postalCode: "62701", regionCode: "US" },
+  },
+  {
+    id: "2222222222222222222",
+    title: "Vox Bakery Riverside",
+    address: {
+      lines: ["20 River Rd", "Unit 3"],
+      locality: "Springfield",
+      postalCode: "62702",
+      regionCode: "US",
+    },
+  },
+  { id: "3333333333333333333", title: "Vox Catering" },
+];
+
+/**
+ * Google Business Profile: accounts.list (the personal account first, then the location group),
+ * locations.list per account on the Business Information API (paged by pageSize and pageToken,
+ * readMask required; the personal account owns none) and locations.get. Both APIs are served
+ * under the one apiBaseUrl the tests override, as in the sandbox.
+ */
+export function googlebusinessFake(
+  fake: FakePlatform,
+  { locations = BUSINESS_LOCATIONS }: { locations?: google.BusinessLocation[] } = {},
+) {
   googleOAuthFake(fake);
+  const readMaskOf = (url: URL) => listParam(url.searchParams.get("readMask"));
+  const pageOf = (url: URL, all: google.BusinessLocation[]) => {
+    const size = Math.min(Number(url.searchParams.get("pageSize") || 10), 100);
+    const start = Number(url.searchParams.get("pageToken")?.replace("page-", "") || 0);
+    const next = start + size < all.length ? `page-${start + size}` : undefined;
+    return google.businessLocationPage(all.slice(start, start + size), readMaskOf(url), next);
+  };
+  const locationsRoute =
+    (all: () => google.BusinessLocation[]) =>
+    ({ grant, url }: FakeRequest) => {
+      if (!grant) return googleUnauthenticated();
+      if (!readMaskOf(url).length) return sendError(google.googleMissingReadMask());
+      return Response.json(pageOf(url, all()));
+    };
+  fake.api(
+    `GET /v1/accounts/${BUSINESS_GROUP.id}/locations`,
+    locationsRoute(() => locations),
+  );
+  for (const location of locations) {
+    fake.api(`GET /v1/locations/${location.id}`, ({ grant, url }) => {
+      if (!grant) return googleUnauthenticated();
+      if (!readMaskOf(url).length) return sendError(google.googleMissingReadMask());
+      return Response.json(google.businessLocation(location, readMaskOf(url)));
+    });
+  }
   fake.api("GET /v1/accounts", ({ grant }) => {
     if (!grant) return googleUnauthenticated();
+    // The personal account's id is the user's, known only now: its (empty) listing is added here.
+    const personal = `GET /v1/accounts/${grant.profile.id}/locations`;
+    if (!fake.apis.has(personal))
+      fake.api(
+        personal,
+        locationsRoute(() => []),
+      );
     return Response.json(
       google.businessAccounts([
         {
@@ -374,8 +437,8 @@ export function googlebusinessFake(fake: FakePlatform) {
           vettedState: "NOT_VETTED",
         },
         {
-          id: "987654321",
-          name: "Bakery group",
+          id: BUSINESS_GROUP.id,
+          name: BUSINESS_GROUP.name,
           type: "LOCATION_GROUP",
           role: "OWNER",
           verificationState: "VERIFIED",

@@ -1,7 +1,8 @@
 import { beforeEach, describe, expect, it } from "vitest";
-import { googlebusiness } from "../../src/platforms/googlebusiness";
+import { businessInformationContext, googlebusiness } from "../../src/platforms/googlebusiness";
 import { ProviderError } from "../../src/platforms/http";
 import { refreshGrant } from "../../src/platforms/oauth";
+import { listBusinessLocations } from "../../src/platforms/pages/google-locations";
 import type { FakePlatform } from "../helpers/fake-provider";
 import {
   authorizeUrl,
@@ -11,7 +12,7 @@ import {
   platformTestContext,
   redirectUriFor,
 } from "../helpers/platform-context";
-import { oauthFake } from "../helpers/platform-fakes";
+import { BUSINESS_GROUP, googlebusinessFake, oauthFake, recordRoute } from "../helpers/platform-fakes";
 
 const REDIRECT = redirectUriFor("googlebusiness");
 const VERIFIER = "gbp-verifier-0123456789-0123456789-0123456789-0123";
@@ -82,7 +83,7 @@ describe("googlebusiness code exchange and refresh", () => {
 });
 
 describe("googlebusiness profile", () => {
-  it("maps the first account: id from accounts/{id}, accountName, lower-cased type", async () => {
+  it("maps the user's personal account: id from accounts/{id}, accountName, lower-cased type", async () => {
     const grant = fake.newGrant({ id: "112233445566", username: "", name: "Jane Baker" });
     expect(await googlebusiness.profile(context(), grantOf(grant.accessToken))).toEqual({
       platformUserId: "112233445566",
@@ -93,7 +94,40 @@ describe("googlebusiness profile", () => {
     });
   });
 
-  it("lower-cases a location group's type", async () => {
+  it("picks the personal account wherever Google lists it, not the first", async () => {
+    fake.api("GET /v1/accounts", () =>
+      Response.json({
+        accounts: [
+          { name: "accounts/987654321", accountName: "Bakery group", type: "LOCATION_GROUP" },
+          { name: "accounts/112233445566", accountName: "Jane Baker", type: "PERSONAL" },
+        ],
+      }),
+    );
+    const grant = fake.newGrant({ id: "x", username: "", name: "" });
+    const profile = await googlebusiness.profile(context(), grantOf(grant.accessToken));
+    expect(profile).toMatchObject({ platformUserId: "112233445566", accountType: "personal" });
+  });
+
+  it("with a selected location, reads that location (locations.get with a readMask)", async () => {
+    const seen = recordRoute(fake, "GET /v1/locations/2222222222222222222");
+    const grant = fake.newGrant({ id: "112233445566", username: "", name: "Jane Baker" });
+    const profile = await googlebusiness.profile(
+      context(),
+      grantOf(grant.accessToken, null, {
+        extras: { accountId: BUSINESS_GROUP.id, locationId: "2222222222222222222" },
+      }),
+    );
+    expect(profile).toEqual({
+      platformUserId: "2222222222222222222",
+      username: null,
+      displayName: "Vox Bakery Riverside",
+      avatarUrl: null,
+      accountType: "location",
+    });
+    expect(seen[0]?.url.searchParams.get("readMask")).toBe("name,title");
+  });
+
+  it("lower-cases a location group's type when it is the only account", async () => {
     fake.api("GET /v1/accounts", () =>
       Response.json({
         accounts: [{ name: "accounts/987654321", accountName: "Bakery group", type: "LOCATION_GROUP" }],
@@ -137,5 +171,51 @@ describe("googlebusiness revoke", () => {
     expect(call?.method).toBe("POST");
     expect(new URLSearchParams(call?.body).get("token")).toBe(grant.refreshToken);
     expect(grant.revoked).toBe(true);
+  });
+});
+
+describe("googlebusiness locations", () => {
+  it("lists every account's locations with the readMask, following nextPageToken, each once", async () => {
+    const many = Array.from({ length: 150 }, (_, i) => ({
+      id: `44${String(i).padStart(8, "0")}`,
+      title: `Shop ${i}`,
+    }));
+    googlebusinessFake(fake, { locations: many });
+    const seen = recordRoute(fake, `GET /v1/accounts/${BUSINESS_GROUP.id}/locations`);
+    const grant = fake.newGrant({ id: "112233445566", username: "", name: "Jane Baker" });
+    const locations = await listBusinessLocations(context(), grant.accessToken);
+    expect(locations).toHaveLength(150);
+    expect(locations[0]).toEqual({
+      id: "4400000000",
+      title: "Shop 0",
+      accountId: BUSINESS_GROUP.id,
+      accountName: BUSINESS_GROUP.name,
+      address: null,
+    });
+    expect(seen.map((r) => r.url.searchParams.get("pageToken"))).toEqual([null, "page-100"]);
+    for (const req of seen) {
+      expect(req.url.searchParams.get("readMask")).toBe("name,title,storefrontAddress");
+      expect(req.url.searchParams.get("pageSize")).toBe("100");
+    }
+    // The personal account was asked too (it owns none here).
+    expect(fake.calls.some((c) => c.path === "/api/v1/accounts/112233445566/locations")).toBe(true);
+  });
+
+  it("writes the storefront address on one line", async () => {
+    const grant = fake.newGrant({ id: "112233445566", username: "", name: "Jane Baker" });
+    const locations = await listBusinessLocations(context(), grant.accessToken);
+    expect(locations.map((l) => [l.title, l.address])).toEqual([
+      ["Vox Bakery Downtown", "1 Main St, 62701 Springfield, US"],
+      ["Vox Bakery Riverside", "20 River Rd, Unit 3, 62702 Springfield, US"],
+      ["Vox Catering", null],
+    ]);
+  });
+
+  it("calls the Business Information API's host for locations, unless apiBaseUrl is overridden", () => {
+    const real = { ...context(), endpoints: { ...googlebusiness.endpoints } };
+    expect(businessInformationContext(real).endpoints.apiBaseUrl).toBe(
+      "https://mybusinessbusinessinformation.googleapis.com",
+    );
+    expect(businessInformationContext(context()).endpoints.apiBaseUrl).toBe(context().endpoints.apiBaseUrl);
   });
 });

@@ -31,8 +31,26 @@ export const FacebookPageSchema = z
   })
   .openapi("FacebookPage");
 
+export const GoogleBusinessLocationSchema = z
+  .object({
+    id: z.string().openapi({ description: "The location id: pass it as pageId to select-page" }),
+    name: z.string().openapi({ description: "The location's title", example: "Vox Bakery Downtown" }),
+    type: z.literal("location"),
+    accountId: z.string().openapi({ description: "The Business Profile account it was listed under" }),
+    accountName: z.string().nullable(),
+    address: z.string().nullable().openapi({
+      description: "The storefront address on one line; null for service-area businesses",
+    }),
+  })
+  .openapi("GoogleBusinessLocation");
+
 export const PageSchema = z
-  .discriminatedUnion("type", [LinkedInPageSchema, InstagramPageSchema, FacebookPageSchema])
+  .discriminatedUnion("type", [
+    LinkedInPageSchema,
+    InstagramPageSchema,
+    FacebookPageSchema,
+    GoogleBusinessLocationSchema,
+  ])
   .openapi("Page");
 
 export const PageListSchema = z.object({ pages: z.array(PageSchema) }).openapi("PageList");
@@ -41,7 +59,7 @@ export const SelectPageBodySchema = z
   .object({
     pageId: z.string().trim().min(1, "Must not be empty").max(256).openapi({
       description:
-        "LinkedIn: the organisation id (or its URN); Instagram: the Facebook Page id (pageId from the list); Facebook: the Page id",
+        "LinkedIn: the organisation id (or its URN); Instagram: the Facebook Page id (pageId from the list); Facebook: the Page id; Google Business Profile: the location id (or locations/{id})",
     }),
     pageName: z.string().trim().min(1).max(256).optional().openapi({
       description: "Display name to keep for the page; defaults to the platform's",

@@ -6,6 +6,7 @@ import { getModule } from "../../platforms/catalogue";
 import { providerFailure } from "../../platforms/failure";
 import { isFacebookLogin } from "../../platforms/instagram";
 import { FACEBOOK_LOGIN, facebookUserToken } from "../../platforms/meta";
+import { listBusinessLocations } from "../../platforms/pages/google-locations";
 import { listAdministeredOrganizations } from "../../platforms/pages/linkedin-pages";
 import { listFacebookPages, listInstagramBusinessAccounts } from "../../platforms/pages/meta-pages";
 import type { Grant, PlatformContext } from "../../platforms/types";
@@ -20,9 +21,10 @@ const notFound = () => new ApiError("NOT_FOUND", "Account not found");
 /** Attempts at a guarded selection write before giving up on a row that keeps changing. */
 const SAVE_ATTEMPTS = 3;
 
-type PagePlatform = "linkedin" | "instagram" | "facebook";
+const PAGE_PLATFORMS = ["linkedin", "instagram", "facebook", "googlebusiness"] as const;
+type PagePlatform = (typeof PAGE_PLATFORMS)[number];
 const hasPages = (platform: string): platform is PagePlatform =>
-  platform === "linkedin" || platform === "instagram" || platform === "facebook";
+  (PAGE_PLATFORMS as readonly string[]).includes(platform);
 
 /** Receives the deliveries of an account.error a refused call caused, for their first attempt. */
 type Deliver = (deliveryIds: string[]) => void;
@@ -70,7 +72,7 @@ async function platformCall<T>(opened: Opened, call: () => Promise<T>): Promise<
 const directLogin = (row: AccountRow, extras: Record<string, unknown>) =>
   row.platform === "instagram" && !isFacebookLogin(extras);
 
-/** GET …/pages: LinkedIn organisations, Instagram business accounts (Facebook Login), Facebook Pages; else none. */
+/** GET …/pages: LinkedIn organisations, Instagram business accounts (Facebook Login), Facebook Pages, Business Profile locations; else none. */
 export async function listPages(
   service: ServiceContext,
   workspaceId: string,
@@ -109,6 +111,17 @@ export async function listPages(
         name: page.name,
         type: "page" as const,
         ...(page.avatarUrl ? { avatarUrl: page.avatarUrl } : {}),
+      }));
+    }
+    case "googlebusiness": {
+      const locations = await platformCall(opened, () => listBusinessLocations(ctx, token));
+      return locations.map((location) => ({
+        id: location.id,
+        name: location.title,
+        type: "location" as const,
+        accountId: location.accountId,
+        accountName: location.accountName,
+        address: location.address,
       }));
     }
   }
@@ -205,6 +218,30 @@ async function selectionFor(
         guarded: true,
       };
     }
+    case "googlebusiness": {
+      const locations = await platformCall(opened, () => listBusinessLocations(ctx, token));
+      const wanted = input.pageId.replace(/^(?:accounts\/[^/]+\/)?locations\//, "");
+      const location = locations.find((l) => l.id === wanted);
+      if (!location) {
+        throw invalidPageId(
+          "pageId is not a location this Google account manages. Re-fetch pages with GET /v1/accounts/:id/pages and use an id from that response.",
+        );
+      }
+      const pageName = input.pageName ?? location.title;
+      return {
+        selection: {
+          selectedPageId: location.id,
+          selectedPageName: pageName,
+          // Posting addresses accounts/{accountId}/locations/{locationId}.
+          secrets: await reseal({
+            accountId: location.accountId,
+            locationId: location.id,
+            locationName: pageName,
+          }),
+        },
+        guarded: true,
+      };
+    }
     default:
       throw new Error(`No page selection for ${row.platform}`);
   }
@@ -228,7 +265,7 @@ export async function selectPage(
     if (!hasPages(row.platform)) {
       throw new ApiError(
         "INVALID_PARAM",
-        `Page selection does not apply to ${getModule(row.platform).name} accounts; it applies to LinkedIn, Instagram (Facebook Login) and Facebook`,
+        `Page selection does not apply to ${getModule(row.platform).name} accounts; it applies to LinkedIn, Instagram (Facebook Login), Facebook and Google Business Profile`,
         [{ field: "id", message: "Platform without pages" }],
       );
     }

@@ -10,7 +10,16 @@ import {
   blueskySession,
   xrpcError as xrpcEnvelope,
 } from "../wire/bluesky";
-import { businessAccounts, googleInvalidToken, youtubeChannelList } from "../wire/google";
+import {
+  type BusinessLocation,
+  businessAccounts,
+  businessLocation,
+  businessLocationPage,
+  googleInvalidToken,
+  googleMissingReadMask,
+  googleNotFound,
+  youtubeChannelList,
+} from "../wire/google";
 import { linkedinUnauthorized, linkedinUserinfo } from "../wire/linkedin";
 import { mastodonAccount, mastodonApp, mastodonUnauthorized } from "../wire/mastodon";
 import {
@@ -180,8 +189,44 @@ const youtube: Handler = async (call) => {
   return json(youtubeChannelList(call.query.get("mine") === "true" ? [channel] : [], randomToken(12)));
 };
 
+/** A sandbox user's Business Profile locations, ids derived from theirs: two storefronts and a service area. */
+function sandboxLocations(call: Call, user: GrantClaims): BusinessLocation[] {
+  const name = nameOf(call, user);
+  const digits = [...user.sub].map((c) => c.charCodeAt(0) % 10).join("");
+  const address = (line: string) => ({
+    lines: [line],
+    locality: "Sandbox City",
+    postalCode: "00000",
+    regionCode: "US",
+  });
+  return [
+    { id: `${digits}01`, title: `${name} Downtown`, address: address("1 Sandbox Way") },
+    { id: `${digits}02`, title: `${name} Riverside`, address: address("2 Sandbox Quay") },
+    { id: `${digits}03`, title: `${name} Catering` },
+  ];
+}
+
 const googlebusiness: Handler = async (call) => {
-  if (call.method !== "GET" || call.path !== "/v1/accounts") return undefined;
+  if (call.method !== "GET") return undefined;
+  const listing = /^\/v1\/accounts\/([^/]+)\/locations$/.exec(call.path);
+  const single = /^\/v1\/locations\/([^/]+)$/.exec(call.path);
+  if (listing || single) {
+    const user = await who(call);
+    if (!user) return unauthorized(call.platform);
+    const readMask = listParam(call.query.get("readMask"));
+    if (!readMask.length) return send(googleMissingReadMask());
+    const locations = sandboxLocations(call, user);
+    if (single) {
+      const location = locations.find((l) => l.id === single[1]);
+      return location ? json(businessLocation(location, readMask)) : send(googleNotFound());
+    }
+    if (listing?.[1] !== user.sub) return send(googleNotFound());
+    const size = Math.min(Math.max(Number(call.query.get("pageSize")) || 10, 1), 100);
+    const start = Number(call.query.get("pageToken")) || 0;
+    const next = start + size < locations.length ? String(start + size) : undefined;
+    return json(businessLocationPage(locations.slice(start, start + size), readMask, next));
+  }
+  if (call.path !== "/v1/accounts") return undefined;
   const user = await who(call);
   if (!user) return unauthorized(call.platform);
   return json(

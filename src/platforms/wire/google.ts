@@ -140,3 +140,59 @@ export function businessAccounts(accounts: BusinessAccount[]) {
     })),
   };
 }
+
+export interface BusinessLocation {
+  id: string;
+  title: string;
+  address?: { lines: string[]; locality: string; postalCode: string; regionCode: string };
+}
+
+/** A Business Information API Location with only the readMask's fields (Google answers none it was not asked). */
+export function businessLocation(l: BusinessLocation, readMask: string[]) {
+  const all: Record<string, unknown> = {
+    name: `locations/${l.id}`,
+    title: l.title,
+    storefrontAddress: l.address
+      ? {
+          regionCode: l.address.regionCode,
+          languageCode: "en",
+          postalCode: l.address.postalCode,
+          locality: l.address.locality,
+          addressLines: l.address.lines,
+        }
+      : undefined,
+  };
+  const out: Record<string, unknown> = {};
+  for (const field of readMask) if (all[field] !== undefined) out[field] = all[field];
+  return out;
+}
+
+/** GET /v1/{parent=accounts/*}/locations: one page; an empty list is answered as `{}`, as Google does. */
+export function businessLocationPage(
+  locations: BusinessLocation[],
+  readMask: string[],
+  nextPageToken?: string,
+) {
+  return {
+    ...(locations.length ? { locations: locations.map((l) => businessLocation(l, readMask)) } : {}),
+    ...(nextPageToken ? { nextPageToken } : {}),
+  };
+}
+
+/** The Business Information API's answer to a request without the readMask it requires. */
+export const googleMissingReadMask = (): WireError =>
+  googleError({
+    code: 400,
+    status: "INVALID_ARGUMENT",
+    message: "Request contains an invalid argument.",
+    details: [
+      {
+        "@type": "type.googleapis.com/google.rpc.BadRequest",
+        fieldViolations: [{ field: "read_mask", description: "Field is required" }],
+      },
+    ],
+  });
+
+/** A location or account the caller cannot see (or that does not exist). */
+export const googleNotFound = (): WireError =>
+  googleError({ code: 404, status: "NOT_FOUND", message: "Requested entity was not found." });

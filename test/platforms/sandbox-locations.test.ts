@@ -1,0 +1,84 @@
+import { env } from "cloudflare:workers";
+import * as oauth from "oauth4webapi";
+import { describe, expect, it } from "vitest";
+import { sandboxEndpoints } from "../../src/platforms/catalogue";
+import { googlebusiness } from "../../src/platforms/googlebusiness";
+import { buildAuthorizationUrl, exchangeCode } from "../../src/platforms/oauth";
+import { listBusinessLocations } from "../../src/platforms/pages/google-locations";
+import { sandboxFetch } from "../../src/platforms/sandbox/sandbox.routes";
+import type { PlatformContext } from "../../src/platforms/types";
+
+const PUBLIC_URL = "https://switchboard.test";
+const sandboxEnv = {
+  ...env,
+  PROVIDER_OVERRIDES: "",
+  SANDBOX_PROVIDERS: "true",
+  ENVIRONMENT: "development",
+} as Env;
+const sbFetch = sandboxFetch(sandboxEnv);
+const REDIRECT = `${PUBLIC_URL}/v1/oauth/redirect/googlebusiness`;
+
+const context = (): PlatformContext => ({
+  platform: "googlebusiness",
+  endpoints: sandboxEndpoints(PUBLIC_URL, "googlebusiness"),
+  clientId: "sandbox-client",
+  clientSecret: "sandbox-secret",
+  allowHttp: true,
+  fetch: sbFetch,
+  now: Date.now(),
+});
+
+/** Consent in the sandbox and the code exchange, as the app does: answers the access token. */
+async function sandboxToken(): Promise<string> {
+  const ctx = context();
+  const codeVerifier = oauth.generateRandomCodeVerifier();
+  const state = oauth.generateRandomState();
+  const url = await buildAuthorizationUrl(ctx, googlebusiness, {
+    state,
+    codeVerifier,
+    redirectUri: REDIRECT,
+  });
+  const page = await (await sbFetch(url)).text();
+  const request = /name="request" value="([^"]+)"/.exec(page)?.[1] ?? "";
+  const username = /name="username" value="([^"]*)"/.exec(page)?.[1] ?? "";
+  const decided = await sbFetch(`${PUBLIC_URL}/sandbox/googlebusiness/authorize`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ request, decision: "approve", username }),
+  });
+  const code = new URL(decided.headers.get("location") as string).searchParams.get("code") as string;
+  const tokens = await exchangeCode(ctx, googlebusiness, { code, codeVerifier, redirectUri: REDIRECT });
+  return tokens.accessToken;
+}
+
+describe("the sandbox's Business Profile locations", () => {
+  it("lists the user's locations as pages and answers the selected one to the profile check", async () => {
+    const token = await sandboxToken();
+    const locations = await listBusinessLocations(context(), token);
+    expect(locations.map((l) => [l.title, l.address])).toEqual([
+      ["Sandbox Bakery Downtown", "1 Sandbox Way, 00000 Sandbox City, US"],
+      ["Sandbox Bakery Riverside", "2 Sandbox Quay, 00000 Sandbox City, US"],
+      ["Sandbox Bakery Catering", null],
+    ]);
+    const [first] = locations;
+    expect(first?.accountId).toBe("sbx-googlebusiness-1001");
+    const profile = await googlebusiness.profile(context(), {
+      accessToken: token,
+      refreshToken: null,
+      extras: { accountId: first?.accountId, locationId: first?.id },
+    });
+    expect(profile).toMatchObject({ platformUserId: first?.id, displayName: "Sandbox Bakery Downtown" });
+  });
+
+  it("refuses a listing without a readMask, of another account, and without a token", async () => {
+    const token = await sandboxToken();
+    const api = `${sandboxEndpoints(PUBLIC_URL, "googlebusiness").apiBaseUrl}/v1/accounts`;
+    const get = (path: string, bearer = token) =>
+      sbFetch(`${api}${path}`, { headers: { authorization: `Bearer ${bearer}` } });
+    const noMask = await get("/sbx-googlebusiness-1001/locations");
+    expect(noMask.status).toBe(400);
+    expect(((await noMask.json()) as { error: { status: string } }).error.status).toBe("INVALID_ARGUMENT");
+    expect((await get("/someone-else/locations?readMask=name")).status).toBe(404);
+    expect((await get("/sbx-googlebusiness-1001/locations?readMask=name", "nope")).status).toBe(401);
+  });
+});
