@@ -19,6 +19,7 @@ import {
 } from "../helpers/api";
 import { CALLBACK, connectAccount, consent } from "../helpers/connect";
 import { type FakePlatform, fakeServer } from "../helpers/fake-provider";
+import { responseChecker } from "../helpers/openapi";
 import {
   blueskyFake,
   fakeFor,
@@ -93,6 +94,7 @@ interface Operation {
 }
 
 let doc: Schema;
+let asDocumented: ReturnType<typeof responseChecker>;
 
 function resolve(schema: Schema | undefined): Schema {
   let s = schema ?? {};
@@ -279,6 +281,7 @@ async function foreignRows() {
 
 beforeAll(async () => {
   doc = (await call("/v1/openapi.json")).json;
+  asDocumented = responseChecker(doc);
   // Every platform the operations can reach answers like the real one; nothing reaches the internet.
   for (const platform of Object.keys(OAUTH_FAKES) as (keyof typeof OAUTH_FAKES)[]) oauthFake(platform);
   fakes = {
@@ -638,6 +641,11 @@ function check(req: Request, res: Answer | "hang" | { threw: string }): string[]
     }
     if (res.status >= 300 && res.status < 400 && !req.op.responses[String(res.status)])
       problems.push(`undocumented redirect ${res.status}`);
+    // An answer to the operation's own method is one the document describes, body and all.
+    if (req.method === undefined && res.status < 500) {
+      const problem = asDocumented(req.op.method, req.op.path, res);
+      if (problem) problems.push(`not as documented: ${problem}`);
+    }
     problems.push(...leaks(req, res));
   }
   for (const problem of problems) violations.push(`${describeRequest(req)}: ${problem}`);
@@ -1228,6 +1236,16 @@ describe("fuzz: every operation of the OpenAPI document", () => {
     report("cross-tenant");
     expect(compared).toBeGreaterThanOrEqual(60);
     expect(await foreignRows()).toEqual(foreignSnapshot);
+  }, 60_000);
+
+  it("answers every operation's valid request with a status and body the document describes", async () => {
+    for (const op of operationsOf(doc)) {
+      const req = validRequest(op);
+      const res = await send(req);
+      if (check(req, res).length === 0 && answered(res) && res.status >= 400)
+        violations.push(`${describeRequest(req)}: answered ${res.status} ${res.text.slice(0, 160)}`);
+    }
+    report("valid requests");
   }, 60_000);
 
   it(`keeps every invariant over ${CASES_PER_OPERATION} malformed and boundary cases per operation`, async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import committed from "../../openapi.json";
-import { call } from "../helpers/api";
+import { call, createWorkspace, insertAccount } from "../helpers/api";
+import { responseChecker } from "../helpers/openapi";
 
 describe("the OpenAPI document", () => {
   it("is the committed openapi.json (npm run openapi writes it)", async () => {
@@ -23,5 +24,18 @@ describe("the OpenAPI document", () => {
     expect(Object.keys(doc.webhooks).sort()).toEqual(
       [...doc.components.schemas.EventType.enum, "webhook.test"].sort(),
     );
+  });
+
+  it("refuses answers the document does not describe: an extra field, a wrong type, a status", async () => {
+    const check = responseChecker((await call("/v1/openapi.json")).json);
+    const ws = await createWorkspace();
+    const account = await insertAccount(ws.id);
+    const res = await call(`/v1/accounts/${account.id}`, { key: ws.key });
+    const as = (status: number, json: unknown) => ({ status, headers: res.headers, json, text: "{}" });
+    expect(check("GET", "/v1/accounts/{id}", res)).toBeUndefined();
+    expect(check("GET", "/v1/accounts/{id}", as(200, { ...res.json, secret: "x" }))).toMatch(/secret/);
+    expect(check("GET", "/v1/accounts/{id}", as(200, { ...res.json, status: 1 }))).toMatch(/\/status/);
+    expect(check("GET", "/v1/accounts/{id}", as(201, res.json))).toMatch(/status 201 is not documented/);
+    expect(check("GET", "/v1/accounts/{id}", as(404, { error: { code: "NOT_FOUND" } }))).toMatch(/message/);
   });
 });
