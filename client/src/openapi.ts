@@ -176,7 +176,7 @@ export interface paths {
     };
     /**
      * List pages
-     * @description LinkedIn: the organisations the member administers. Instagram connected through Facebook Login: the Instagram business accounts linked to the user's Facebook Pages. Facebook: the Pages the user manages. Every other platform, and Instagram Direct Login accounts, answer an empty list.
+     * @description LinkedIn: the organisations the member administers. Instagram connected through Facebook Login: the Instagram business accounts linked to the user's Facebook Pages. Facebook: the Pages the user manages. Google Business Profile: every location of every Business Profile account the user manages. Every other platform, and Instagram Direct Login accounts, answer an empty list.
      */
     get: operations["listAccountPages"];
     put?: never;
@@ -198,7 +198,7 @@ export interface paths {
     put?: never;
     /**
      * Select a page
-     * @description Persists the page later posts go to, after checking it against a fresh listing: INVALID_PAGE_ID (400) when it is not among the account's pages. Instagram (Facebook Login) stores the business account, its Page and the Page token; Facebook stores the Page and its token (tokens encrypted, never answered).
+     * @description Persists the page later posts go to, after checking it against a fresh listing: INVALID_PAGE_ID (400) when it is not among the account's pages. Instagram (Facebook Login) stores the business account and its Page; Facebook stores the Page; in both the Page token, which does not expire, becomes the account's credential (tokenExpiresAt null; tokens encrypted, never answered). Google Business Profile stores the location and its account.
      */
     post: operations["selectAccountPage"];
     delete?: never;

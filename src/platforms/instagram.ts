@@ -79,6 +79,7 @@ async function facebookLoginProfile(ctx: PlatformContext, grant: Grant): Promise
   const graph = facebookLoginContext(ctx);
   const igUserId = selectedIgUserId(grant.extras);
   if (igUserId) {
+    // Unverified 2026-12-06: needs a live app (the IG user node read with its Page's token instead of the user's; the IG User reference page was not stored)
     const ig = await graphJson<IgUser>(
       graph,
       `/${GRAPH_VERSION}/${encodeURIComponent(igUserId)}`,

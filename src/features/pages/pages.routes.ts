@@ -25,7 +25,7 @@ export const listAccountPages = createRoute({
   security: bearer("accounts:read"),
   summary: "List pages",
   description:
-    "LinkedIn: the organisations the member administers. Instagram connected through Facebook Login: the Instagram business accounts linked to the user's Facebook Pages. Facebook: the Pages the user manages. Every other platform, and Instagram Direct Login accounts, answer an empty list.",
+    "LinkedIn: the organisations the member administers. Instagram connected through Facebook Login: the Instagram business accounts linked to the user's Facebook Pages. Facebook: the Pages the user manages. Google Business Profile: every location of every Business Profile account the user manages. Every other platform, and Instagram Direct Login accounts, answer an empty list.",
   request: { params: AccountIdParamsSchema },
   responses: { 200: json(PageListSchema, "The account's pages"), ...platformErrors },
 });
@@ -38,7 +38,7 @@ export const selectAccountPage = createRoute({
   security: bearer("accounts:write"),
   summary: "Select a page",
   description:
-    "Persists the page later posts go to, after checking it against a fresh listing: INVALID_PAGE_ID (400) when it is not among the account's pages. Instagram (Facebook Login) stores the business account, its Page and the Page token; Facebook stores the Page and its token (tokens encrypted, never answered).",
+    "Persists the page later posts go to, after checking it against a fresh listing: INVALID_PAGE_ID (400) when it is not among the account's pages. Instagram (Facebook Login) stores the business account and its Page; Facebook stores the Page; in both the Page token, which does not expire, becomes the account's credential (tokenExpiresAt null; tokens encrypted, never answered). Google Business Profile stores the location and its account.",
   request: { params: AccountIdParamsSchema, ...jsonBody(SelectPageBodySchema) },
   responses: { 200: json(SelectPageResultSchema, "The account with its selected page"), ...platformErrors },
 });
