@@ -9,13 +9,16 @@ import { apiKeyAuth } from "./features/auth/auth.middleware";
 import { connectRouter, oauthRouter } from "./features/connect/connect.routes";
 import { instagramAudioRouter, playlistsRouter } from "./features/media/media.routes";
 import { pagesRouter } from "./features/pages/pages.routes";
+import { hostedRouter } from "./features/sessions/hosted.routes";
+import { sessionsRouter } from "./features/sessions/sessions.routes";
 import { usersRouter } from "./features/users/users.routes";
 import { webhooksRouter } from "./features/webhooks/webhooks.routes";
 import { EVENT_SCHEMAS, WebhookDeliveryHeadersSchema } from "./features/webhooks/webhooks.schemas";
 import { ConfigError } from "./lib/config";
+import { toBase64Url } from "./lib/encoding";
 import { ApiError, type ErrorCode, errorBody } from "./lib/errors";
 import { newId } from "./lib/ids";
-import { createRouter } from "./lib/router";
+import { type AppEnv, createRouter } from "./lib/router";
 import { DEFAULT_TIMEOUTS, type Timeouts } from "./lib/timeouts";
 import { sandboxRouter } from "./platforms/sandbox/sandbox.routes";
 
@@ -30,6 +33,27 @@ const HTTP_CODES: Record<number, ErrorCode> = {
 
 const BOOKMARK_HEADER = "x-d1-bookmark";
 const BOOKMARK_PATTERN = /^[0-9a-f-]{8,128}$/i;
+
+/** The reference's script, from the Worker's static assets (public/, see scripts/docs-assets.mjs). */
+const DOCS_SCRIPT = "/docs/scalar.js";
+
+/**
+ * The reference page loads nothing from another origin: scripts are ours or carry the page's nonce.
+ * Styles allow 'unsafe-inline' because the reference sets style attributes, which no nonce covers.
+ */
+const docsPolicy = (nonce: string) =>
+  [
+    "default-src 'none'",
+    `script-src 'self' 'nonce-${nonce}'`,
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data: blob:",
+    "font-src 'self' data:",
+    "connect-src 'self'",
+    "worker-src 'self' blob:",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join("; ");
 
 /** The document's own fields; the routes, components and webhooks come from the app's registry. */
 export const OPENAPI_CONFIG = {
@@ -98,6 +122,9 @@ export function createApp(timeouts: Partial<Timeouts> = {}) {
   app.use("/v1/users/*", apiKeyAuth);
   app.route("/v1/users", usersRouter);
   app.route("/v1/oauth", oauthRouter);
+  app.use("/v1/connect/*", apiKeyAuth);
+  app.route("/v1/connect/sessions", sessionsRouter);
+  app.route("/connect", hostedRouter);
   app.use("/v1/webhooks", apiKeyAuth);
   app.use("/v1/webhooks/*", apiKeyAuth);
   app.route("/v1/webhooks", webhooksRouter);
@@ -136,7 +163,18 @@ export function createApp(timeouts: Partial<Timeouts> = {}) {
     });
   }
   app.doc31("/v1/openapi.json", OPENAPI_CONFIG);
-  app.get("/docs", Scalar({ url: "/v1/openapi.json", pageTitle: "Switchboard API reference" }));
+  app.get("/docs", (c, next) => {
+    const nonce = toBase64Url(crypto.getRandomValues(new Uint8Array(16)));
+    c.header("Content-Security-Policy", docsPolicy(nonce));
+    const reference = Scalar<AppEnv>({
+      url: "/v1/openapi.json",
+      pageTitle: "Switchboard API reference",
+      cdn: DOCS_SCRIPT,
+      nonce,
+      withDefaultFonts: false,
+    });
+    return reference(c, next);
+  });
 
   // Every error envelope names the request id, the same value as the x-request-id header.
   app.notFound((c) => c.json(errorBody(new ApiError("NOT_FOUND", "Route not found"), c.var.requestId), 404));

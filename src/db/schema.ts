@@ -1,6 +1,14 @@
 import { sql } from "drizzle-orm";
 import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
-import type { AccountStatus, ConnectionType, EventType, Plan, Platform, Scope } from "../lib/domain";
+import type {
+  AccountStatus,
+  ConnectionType,
+  ConnectSessionStatus,
+  EventType,
+  Plan,
+  Platform,
+  Scope,
+} from "../lib/domain";
 
 // Times are integer milliseconds since the epoch; ids are prefixed and time-sortable (lib/ids).
 
@@ -115,6 +123,8 @@ export const accounts = sqliteTable(
     selectedPageName: text("selected_page_name"),
     needsPlaylistReauth: integer("needs_playlist_reauth", { mode: "boolean" }).notNull().default(false),
     isSharedAccount: integer("is_shared_account", { mode: "boolean" }).notNull().default(false),
+    /** The customer's own id for the person who connected it (hosted connect sessions). */
+    endUserId: text("end_user_id"),
 
     connectedAt: integer("connected_at").notNull(),
     disconnectedAt: integer("disconnected_at"),
@@ -130,6 +140,8 @@ export const accounts = sqliteTable(
     // The cron's due scan and the rewrap job.
     index("accounts_next_refresh_idx").on(t.nextRefreshAt),
     index("accounts_key_version_idx").on(t.keyVersion),
+    // The list's endUserId filter.
+    index("accounts_workspace_end_user_idx").on(t.workspaceId, t.endUserId, t.id),
     // Tokens nothing refreshes, by expiry (account.expiring, expiry): partial, so the cron's scan
     // reads only those rows instead of every active account expiring within a week.
     index("accounts_unrefreshed_expiry_idx")
@@ -149,6 +161,50 @@ export const oauthStateUses = sqliteTable(
     expiresAt: integer("expires_at").notNull(),
   },
   (t) => [index("oauth_state_uses_expires_idx").on(t.expiresAt)],
+);
+
+/**
+ * Hosted connect sessions: a link one end user opens to connect one account. Only the token's hash
+ * is kept; single use is decided here by a conditional claim, never in KV.
+ */
+export const connectSessions = sqliteTable(
+  "connect_sessions",
+  {
+    id: text("id").primaryKey(),
+    workspaceId: text("workspace_id")
+      .notNull()
+      .references(() => workspaces.id, { onDelete: "cascade" }),
+    /** SHA-256 (hex) of the session token. */
+    tokenHash: text("token_hash").notNull(),
+    endUserId: text("end_user_id").notNull(),
+    endUserName: text("end_user_name"),
+    /** Null means every platform the workspace allows. */
+    allowedPlatforms: text("allowed_platforms", { mode: "json" }).$type<Platform[]>(),
+    returnUrl: text("return_url"),
+    /** The origin the result is posted to when the page runs as a popup (else the returnUrl's). */
+    origin: text("origin"),
+    metadata: text("metadata", { mode: "json" }).$type<Record<string, unknown>>(),
+    /** A reconnect session: the end user must come back as this account's platform user. */
+    reconnectAccountId: text("reconnect_account_id"),
+    /** pending, claimed (a completion under way), completed or failed. */
+    status: text("status").$type<ConnectSessionStatus>().notNull().default("pending"),
+    /** The platform of the last attempt. */
+    platform: text("platform").$type<Platform>(),
+    claimId: text("claim_id"),
+    claimedUntil: integer("claimed_until"),
+    accountId: text("account_id"),
+    errorCode: text("error_code"),
+    errorMessage: text("error_message"),
+    createdAt: integer("created_at").notNull(),
+    expiresAt: integer("expires_at").notNull(),
+    completedAt: integer("completed_at"),
+    updatedAt: integer("updated_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("connect_sessions_token_uq").on(t.tokenHash),
+    index("connect_sessions_workspace_idx").on(t.workspaceId, t.id),
+    index("connect_sessions_expires_idx").on(t.expiresAt),
+  ],
 );
 
 /** OAuth apps Switchboard registered on a platform instance (Mastodon), client secret encrypted. */
@@ -334,3 +390,4 @@ export type DeliveryRow = typeof deliveries.$inferSelect;
 export type BackfillJobRow = typeof backfillJobs.$inferSelect;
 export type PostMetricRow = typeof postMetrics.$inferSelect;
 export type DeadLetterRow = typeof deadLetters.$inferSelect;
+export type ConnectSessionRow = typeof connectSessions.$inferSelect;

@@ -24,6 +24,10 @@ export type AccountStatus = (typeof ACCOUNT_STATUSES)[number];
 export const CONNECTION_TYPES = ["oauth", "credentials", "byok"] as const;
 export type ConnectionType = (typeof CONNECTION_TYPES)[number];
 
+/** A hosted connect session's stored status; `expired` is derived from the time, never stored. */
+export const CONNECT_SESSION_STATUSES = ["pending", "claimed", "completed", "failed"] as const;
+export type ConnectSessionStatus = (typeof CONNECT_SESSION_STATUSES)[number];
+
 export const PLANS = ["free", "pro", "enterprise"] as const;
 export type Plan = (typeof PLANS)[number];
 

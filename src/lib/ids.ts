@@ -1,6 +1,6 @@
 const ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz";
 
-export type IdPrefix = "ws" | "key" | "usr" | "acc" | "wh" | "evt" | "dlv" | "bf" | "req";
+export type IdPrefix = "ws" | "key" | "usr" | "acc" | "wh" | "evt" | "dlv" | "bf" | "req" | "cs";
 
 /**
  * `<prefix>_` + 26 Crockford base32 characters: 48 bits of milliseconds then 80 random bits,

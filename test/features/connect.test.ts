@@ -179,7 +179,9 @@ describe("OAuth state is single-use and short-lived", () => {
       key: ws.key,
       body: { code, state },
     });
-    expect(crossed.json.error.message).toBe("Invalid or expired OAuth state");
+    expect(crossed.json.error.message).toBe(
+      "This OAuth state was issued for X, not LinkedIn: send it to /v1/accounts/callback/twitter",
+    );
     // Neither attempt spent the state: its owner can still finish.
     const mine = await call("/v1/accounts/callback/twitter", {
       method: "POST",

@@ -456,6 +456,7 @@ describe("account events end to end", () => {
           status: "ACTIVE",
           username: "@alice",
           displayName: "Alice",
+          endUserId: null,
         },
       },
     });

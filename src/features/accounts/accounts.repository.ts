@@ -26,6 +26,7 @@ export interface AccountFilter {
   platform?: Platform;
   includeArchived?: boolean;
   q?: string;
+  endUserId?: string;
   /** Only rows with an id below this one (keyset pagination, newest first). */
   beforeId?: string;
 }
@@ -35,6 +36,7 @@ interface FilterValues {
   status?: StatusFilter;
   includeArchived?: boolean;
   platform?: Platform | Placeholder;
+  endUserId?: string | Placeholder;
   beforeId?: string | Placeholder;
   /** A LIKE pattern (`likePattern`) matched against username, display name and name. */
   pattern?: string | Placeholder;
@@ -69,6 +71,7 @@ function filterConditions(workspaceId: string | Placeholder, filter: FilterValue
     eq(accounts.workspaceId, workspaceId),
     statusCondition(filter.status, filter.includeArchived ?? false),
     filter.platform ? eq(accounts.platform, filter.platform) : undefined,
+    filter.endUserId ? eq(accounts.endUserId, filter.endUserId) : undefined,
     filter.beforeId ? lt(accounts.id, filter.beforeId) : undefined,
   ];
   if (filter.pattern) {
@@ -103,6 +106,7 @@ export const accountViewColumns = {
   isSharedAccount: accounts.isSharedAccount,
   selectedPageId: accounts.selectedPageId,
   selectedPageName: accounts.selectedPageName,
+  endUserId: accounts.endUserId,
   lastErrorCode: accounts.lastErrorCode,
   lastErrorMessage: accounts.lastErrorMessage,
   lastErrorAt: accounts.lastErrorAt,
@@ -120,6 +124,7 @@ function listQuery(filter: AccountFilter): CompiledSelect<AccountView> {
     filter.status,
     filter.includeArchived,
     !!filter.platform,
+    !!filter.endUserId,
     !!filter.beforeId,
     !!filter.q,
   ].join();
@@ -129,6 +134,7 @@ function listQuery(filter: AccountFilter): CompiledSelect<AccountView> {
       status: filter.status,
       includeArchived: filter.includeArchived,
       platform: filter.platform && sql.placeholder("platform"),
+      endUserId: filter.endUserId && sql.placeholder("endUserId"),
       beforeId: filter.beforeId && sql.placeholder("beforeId"),
       pattern: filter.q && sql.placeholder("pattern"),
     });
@@ -145,6 +151,7 @@ export function listAccounts(db: Db, workspaceId: string, filter: AccountFilter,
   return listQuery(filter).all(db, {
     workspaceId,
     platform: filter.platform,
+    endUserId: filter.endUserId,
     beforeId: filter.beforeId,
     pattern: filter.q && likePattern(filter.q),
     limit: limit + 1,

@@ -58,6 +58,12 @@ export const ListAccountsQuerySchema = z.object({
     .max(100, "At most 100 characters")
     .optional()
     .openapi({ description: "Search on username, display name and name (case-insensitive)" }),
+  endUserId: z
+    .string()
+    .min(1, "Must not be empty")
+    .max(200, "At most 200 characters")
+    .optional()
+    .openapi({ description: "Only accounts connected by this end user (hosted connect's endUserId)" }),
   limit: queryInt(1, 100, 20),
   cursor: z.string().max(200).optional().openapi({ description: "next_cursor of the previous page" }),
 });
@@ -97,6 +103,9 @@ export const AccountSchema = z
     needsPlaylistReauth: z.boolean(),
     isSharedAccount: z.boolean(),
     selectedPage: z.object({ id: z.string(), name: z.string().nullable() }).nullable(),
+    endUserId: z.string().nullable().openapi({
+      description: "Your id for the person who connected it through a hosted connect session",
+    }),
     error: AccountErrorSchema.nullable(),
     connectedAt: z.string(),
     disconnectedAt: z.string().nullable(),

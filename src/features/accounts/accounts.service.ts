@@ -23,6 +23,7 @@ export function toAccount(row: AccountView): Account {
     needsPlaylistReauth: row.needsPlaylistReauth,
     isSharedAccount: row.isSharedAccount,
     selectedPage: row.selectedPageId ? { id: row.selectedPageId, name: row.selectedPageName } : null,
+    endUserId: row.endUserId,
     error: accountError(row),
     connectedAt: iso(row.connectedAt),
     disconnectedAt: iso(row.disconnectedAt),

@@ -20,7 +20,7 @@ import {
 } from "./refresh.service";
 import { withRefusals } from "./refusal.service";
 import { openSession } from "./session";
-import { type ConnectedAccount, upsertConnectedAccount } from "./upsert.service";
+import { type ConnectedAccount, type UpsertInput, upsertConnectedAccount } from "./upsert.service";
 
 const notFound = () => new ApiError("NOT_FOUND", "Account not found");
 /** How long POST …/refresh waits for a refresh already in flight elsewhere. */
@@ -159,6 +159,9 @@ export interface CredentialsConnect {
   credentials: CredentialsInput;
   name?: string | null;
   metadata?: Record<string, unknown> | null;
+  /** Hosted connect: the end user, and the session's completion committed with the account. */
+  endUserId?: string;
+  alsoCommit?: UpsertInput["alsoCommit"];
 }
 
 /** POST /v1/accounts: a connection without OAuth, verified against the platform before anything is stored. */
@@ -221,5 +224,7 @@ export async function connectWithCredentials(
     now,
     name: input.name,
     metadata: input.metadata,
+    endUserId: input.endUserId,
+    alsoCommit: input.alsoCommit,
   });
 }

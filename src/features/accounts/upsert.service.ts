@@ -1,5 +1,6 @@
 import { eq } from "drizzle-orm";
 import type { Db } from "../../db/client";
+import type { Statement } from "../../db/coalesce";
 import { type AccountRow, accounts, type WorkspaceRow } from "../../db/schema";
 import { getSecretBox } from "../../lib/config";
 import type { ConnectionType, Platform } from "../../lib/domain";
@@ -68,6 +69,10 @@ export interface UpsertInput {
   now: number;
   name?: string | null;
   metadata?: Record<string, unknown> | null;
+  /** The customer's id for the person connecting (hosted connect); kept when absent. */
+  endUserId?: string;
+  /** Statements committed in the same batch as the account, given its id (a hosted session's completion). */
+  alsoCommit?: (accountId: string) => Statement[];
 }
 
 /**
@@ -121,7 +126,9 @@ export async function upsertConnectedAccount(
       : {}),
     disconnectedAt: null,
     updatedAt: now,
+    ...(input.endUserId !== undefined ? { endUserId: input.endUserId } : {}),
   };
+  const also = input.alsoCommit ?? (() => []);
 
   let row: AccountRow | undefined;
   let deliveries: string[] = [];
@@ -160,6 +167,7 @@ export async function upsertConnectedAccount(
           .where(eq(accounts.id, existing.id))
           .returning(),
         markSharedElsewhere(db, workspaceId, platform, profile.platformUserId, now),
+        ...also(existing.id),
       ],
       [event],
       now,
@@ -193,6 +201,7 @@ export async function upsertConnectedAccount(
         [
           db.insert(accounts).values(values).returning(),
           markSharedElsewhere(db, workspaceId, platform, profile.platformUserId, now),
+          ...also(id),
         ],
         [accountEvent("account.connected", values)],
         now,

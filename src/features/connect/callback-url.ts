@@ -3,10 +3,10 @@ import { ApiError } from "../../lib/errors";
 const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]"]);
 const MAX_LENGTH = 2048;
 
-function reject(reason: string): never {
-  throw new ApiError("INVALID_PARAM", `Invalid callbackUrl: ${reason}`, [
-    { field: "callbackUrl", message: reason },
-  ]);
+function rejecter(field: string) {
+  return (reason: string): never => {
+    throw new ApiError("INVALID_PARAM", `Invalid ${field}: ${reason}`, [{ field, message: reason }]);
+  };
 }
 
 /** Whether `hostname` is on the allowlist: an exact entry, or a `*.example.com` entry for its subdomains. */
@@ -22,7 +22,12 @@ export function hostAllowed(hostname: string, allowed: readonly string[]): boole
  * A callbackUrl the workspace may send users back to: https (http only on loopback), no userinfo or
  * fragment, nothing the URL parser would reinterpret, and a host on the workspace's allowlist.
  */
-export function validateCallbackUrl(raw: string, allowedDomains: readonly string[]): URL {
+export function validateCallbackUrl(
+  raw: string,
+  allowedDomains: readonly string[],
+  field = "callbackUrl",
+): URL {
+  const reject: (reason: string) => never = rejecter(field);
   if (raw.length > MAX_LENGTH) reject(`must be at most ${MAX_LENGTH} characters`);
   // Parsers disagree on backslashes, whitespace and control characters: refuse them outright.
   const control = [...raw].some((ch) => ch.charCodeAt(0) < 0x20 || ch.charCodeAt(0) === 0x7f);

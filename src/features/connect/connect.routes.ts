@@ -36,7 +36,7 @@ const oauthErrors = {
   ...errorResponses,
   400: errorResponse(400, {
     description:
-      "The request is invalid (INVALID_PARAM, details naming each field), the OAuth state or code is invalid or expired (INVALID_PARAM), or the deployment has no app for the platform (PLATFORM_NOT_CONFIGURED)",
+      "The request is invalid (INVALID_PARAM, details naming each field), the OAuth state or code is invalid or expired (INVALID_PARAM), the user pressed Deny on the platform's consent screen (ACCESS_DENIED: pass the redirect's error and state instead of a code), or the deployment has no app for the platform (PLATFORM_NOT_CONFIGURED)",
   }),
   403: errorResponse(403, {
     description:

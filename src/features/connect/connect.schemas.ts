@@ -50,8 +50,19 @@ export const AuthorizationSchema = z
   .openapi("Authorization");
 
 export const CallbackBodySchema = z
-  .object({ code: z.string().min(1).max(4096), state: z.string().min(1).max(200) })
+  .object({
+    code: z.string().min(1).max(4096).optional().openapi({ description: "Required unless error is set" }),
+    state: z.string().min(1).max(200),
+    error: z.string().min(1).max(200).optional().openapi({
+      description: "The platform's error from the redirect (access_denied when the user pressed Deny)",
+    }),
+    error_description: z.string().max(2048).optional(),
+  })
   .strict()
+  .refine((body) => body.code !== undefined || body.error !== undefined, {
+    message: "Required",
+    path: ["code"],
+  })
   .openapi("CallbackRequest");
 
 /** Loose on purpose: platforms append parameters of their own (Google's scope, authuser, prompt…). */

@@ -1,12 +1,12 @@
 import { generateRandomCodeVerifier } from "oauth4webapi";
-import type { AccountRow } from "../../db/schema";
+import type { AccountRow, WorkspaceRow } from "../../db/schema";
 import { getConfig, getSecretBox } from "../../lib/config";
 import type { Platform } from "../../lib/domain";
 import { ApiError } from "../../lib/errors";
 import type { AuthContext } from "../../lib/router";
 import { iso } from "../../lib/time";
 import { DEFAULT_TIMEOUTS } from "../../lib/timeouts";
-import { getModule, platformContext, sandboxEnabled } from "../../platforms/catalogue";
+import { getModule, platformContext } from "../../platforms/catalogue";
 import { providerFailure } from "../../platforms/failure";
 import { ProviderError } from "../../platforms/http";
 import { FACEBOOK_LOGIN } from "../../platforms/meta";
@@ -25,6 +25,7 @@ import {
   assertPlatformAllowed,
   type ConnectedAccount,
   loadWorkspace,
+  type UpsertInput,
   upsertConnectedAccount,
 } from "../accounts/upsert.service";
 import type { ServiceContext } from "../context";
@@ -33,6 +34,33 @@ import { consumeState, OAUTH_STATE_TTL_MS, type OAuthState, readState, saveState
 import { instanceOrigin, resolveContext } from "./platform-apps";
 
 const invalidState = () => new ApiError("INVALID_PARAM", "Invalid or expired OAuth state");
+
+/** What platforms send back when the person declined (OAuth's access_denied, and Meta's and LinkedIn's own). */
+const DENIED = new Set(["access_denied", "user_denied", "user_cancelled_login", "user_cancelled_authorize"]);
+
+/** The platform's answer in place of a code: the user declined, or the platform refused the request. */
+function consentError(platform: Platform, error: string, description: string | undefined): ApiError {
+  const name = getModule(platform).name;
+  if (DENIED.has(error)) {
+    return new ApiError("ACCESS_DENIED", `The user denied access on ${name}; nothing was connected`, [
+      { field: "error", message: error },
+    ]);
+  }
+  const detail = description ? `: ${description.slice(0, 300)}` : "";
+  return new ApiError(
+    "INVALID_PARAM",
+    `${name} refused the authorization (${error.slice(0, 100)})${detail}`,
+    [{ field: "error", message: "Answered by the platform instead of a code" }],
+  );
+}
+
+/** What a hosted connect session adds to a callback: its binding, and what it writes with the account. */
+export interface SessionCompletion {
+  sessionId: string;
+  endUserId: string;
+  metadata?: Record<string, unknown> | null;
+  alsoCommit: NonNullable<UpsertInput["alsoCommit"]>;
+}
 
 export interface ConnectInput {
   callbackUrl: string;
@@ -111,11 +139,40 @@ async function authorize(
 }
 
 /** POST /v1/accounts/connect/:platform: checks, then an authorization URL bound to a fresh state. */
-export async function startConnect(
+export function startConnect(
   service: ServiceContext,
   auth: AuthContext,
   platform: Platform,
   input: ConnectInput,
+) {
+  return beginConnect(service, auth.workspaceId, platform, input, (workspace) =>
+    validateCallbackUrl(input.callbackUrl, workspace.allowedCallbackDomains).toString(),
+  );
+}
+
+/**
+ * A hosted connect session's connect: the same checks, with the session's own callback (a page of
+ * this deployment, so not the workspace's allowlist) and the session bound into the state.
+ */
+export function startSessionConnect(
+  service: ServiceContext,
+  workspaceId: string,
+  platform: Platform,
+  input: ConnectInput & { sessionId: string; accountId: string | null },
+) {
+  return beginConnect(service, workspaceId, platform, input, () => input.callbackUrl, {
+    sessionId: input.sessionId,
+    accountId: input.accountId,
+  });
+}
+
+async function beginConnect(
+  service: ServiceContext,
+  workspaceId: string,
+  platform: Platform,
+  input: ConnectInput,
+  callbackOf: (workspace: WorkspaceRow) => string,
+  bound: { sessionId: string; accountId: string | null } | null = null,
 ) {
   const { env, db, now } = service;
   const module = oauthModule(platform);
@@ -126,13 +183,14 @@ export async function startConnect(
       [{ field: "instance", message: "Not used by this platform" }],
     );
   }
-  const variant = input.facebookLogin ? facebookLoginVariant(env, module) : undefined;
+  const variant = input.facebookLogin ? facebookLoginVariant(module) : undefined;
   const instance = instanceOrigin(platform, input.instance);
-  const workspace = await loadWorkspace(db, auth.workspaceId);
+  const workspace = await loadWorkspace(db, workspaceId);
   assertPlatformAllowed(workspace, platform);
   if (!instance) platformContext(env, variant?.via ?? platform, now);
-  await assertPlanRoom(db, workspace);
-  const callbackUrl = validateCallbackUrl(input.callbackUrl, workspace.allowedCallbackDomains).toString();
+  // A reconnect keeps its account's room in the plan.
+  if (!bound?.accountId) await assertPlanRoom(db, workspace);
+  const callbackUrl = callbackOf(workspace);
   return authorize(
     service,
     {
@@ -140,27 +198,22 @@ export async function startConnect(
       platform,
       callbackUrl,
       pageMode: input.pageMode ?? false,
-      accountId: null,
+      accountId: bound?.accountId ?? null,
       instance,
       variant: variant ? FACEBOOK_LOGIN : null,
+      sessionId: bound?.sessionId ?? null,
       createdAt: now,
     },
-    input.forcePrompt ?? false,
+    input.forcePrompt ?? Boolean(bound?.accountId),
   );
 }
 
 /** The Facebook Login variant, where the platform has one and the deployment can serve it. */
-function facebookLoginVariant(env: Env, module: PlatformModule): OAuthVariant {
+function facebookLoginVariant(module: PlatformModule): OAuthVariant {
   const variant = grantVariant(module, { oauthVersion: FACEBOOK_LOGIN });
   if (!variant) {
     throw new ApiError("INVALID_PARAM", `facebookLogin applies to Instagram, not ${module.name}`, [
       { field: "facebookLogin", message: "Not used by this platform" },
-    ]);
-  }
-  // The built-in sandbox serves each platform's own flow only.
-  if (sandboxEnabled(env)) {
-    throw new ApiError("INVALID_PARAM", "facebookLogin is not served by the sandbox providers", [
-      { field: "facebookLogin", message: "Not available in the sandbox" },
     ]);
   }
   return variant;
@@ -228,7 +281,8 @@ export async function completeCallback(
   { env, db, now, timeouts = DEFAULT_TIMEOUTS }: ServiceContext,
   auth: AuthContext,
   platform: Platform,
-  input: { code: string; state: string },
+  input: { code?: string; state: string; error?: string; error_description?: string },
+  session?: SessionCompletion,
 ): Promise<ConnectedAccount> {
   const module = oauthModule(platform);
   // Read from KV before the single-use insert in D1: a state KV cannot answer for stays unspent.
@@ -239,10 +293,21 @@ export async function completeCallback(
     now,
     timeouts.storageMs,
   );
-  if (!found || found.state.workspaceId !== auth.workspaceId || found.state.platform !== platform)
-    throw invalidState();
+  if (!found || found.state.workspaceId !== auth.workspaceId) throw invalidState();
+  if ((found.state.sessionId ?? null) !== (session?.sessionId ?? null)) throw invalidState();
+  if (found.state.platform !== platform) {
+    const issued = getModule(found.state.platform).name;
+    throw new ApiError(
+      "INVALID_PARAM",
+      `This OAuth state was issued for ${issued}, not ${getModule(platform).name}: send it to /v1/accounts/callback/${found.state.platform}`,
+      [{ field: "state", message: `Issued for ${found.state.platform}` }],
+    );
+  }
   if (!(await consumeState(db, found.hash, found.state, now))) throw invalidState();
   const state: ConnectState = found.state;
+  // The state is spent either way: a declined consent cannot be replayed into a code later.
+  if (input.error !== undefined) throw consentError(platform, input.error, input.error_description);
+  if (input.code === undefined) throw new ApiError("INVALID_PARAM", "Invalid code: Required");
   const variant = grantVariant(module, { oauthVersion: state.variant });
 
   let tokens: TokenSet;
@@ -295,5 +360,12 @@ export async function completeCallback(
     profile,
     connectionType: "oauth",
     now,
+    ...(session
+      ? {
+          endUserId: session.endUserId,
+          alsoCommit: session.alsoCommit,
+          ...(session.metadata ? { metadata: session.metadata } : {}),
+        }
+      : {}),
   });
 }

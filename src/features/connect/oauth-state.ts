@@ -21,6 +21,8 @@ export interface OAuthState {
   accountId: string | null;
   /** Instance origin for per-instance platforms (Mastodon). */
   instance: string | null;
+  /** Set when a hosted connect session started it: only that session's callback may spend it. */
+  sessionId?: string | null;
   createdAt: number;
 }
 

@@ -9,7 +9,8 @@ import { iso } from "../../lib/time";
 /** Sent only by POST /v1/webhooks/:id/test, to that endpoint. */
 export const TEST_EVENT = "webhook.test";
 
-type AccountFields = Pick<AccountRow, "id" | "platform" | "status" | "username" | "displayName">;
+type AccountFields = Pick<AccountRow, "id" | "platform" | "status" | "username" | "displayName"> &
+  Partial<Pick<AccountRow, "endUserId">>;
 
 export interface PendingEvent {
   type: EventType | typeof TEST_EVENT;
@@ -38,6 +39,7 @@ export function accountEvent(
         status: account.status.toUpperCase(),
         username: account.username,
         displayName: account.displayName,
+        endUserId: account.endUserId ?? null,
       },
       ...(error ? { error: { code: error.code, message: error.message } } : {}),
     },
