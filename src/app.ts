@@ -69,6 +69,7 @@ export const OPENAPI_CONFIG = {
   tags: [
     { name: "Accounts", description: "Connected social accounts, their tokens and their health" },
     { name: "Connect", description: "Connecting an account through the platform's OAuth flow" },
+    { name: "Connect sessions", description: "Hosted connect links for your end users" },
     { name: "Analytics", description: "Engagement backfill and the best times to post" },
     { name: "Instagram", description: "Instagram-only reads" },
     { name: "Users", description: "The calling user" },

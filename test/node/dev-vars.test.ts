@@ -58,4 +58,14 @@ describe("npm run dev with a real platform app in .dev.vars", () => {
     expect(dev.key).toMatch(/^swb_test_/);
     expect(server?.output()).toContain(dev.key);
   });
+
+  it("serves the reference's script from the Worker's static assets, not a CDN", async () => {
+    const page = await (await fetch(`${dev.baseUrl}/docs`)).text();
+    const src = page.match(/<script src="([^"]+)"/)?.[1];
+    expect(src).toBe("/docs/scalar.js");
+    const script = await fetch(`${dev.baseUrl}${src}`);
+    expect(script.status).toBe(200);
+    expect(script.headers.get("content-type")).toContain("javascript");
+    expect(await script.text()).toContain("createApiReference");
+  });
 });
