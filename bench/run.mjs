@@ -24,6 +24,7 @@ import {
 } from "./lib/common.mjs";
 import { resetCronAccounts } from "./lib/cron.mjs";
 import { startFakeTokenEndpoint } from "./lib/fake-token-endpoint.mjs";
+import { measureFanout } from "./lib/fanout.mjs";
 import { cpuSeconds, fetchJson, pairedLatency, throughputRun } from "./lib/load.mjs";
 import { build, startWorkers } from "./lib/workers.mjs";
 import { DEFAULTS, isCurrent, readManifest, readVars, seed } from "./seed.mjs";
@@ -44,6 +45,8 @@ const PLAN = flags.quick
       throughputSeconds: 1.5,
       rowsSeconds: 1,
       cronAccounts: 360,
+      fanoutRounds: 3,
+      e2eAccounts: 5_000,
       budgetSeconds: 240,
     }
   : {
@@ -53,6 +56,8 @@ const PLAN = flags.quick
       throughputSeconds: 2,
       rowsSeconds: 2,
       cronAccounts: 1080,
+      fanoutRounds: 5,
+      e2eAccounts: 20_000,
       budgetSeconds: 540,
     };
 if (flags.rounds) PLAN.rounds = Math.max(3, Number(flags.rounds));
@@ -179,7 +184,10 @@ async function main() {
   watchdog.unref();
 
   // 1. Seeded state: reused while current (same seed, migrations and wrangler), else seeded anew.
-  const wanted = { ...DEFAULTS, cronAccounts: Math.max(DEFAULTS.cronAccounts, PLAN.cronAccounts) };
+  const wanted = {
+    ...DEFAULTS,
+    cronAccounts: Math.max(DEFAULTS.cronAccounts, PLAN.cronAccounts, PLAN.e2eAccounts),
+  };
   let manifest = readManifest();
   if (flags.reseed || !isCurrent(manifest, wanted)) manifest = await seed(wanted);
   else
@@ -256,7 +264,8 @@ async function main() {
     });
   }
   const roundSeconds = 2 * (PLAN.latencySeconds + 2 * PLAN.throughputSeconds) + 1;
-  const reserve = 2 * 3 * PLAN.rowsSeconds + PLAN.cronAccounts / 45 + 15;
+  // The cron and fan-out sections after the rounds, in seconds.
+  const reserve = 2 * 3 * PLAN.rowsSeconds + PLAN.cronAccounts / 45 + 15 + PLAN.e2eAccounts / 100 + 60;
   const rounds = { list: [], get: [] };
   for (let r = 1; r <= PLAN.rounds; r++) {
     if (r > 3 && elapsed() + roundSeconds + reserve > PLAN.budgetSeconds) {
@@ -466,7 +475,16 @@ async function main() {
     },
   };
 
-  // 9. Results.
+  // 9. The fan-out through the maintenance queue.
+  const fanout = await measureFanout({
+    urls,
+    db,
+    fake,
+    e2eAccounts: PLAN.e2eAccounts,
+    rounds: PLAN.fanoutRounds,
+  });
+
+  // 10. Results.
   const side = (rs, prefix) => ({
     p50Ms1Conn: round(summarize(rs, `${prefix}P50`), 3),
     p99Ms1Conn: round(summarize(rs, `${prefix}P99`), 3),
@@ -573,6 +591,7 @@ async function main() {
     d1RoundTrips: d1,
     bundle,
     cron: { ...cron, idleTick },
+    fanout,
     storage,
     verdicts,
   };
@@ -648,6 +667,8 @@ function print(r) {
     "Targets:",
     ...r.verdicts.map((v) => `  ${v.met ? "met   " : "MISSED"} ${v.what}: ${v.value} (target ${v.target})`),
     "",
+    `Fan-out: one consumer invocation refreshes ${r.fanout.perConsumerPerSecond.at100ms}/s at 100 ms and ${r.fanout.perConsumerPerSecond.at250ms}/s at 250 ms; one cron invocation enqueues ${r.fanout.enqueuedPerInvocation.toLocaleString("en")}; ${r.fanout.d1.primaryMsPerRefresh} ms of the D1 primary per refresh; covered: mix A ${r.fanout.accountsCoveredMixA.toLocaleString("en")}, mix C ${r.fanout.accountsCoveredMixC.toLocaleString("en")} (bound by ${r.fanout.boundBy})`,
+    `Fan-out end to end: ${r.fanout.e2e.refreshed.toLocaleString("en")} of ${r.fanout.e2e.dueAccounts.toLocaleString("en")} refreshed in ${r.fanout.e2e.wallMs} ms (${r.fanout.e2e.refreshesPerSecond}/s), ${r.fanout.e2e.tokenRequests} token requests (${r.fanout.e2e.doubleRefreshes} double), at most ${r.fanout.e2e.tokenRequestsInFlightAtMost} in flight`,
     "Written to bench/results.json",
   );
   console.log(lines.join("\n"));

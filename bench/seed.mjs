@@ -388,7 +388,7 @@ export async function seed(options) {
   return manifest;
 }
 
-export const DEFAULTS = { rows: 100_000, workspaces: 100, cronAccounts: 1_089 };
+export const DEFAULTS = { rows: 100_000, workspaces: 100, cronAccounts: 20_000 };
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   const { values } = parseArgs({

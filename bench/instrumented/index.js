@@ -4,13 +4,19 @@
 // refresh job once (budgeting against a D1 query cap of N per invocation, if given) and answers
 // what it did, how long it took, and its time in D1 and in outbound fetches.
 // POST /__bench/scheduled runs every cron job once and answers the D1 rows it read and wrote.
+// POST /__bench/consume?n=N runs the queue consumer once over a batch of N refresh messages for due
+// accounts; POST /__bench/enqueue runs the queue scheduler once against a queue that only counts
+// (the claim side of the fan-out, under the deployed query cap). The Worker "fanout" in the bench
+// runs this same entry with a real local queue: its queue() is the app's.
 // Two controls for the cron figures: /__bench/fetch-loop (the same outbound requests through the
 // same pool, nothing else) and /__bench/d1-writes (one-row write transactions back to back).
 import { AsyncLocalStorage } from "node:async_hooks";
-import { MAX_CONCURRENCY, pool } from "../../src/features/webhooks/delivery.service";
 import worker from "../../src/index";
 import { runScheduled } from "../../src/jobs";
+import { consumeWork } from "../../src/jobs/consume";
+import { enqueueRefreshes } from "../../src/jobs/enqueue";
 import { refreshTokens } from "../../src/jobs/refresh-tokens";
+import { MAX_CONCURRENCY, pool } from "../../src/lib/pool";
 
 const calls = new AsyncLocalStorage();
 const EXECUTE = new Set(["all", "first", "run", "raw"]);
@@ -82,7 +88,7 @@ function wrapEnv(env) {
 }
 
 async function counted(fn) {
-  const store = { kinds: [], d1Ms: 0, rowsRead: 0, rowsWritten: 0, fetches: 0, fetchMs: 0 };
+  const store = { kinds: [], d1Ms: 0, primaryMs: 0, rowsRead: 0, rowsWritten: 0, fetches: 0, fetchMs: 0 };
   const result = await calls.run(store, fn);
   return { result, ...store };
 }
@@ -109,6 +115,8 @@ function patchMeta(db) {
           for (const r of Array.isArray(result) ? result : [result]) {
             store.rowsRead += r?.meta?.rows_read ?? 0;
             store.rowsWritten += r?.meta?.rows_written ?? 0;
+            // What the database itself spent on the query (D1's meta.duration), without the trip to it.
+            store.primaryMs += r?.meta?.duration ?? 0;
           }
         }
         return result;
@@ -136,6 +144,9 @@ globalThis.fetch = async (...args) => {
 };
 
 export default {
+  async queue(batch, env, ctx) {
+    await worker.queue(batch, env, ctx);
+  },
   async fetch(request, env, ctx) {
     const url = new URL(request.url);
     const metered = patchMeta(env.DB);
@@ -184,6 +195,71 @@ export default {
         ]);
       }
       return Response.json({ writes: n, elapsedMs: Date.now() - started });
+    }
+    if (request.method === "POST" && url.pathname === "/__bench/consume") {
+      const n = Number(url.searchParams.get("n") ?? 100);
+      const now = Date.now();
+      const { results } = await env.DB.prepare(
+        "SELECT id FROM accounts WHERE next_refresh_at <= ?1 AND status <> 'disconnected' AND refresh_lease_id IS NULL ORDER BY next_refresh_at LIMIT ?2",
+      )
+        .bind(now, n)
+        .all();
+      const settled = { acked: 0, retried: 0 };
+      const batch = {
+        queue: "switchboard-maintenance",
+        messages: results.map((row, i) => ({
+          id: `bench-${now}-${i}`,
+          timestamp: new Date(now),
+          attempts: 1,
+          body: { kind: "refresh", accountId: row.id, requestedAt: now },
+          ack: () => {
+            settled.acked += 1;
+          },
+          retry: () => {
+            settled.retried += 1;
+          },
+        })),
+        ackAll() {},
+        retryAll() {},
+      };
+      const started = Date.now();
+      const { result, kinds, d1Ms, primaryMs, fetches, fetchMs, rowsWritten } = await counted(() =>
+        consumeWork(batch, wrapEnv(env)),
+      );
+      return Response.json({
+        run: result,
+        messages: results.length,
+        settled,
+        elapsedMs: Date.now() - started,
+        d1RoundTrips: kinds.length,
+        d1Ms,
+        d1PrimaryMs: metered ? primaryMs : null,
+        rowsWritten: metered ? rowsWritten : null,
+        fetches,
+        fetchMs,
+      });
+    }
+    if (request.method === "POST" && url.pathname === "/__bench/enqueue") {
+      const sent = { calls: 0, messages: 0 };
+      const queue = {
+        async send() {
+          sent.calls += 1;
+          sent.messages += 1;
+        },
+        async sendBatch(messages) {
+          sent.calls += 1;
+          sent.messages += [...messages].length;
+        },
+      };
+      const started = Date.now();
+      const { result, kinds, d1Ms } = await counted(() => enqueueRefreshes(wrapEnv(env), queue, Date.now()));
+      return Response.json({
+        run: result,
+        sent,
+        elapsedMs: Date.now() - started,
+        d1RoundTrips: kinds.length,
+        d1Ms,
+      });
     }
     if (request.method === "POST" && url.pathname === "/__bench/refresh-tokens") {
       const started = Date.now();

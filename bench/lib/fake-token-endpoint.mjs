@@ -5,6 +5,7 @@ import { randomBytes } from "node:crypto";
 import http from "node:http";
 
 export async function startFakeTokenEndpoint({ delayMs = 100 } = {}) {
+  const current = { delayMs };
   const stats = {
     requests: 0,
     inFlight: 0,
@@ -40,7 +41,7 @@ export async function startFakeTokenEndpoint({ delayMs = 100 } = {}) {
         stats.inFlight -= 1;
         stats.lastAt = performance.now();
         lastEnd.set(req.socket, stats.lastAt);
-      }, delayMs);
+      }, current.delayMs);
     });
   });
   server.on("connection", (socket) => {
@@ -59,6 +60,10 @@ export async function startFakeTokenEndpoint({ delayMs = 100 } = {}) {
   return {
     url: `http://127.0.0.1:${port}`,
     stats,
+    /** Answers later requests after `ms` instead. */
+    setDelay(ms) {
+      current.delayMs = ms;
+    },
     reset() {
       Object.assign(stats, {
         requests: 0,

@@ -28,7 +28,7 @@ const direct = [{ host: "127.0.0.1", port: 0 }];
 
 export async function startWorkers({ app, baseline, instrumented, vars, inspectorPort }) {
   const appBindings = { ...vars };
-  const worker = (name, script, d1Id, bindings = {}, kv = true) => ({
+  const worker = (name, script, d1Id, bindings = {}, kv = true, extra = {}) => ({
     name,
     modules: true,
     scriptPath: script,
@@ -38,7 +38,22 @@ export async function startWorkers({ app, baseline, instrumented, vars, inspecto
     ...(kv ? { kvNamespaces: { OAUTH_STATE: "00000000000000000000000000000000" } } : {}),
     unsafeDirectSockets: direct,
     ...(inspectorPort ? { unsafeInspectorProxy: true } : {}),
+    ...extra,
   });
+  // The app with its maintenance queue, as wrangler.toml binds it (Miniflare's local Queues).
+  const fanout = {
+    queueProducers: { MAINTENANCE_QUEUE: { queueName: "switchboard-maintenance" } },
+    queueConsumers: {
+      "switchboard-maintenance": {
+        maxBatchSize: 100,
+        maxBatchTimeout: 1,
+        maxRetries: 5,
+        retryDelay: 75,
+        deadLetterQueue: "switchboard-maintenance-dlq",
+      },
+      "switchboard-maintenance-dlq": { maxBatchSize: 100, maxBatchTimeout: 1 },
+    },
+  };
   const mf = new Miniflare(
     convertV4MiniflareOptions({
       host: "127.0.0.1",
@@ -52,6 +67,7 @@ export async function startWorkers({ app, baseline, instrumented, vars, inspecto
         worker("baseline", baseline, DB_100K_ID, {}, false),
         worker("baseline-1k", baseline, DB_1K_ID, {}, false),
         worker("instrumented", instrumented, DB_100K_ID, appBindings),
+        worker("fanout", instrumented, DB_100K_ID, appBindings, true, fanout),
       ],
     }),
   );
@@ -59,7 +75,7 @@ export async function startWorkers({ app, baseline, instrumented, vars, inspecto
   onCleanup(() => mf.dispose());
   await mf.ready;
   const urls = {};
-  for (const name of ["app", "app-1k", "baseline", "baseline-1k", "instrumented"]) {
+  for (const name of ["app", "app-1k", "baseline", "baseline-1k", "instrumented", "fanout"]) {
     urls[name] = (await mf.unsafeGetDirectURL(name)).origin;
   }
   return { mf, urls, pid: findWorkerdPid() };
