@@ -24,6 +24,7 @@ import { linkedinUnauthorized, linkedinUserinfo } from "../wire/linkedin";
 import { mastodonAccount, mastodonApp, mastodonUnauthorized } from "../wire/mastodon";
 import {
   facebookMe,
+  facebookPageList,
   facebookPermissions,
   graphAlreadyLongLived,
   graphBadClient,
@@ -53,7 +54,14 @@ import {
   sandboxUser,
 } from "./sandbox.profiles";
 import { grantBase, issueTokens, json, notServed, sandboxClient, useRefreshToken } from "./sandbox.service";
-import { type GrantClaims, liveToken, revokeGrant, verifyToken } from "./sandbox.tokens";
+import {
+  type GrantClaims,
+  liveToken,
+  newTokenId,
+  revokeGrant,
+  signToken,
+  verifyToken,
+} from "./sandbox.tokens";
 
 /** One call to a platform API under /sandbox/<platform>/api. */
 interface Call {
@@ -297,6 +305,39 @@ const tiktok: Handler = async (call) => {
   return "refused" in answer ? send(answer.refused) : json(answer.body);
 };
 
+/** A sandbox Facebook user's Pages: ids and names derived from theirs. */
+const SANDBOX_PAGE = /-page-(\d)$/;
+const pageName = (call: Call, user: GrantClaims, n: string) => `${nameOf(call, user)}'s Page ${n}`;
+
+/** The Page a sandbox Page token stands for (its subject is the Page), or undefined for a user token. */
+function sandboxPageOf(call: Call, claims: GrantClaims) {
+  const n = SANDBOX_PAGE.exec(claims.sub)?.[1];
+  return n ? { id: claims.sub, username: claims.u, name: pageName(call, claims, n) } : undefined;
+}
+
+/** The user's two Pages, each with a Page token of the same grant (revoked with it) lasting the grant's life. */
+async function sandboxPages(call: Call, user: GrantClaims) {
+  return Promise.all(
+    ["1", "2"].map(async (n) => {
+      const id = `${user.sub}-page-${n}`;
+      const accessToken = await signToken(call.env, {
+        k: "at",
+        p: user.p,
+        g: user.g,
+        j: newTokenId(),
+        u: user.u,
+        sub: id,
+        s: user.s,
+        iat: Math.floor(call.now / SECOND),
+        exp: user.ge,
+        ge: user.ge,
+        l: 1,
+      });
+      return { id, name: pageName(call, user, n), accessToken };
+    }),
+  );
+}
+
 const facebook: Handler = async (call) => {
   const path = call.path.replace(/^\/v\d+(?:\.\d+)?(?=\/)/, "");
   if (call.method === "GET" && path === "/oauth/access_token") {
@@ -306,11 +347,16 @@ const facebook: Handler = async (call) => {
       return send(graphBadClient(randomToken(9)));
     return longLived(call, call.query.get("fb_exchange_token"), "short", false);
   }
-  if (path !== "/me" && path !== "/me/permissions") return undefined;
+  if (path !== "/me" && path !== "/me/permissions" && path !== "/me/accounts") return undefined;
   const user = await who(call);
   if (!user) return unauthorized(call.platform);
+  const page = sandboxPageOf(call, user);
   if (call.method === "GET" && path === "/me")
-    return json(facebookMe(profileOf(call, user), call.query.get("fields")));
+    return json(facebookMe(page ?? profileOf(call, user), call.query.get("fields")));
+  // A Page token is no user: it lists no Pages and holds no permissions to revoke.
+  if (page) return unauthorized(call.platform);
+  if (call.method === "GET" && path === "/me/accounts")
+    return json(facebookPageList(await sandboxPages(call, user), call.query.get("fields")));
   if (call.method === "GET")
     return json(
       facebookPermissions(["public_profile", ...user.s.filter((scope) => scope !== "public_profile")]),

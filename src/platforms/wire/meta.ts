@@ -148,3 +148,24 @@ export function whatsappPhoneNumber(
   };
   return graphFields(fields, all, ["display_phone_number", "verified_name"]);
 }
+
+export interface FacebookPage {
+  id: string;
+  name: string;
+  accessToken: string;
+  avatarUrl?: string;
+}
+
+/** Facebook's GET /me/accounts: the Pages a user token can act for, with their Page tokens, as the fields ask. */
+export function facebookPageList(pages: FacebookPage[], fields: string | null) {
+  return {
+    data: pages.map((p) =>
+      graphFields(
+        fields,
+        { id: p.id, name: p.name, access_token: p.accessToken, picture: graphPicture(p.avatarUrl) },
+        ["name", "access_token"],
+      ),
+    ),
+    paging: { cursors: { before: "QVFIUb", after: "QVFIUa" } },
+  };
+}

@@ -1,12 +1,16 @@
 import { env } from "cloudflare:workers";
 import * as oauth from "oauth4webapi";
 import { describe, expect, it } from "vitest";
+import type { Platform } from "../../src/lib/domain";
 import { sandboxEndpoints } from "../../src/platforms/catalogue";
+import { facebook } from "../../src/platforms/facebook";
 import { googlebusiness } from "../../src/platforms/googlebusiness";
+import { ProviderError } from "../../src/platforms/http";
 import { buildAuthorizationUrl, exchangeCode } from "../../src/platforms/oauth";
 import { listBusinessLocations } from "../../src/platforms/pages/google-locations";
+import { listFacebookPages } from "../../src/platforms/pages/meta-pages";
 import { sandboxFetch } from "../../src/platforms/sandbox/sandbox.routes";
-import type { PlatformContext } from "../../src/platforms/types";
+import type { PlatformContext, PlatformModule } from "../../src/platforms/types";
 
 const PUBLIC_URL = "https://switchboard.test";
 const sandboxEnv = {
@@ -16,11 +20,11 @@ const sandboxEnv = {
   ENVIRONMENT: "development",
 } as Env;
 const sbFetch = sandboxFetch(sandboxEnv);
-const REDIRECT = `${PUBLIC_URL}/v1/oauth/redirect/googlebusiness`;
+const redirectUri = (platform: Platform) => `${PUBLIC_URL}/v1/oauth/redirect/${platform}`;
 
-const context = (): PlatformContext => ({
-  platform: "googlebusiness",
-  endpoints: sandboxEndpoints(PUBLIC_URL, "googlebusiness"),
+const context = (platform: Platform = "googlebusiness"): PlatformContext => ({
+  platform,
+  endpoints: sandboxEndpoints(PUBLIC_URL, platform),
   clientId: "sandbox-client",
   clientSecret: "sandbox-secret",
   allowHttp: true,
@@ -28,28 +32,55 @@ const context = (): PlatformContext => ({
   now: Date.now(),
 });
 
-/** Consent in the sandbox and the code exchange, as the app does: answers the access token. */
-async function sandboxToken(): Promise<string> {
-  const ctx = context();
+/** Consent in the sandbox and the code exchange (with the module's finishGrant), as the app does: answers the access token. */
+async function sandboxToken(module: PlatformModule = googlebusiness): Promise<string> {
+  const ctx = context(module.id);
+  const redirect = redirectUri(module.id);
   const codeVerifier = oauth.generateRandomCodeVerifier();
   const state = oauth.generateRandomState();
-  const url = await buildAuthorizationUrl(ctx, googlebusiness, {
-    state,
-    codeVerifier,
-    redirectUri: REDIRECT,
-  });
+  const url = await buildAuthorizationUrl(ctx, module, { state, codeVerifier, redirectUri: redirect });
   const page = await (await sbFetch(url)).text();
   const request = /name="request" value="([^"]+)"/.exec(page)?.[1] ?? "";
   const username = /name="username" value="([^"]*)"/.exec(page)?.[1] ?? "";
-  const decided = await sbFetch(`${PUBLIC_URL}/sandbox/googlebusiness/authorize`, {
+  const decided = await sbFetch(`${PUBLIC_URL}/sandbox/${module.id}/authorize`, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded" },
     body: new URLSearchParams({ request, decision: "approve", username }),
   });
   const code = new URL(decided.headers.get("location") as string).searchParams.get("code") as string;
-  const tokens = await exchangeCode(ctx, googlebusiness, { code, codeVerifier, redirectUri: REDIRECT });
+  const tokens = await exchangeCode(ctx, module, { code, codeVerifier, redirectUri: redirect });
   return tokens.accessToken;
 }
+
+describe("the sandbox's Facebook Pages", () => {
+  it("lists the user's Pages with Page tokens that read the Page and die with the user's revocation", async () => {
+    const userToken = await sandboxToken(facebook);
+    const pages = await listFacebookPages(context("facebook"), userToken);
+    expect(pages.map((p) => [p.id, p.name])).toEqual([
+      ["sbx-facebook-1001-page-1", "Sandbox Facebook User's Page 1"],
+      ["sbx-facebook-1001-page-2", "Sandbox Facebook User's Page 2"],
+    ]);
+    const pageToken = pages[0]?.accessToken as string;
+    const grant = {
+      accessToken: pageToken,
+      refreshToken: null,
+      extras: { pageId: pages[0]?.id, pageAccessToken: pageToken, userAccessToken: userToken },
+    };
+    expect(await facebook.profile(context("facebook"), grant)).toEqual({
+      platformUserId: "sbx-facebook-1001-page-1",
+      username: null,
+      displayName: "Sandbox Facebook User's Page 1",
+      avatarUrl: null,
+      accountType: "page",
+    });
+    // A Page token lists no Pages; revoking goes out with the user token, and takes the Page token with it.
+    await expect(listFacebookPages(context("facebook"), pageToken)).rejects.toBeInstanceOf(ProviderError);
+    await facebook.revoke?.(context("facebook"), grant);
+    const dead = await facebook.profile(context("facebook"), grant).catch((e) => e);
+    expect(dead).toBeInstanceOf(ProviderError);
+    expect(dead.kind).toBe("refused");
+  });
+});
 
 describe("the sandbox's Business Profile locations", () => {
   it("lists the user's locations as pages and answers the selected one to the profile check", async () => {
