@@ -331,6 +331,46 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/connect/sessions": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Create a hosted connect session
+     * @description A link to the hosted connect page for one end user: it lists the allowed platforms, runs the consent, offers the page picker where the platform has pages, and ends on a result screen that redirects to returnUrl and posts the result to the opener. The token is single use (one connection) and expires in 30 minutes; only its hash is stored.
+     */
+    post: operations["createConnectSession"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/connect/sessions/{id}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Get a connect session
+     * @description pending, completed (with accountId), failed (with the last attempt's error) or expired.
+     */
+    get: operations["getConnectSession"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/webhooks": {
     parameters: {
       query?: never;
@@ -718,6 +758,8 @@ export interface components {
       status: "ACTIVE" | "EXPIRED" | "DISCONNECTED" | "SUSPENDED" | "ERROR";
       username: string | null;
       displayName: string | null;
+      /** @description Your id for the person who connected it through a hosted connect session */
+      endUserId: string | null;
     };
     /** @description An account broke: its grant was refused or expired; it needs a reconnect */
     AccountErrorEvent: {
@@ -1187,6 +1229,64 @@ export interface components {
        */
       clientId: string;
     };
+    ConnectSessionCreated: {
+      /** @example cs_01jdzq5m3k8r2t6v9w0x1y2z3a */
+      id: string;
+      /** @description Single use: open `url` once; stored only as a hash */
+      token: string;
+      /** @description The hosted page to send the end user to */
+      url: string;
+      /** @description 30 minutes after creation */
+      expiresAt: string;
+    };
+    CreateConnectSession: {
+      /**
+       * @description Your id for the person connecting; the account carries it, and so do its webhooks
+       * @example user_4821
+       */
+      endUserId: string;
+      /** @description Shown on the page ("Connect an account for Ada") */
+      endUserName?: string;
+      /** @description The platforms the page offers: a subset of the workspace's; default all of them */
+      allowedPlatforms?: string[];
+      /**
+       * @description Where the page sends the user at the end, with status, accountId, endUserId and sessionId as query parameters: https on an allowed callback domain (http only on localhost)
+       * @example https://yourapp.com/settings/accounts
+       */
+      returnUrl?: string;
+      /**
+       * @description The origin of the window that opens the page as a popup (the browser SDK), when there is no returnUrl: the result is posted to it only. Allowlisted like returnUrl
+       * @example https://yourapp.com
+       */
+      origin?: string;
+      /** @description Copied onto the connected account */
+      metadata?: {
+        [key: string]: unknown;
+      };
+      /** @description A reconnect session for this account: the page offers its platform only, and the end user must come back as the same platform user */
+      accountId?: string;
+    };
+    ConnectSession: {
+      id: string;
+      /**
+       * @description pending (not used yet, or a completion under way), completed (accountId set), failed (the last attempt's error; the link may be retried until it expires), expired
+       * @enum {string}
+       */
+      status: "pending" | "completed" | "expired" | "failed";
+      endUserId: string;
+      endUserName: string | null;
+      allowedPlatforms: components["schemas"]["Platform"][] | null;
+      returnUrl: string | null;
+      reconnectAccountId: string | null;
+      accountId: string | null;
+      error: {
+        code: string;
+        message: string;
+      } | null;
+      createdAt: string;
+      expiresAt: string;
+      completedAt: string | null;
+    };
     WebhookWithSecret: {
       webhook: components["schemas"]["Webhook"];
       /** @description whsec_…, shown once */
@@ -1304,7 +1404,7 @@ export interface components {
        * @default free
        * @enum {string}
        */
-      plan: "free" | "pro" | "enterprise";
+      plan?: "free" | "pro" | "enterprise";
       /** @description Overrides the plan's limit (free 5, pro 50, enterprise unlimited); null uses the plan's */
       accountLimit?: number | null;
       /** @description Platforms this workspace may connect; null allows all */
@@ -1328,12 +1428,12 @@ export interface components {
           )[]
         | null;
       /** @default [] */
-      allowedCallbackDomains: string[];
+      allowedCallbackDomains?: string[];
       /**
        * @description Sandbox workspaces get swb_test_ keys
        * @default false
        */
-      sandbox: boolean;
+      sandbox?: boolean;
       /** Format: email */
       ownerEmail?: string;
     };
@@ -1437,13 +1537,13 @@ export interface components {
        * @default byok
        * @enum {string}
        */
-      connectionType: "oauth" | "credentials" | "byok";
+      connectionType?: "oauth" | "credentials" | "byok";
       name?: string | null;
       metadata?: {
         [key: string]: unknown;
       } | null;
       /** @default [] */
-      scopes: string[];
+      scopes?: string[];
       credentials: {
         accessToken: string;
         refreshToken?: string;
@@ -4170,6 +4270,232 @@ export interface operations {
         };
         content: {
           "text/html": string;
+        };
+      };
+    };
+  };
+  createConnectSession: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["CreateConnectSession"];
+      };
+    };
+    responses: {
+      /** @description The session's link */
+      201: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ConnectSessionCreated"];
+        };
+      };
+      /** @description The request is invalid (INVALID_PARAM); details name each offending field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "INVALID_PARAM",
+           *         "message": "Invalid limit: Too big: expected number to be <=100",
+           *         "requestId": "req_01jv7k2m4n6p8r0s2t4v6x8z0b"
+           *       }
+           *     }
+           */
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, malformed, unknown, revoked or expired API key (UNAUTHORIZED) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "UNAUTHORIZED",
+           *         "message": "Invalid API key",
+           *         "requestId": "req_01jv7k2m4n6p8r0s2t4v6x8z0b"
+           *       }
+           *     }
+           */
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The API key lacks the scope this route needs (INSUFFICIENT_SCOPE) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "INSUFFICIENT_SCOPE",
+           *         "message": "This API key lacks the accounts:read scope",
+           *         "requestId": "req_01jv7k2m4n6p8r0s2t4v6x8z0b"
+           *       }
+           *     }
+           */
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description No such resource in this workspace (NOT_FOUND) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "NOT_FOUND",
+           *         "message": "Account not found",
+           *         "requestId": "req_01jv7k2m4n6p8r0s2t4v6x8z0b"
+           *       }
+           *     }
+           */
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description An unexpected failure (INTERNAL), logged under the body's requestId */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "INTERNAL",
+           *         "message": "Internal error",
+           *         "requestId": "req_01jv7k2m4n6p8r0s2t4v6x8z0b"
+           *       }
+           *     }
+           */
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  getConnectSession: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The session */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ConnectSession"];
+        };
+      };
+      /** @description The request is invalid (INVALID_PARAM); details name each offending field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "INVALID_PARAM",
+           *         "message": "Invalid limit: Too big: expected number to be <=100",
+           *         "requestId": "req_01jv7k2m4n6p8r0s2t4v6x8z0b"
+           *       }
+           *     }
+           */
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, malformed, unknown, revoked or expired API key (UNAUTHORIZED) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "UNAUTHORIZED",
+           *         "message": "Invalid API key",
+           *         "requestId": "req_01jv7k2m4n6p8r0s2t4v6x8z0b"
+           *       }
+           *     }
+           */
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The API key lacks the scope this route needs (INSUFFICIENT_SCOPE) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "INSUFFICIENT_SCOPE",
+           *         "message": "This API key lacks the accounts:read scope",
+           *         "requestId": "req_01jv7k2m4n6p8r0s2t4v6x8z0b"
+           *       }
+           *     }
+           */
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description No such resource in this workspace (NOT_FOUND) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "NOT_FOUND",
+           *         "message": "Account not found",
+           *         "requestId": "req_01jv7k2m4n6p8r0s2t4v6x8z0b"
+           *       }
+           *     }
+           */
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description An unexpected failure (INTERNAL), logged under the body's requestId */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "INTERNAL",
+           *         "message": "Internal error",
+           *         "requestId": "req_01jv7k2m4n6p8r0s2t4v6x8z0b"
+           *       }
+           *     }
+           */
+          "application/json": components["schemas"]["Error"];
         };
       };
     };

@@ -168,6 +168,8 @@ const SCOPE_OF: Record<string, Scope | "any key" | "admin" | "public"> = {
   "GET /v1/admin/dead-letters": "admin",
   "DELETE /v1/admin/keys/{id}": "admin",
   "POST /v1/admin/workspaces/{id}/accounts": "admin",
+  "POST /v1/connect/sessions": "accounts:write",
+  "GET /v1/connect/sessions/{id}": "accounts:read",
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -182,7 +184,7 @@ interface Tenant {
   webhook: string;
 }
 
-let A: Tenant & { spareAccount: string; spareWebhook: string; bot: TelegramBot };
+let A: Tenant & { spareAccount: string; spareWebhook: string; bot: TelegramBot; session: string };
 let B: Tenant;
 let C: TestWorkspace;
 /** A's keys: one holding only each scope, one holding every scope but it. */
@@ -344,7 +346,19 @@ beforeAll(async () => {
   });
   const bot = newTelegramBot();
   telegramFake(fakes.telegram, bot);
-  A = { ...a, spareAccount: spare.id, spareWebhook: spareWebhook.json.webhook.id, bot };
+  const session = await call("/v1/connect/sessions", {
+    method: "POST",
+    key: a.ws.key,
+    body: { endUserId: "fuzz-end-user" },
+  });
+  if (session.status !== 201) throw new Error(`session: ${session.status} ${session.text}`);
+  A = {
+    ...a,
+    spareAccount: spare.id,
+    spareWebhook: spareWebhook.json.webhook.id,
+    bot,
+    session: session.json.id,
+  };
   for (const scope of SCOPES) {
     only[scope] = (await issueKey(A.ws.id, [scope])).key;
     allBut[scope] = (
@@ -426,6 +440,7 @@ const kindOf = (op: Operation) =>
 function ownId(op: Operation): string {
   if (op.path.startsWith("/v1/admin/keys")) return C.keyId;
   if (op.path.startsWith("/v1/admin")) return C.id;
+  if (op.path.startsWith("/v1/connect/sessions")) return A.session;
   if (kindOf(op) === "webhook") return op.method === "DELETE" ? A.spareWebhook : A.webhook;
   if (op.method === "DELETE") return A.spareAccount;
   if (op.path.includes("/pages") || op.path.includes("/select-page")) return A.accounts.linkedin;
@@ -446,6 +461,8 @@ function validBody(op: Operation): Json | undefined {
       return liveCallback;
     case "POST /v1/accounts/{id}/select-page":
       return { pageId: "2414183" };
+    case "POST /v1/connect/sessions":
+      return { endUserId: "fuzz-end-user", returnUrl: CALLBACK };
     case "POST /v1/users/me/ga4-client-id":
       return { clientId: "1234567890.9876543210" };
     case "POST /v1/webhooks":

@@ -125,6 +125,9 @@ export const EventAccountSchema = z
     status: z.enum(upper(ACCOUNT_STATUSES)),
     username: z.string().nullable(),
     displayName: z.string().nullable(),
+    endUserId: z.string().nullable().openapi({
+      description: "Your id for the person who connected it through a hosted connect session",
+    }),
   })
   .openapi("EventAccount");
 
