@@ -88,6 +88,14 @@ export function instagramAudioEnabled(env: Env): boolean {
   return (env.INSTAGRAM_AUDIO_ENABLED ?? "").trim().toLowerCase() === "true";
 }
 
+/**
+ * BLUESKY_OAUTH_KEYS: the AT Protocol OAuth client's ES256 signing keys, "kid:<base64 PKCS#8>,…"
+ * (the first signs new grants; every one is published); undefined when unset or empty.
+ */
+export function blueskyOAuthKeys(env: Env): string | undefined {
+  return env.BLUESKY_OAUTH_KEYS?.trim() || undefined;
+}
+
 /** The entry of TOKEN_ENCRYPTION_KEYS that encrypts (the first), as written: the sandbox derives its signing key from it. */
 export function currentKeyEntry(env: Env): string {
   const current = env.TOKEN_ENCRYPTION_KEYS?.split(",")[0]?.trim();

@@ -1,5 +1,7 @@
 import { ApiError } from "../lib/errors";
 import { DAY, HOUR, MINUTE } from "../lib/time";
+import { atprotoGrant, pdsRequest, refreshTokens, revokeTokens } from "./atproto/oauth";
+import { allowedUrl, parseIdentifier, pdsOf, resolveIdentity } from "./atproto/resolve";
 import { apiUrl, failure, ProviderError } from "./http";
 import type { PlatformContext, PlatformModule, Profile, TokenSet } from "./types";
 
@@ -39,28 +41,6 @@ export function jwtExpiry(token: string): number | null {
   }
 }
 
-/** The account's PDS from the session's DID document, if it names an https one. */
-function pdsEndpoint(didDoc: unknown): string | undefined {
-  const services = (didDoc as { service?: unknown } | null)?.service;
-  if (!Array.isArray(services)) return undefined;
-  for (const service of services as { id?: unknown; type?: unknown; serviceEndpoint?: unknown }[]) {
-    if (
-      typeof service?.id === "string" &&
-      service.id.endsWith("#atproto_pds") &&
-      service.type === "AtprotoPersonalDataServer" &&
-      typeof service.serviceEndpoint === "string"
-    ) {
-      try {
-        const url = new URL(service.serviceEndpoint);
-        if (url.protocol === "https:") return url.origin;
-      } catch {
-        return undefined;
-      }
-    }
-  }
-  return undefined;
-}
-
 /** Classifies an XRPC failure; a 429 carries RateLimit-Reset (epoch seconds) rather than Retry-After. */
 async function xrpcFailure(res: Response, now: number, what: string): Promise<ProviderError> {
   const err = await failure(res, now, what);
@@ -70,22 +50,53 @@ async function xrpcFailure(res: Response, now: number, what: string): Promise<Pr
   return new ProviderError("transient", err.message, { ...err.details, retryAfterMs });
 }
 
-/** One XRPC call against the entryway/PDS; answers the JSON body, or null for an empty one. */
+/** Where a grant's XRPC calls go: the account's own PDS once known, else the entryway. */
+function serviceOf(ctx: PlatformContext, extras: Record<string, unknown> | undefined): string {
+  return typeof extras?.pds === "string" && allowedUrl(ctx, extras.pds)
+    ? extras.pds
+    : ctx.endpoints.apiBaseUrl;
+}
+
+/**
+ * One XRPC call; answers the JSON body, or null for an empty one. A grant made through OAuth sends
+ * its access token DPoP-bound (a proof on every call); an app-password session sends it as bearer.
+ */
 async function xrpc<T>(
   ctx: PlatformContext,
   method: "GET" | "POST",
   nsid: string,
-  request: { token?: string; json?: unknown; query?: Record<string, string> },
+  request: {
+    token?: string;
+    json?: unknown;
+    query?: Record<string, string>;
+    service?: string;
+    extras?: Record<string, unknown>;
+  },
   what: string,
 ): Promise<T | null> {
   const headers: Record<string, string> = { accept: "application/json" };
-  if (request.token) headers.authorization = `Bearer ${request.token}`;
   let body: string | undefined;
   if (request.json !== undefined) {
     headers["content-type"] = "application/json";
     body = JSON.stringify(request.json);
   }
-  const res = await ctx.fetch(apiUrl(ctx, `/xrpc/${nsid}`, request.query), { method, headers, body });
+  const url = apiUrl(
+    { endpoints: { apiBaseUrl: request.service ?? serviceOf(ctx, request.extras) } },
+    `/xrpc/${nsid}`,
+    request.query,
+  );
+  let res: Response;
+  if (request.token && request.extras && atprotoGrant(request.extras)) {
+    res = await pdsRequest(ctx, request.extras, request.token, {
+      method,
+      url,
+      headers: new Headers(headers),
+      body,
+    });
+  } else {
+    if (request.token) headers.authorization = `Bearer ${request.token}`;
+    res = await ctx.fetch(url, { method, headers, body });
+  }
   if (!res.ok) throw await xrpcFailure(res, ctx.now, what);
   const text = await res.text();
   if (!text.trim()) return null;
@@ -97,7 +108,11 @@ async function xrpc<T>(
 }
 
 /** What is stored of a session: its tokens and where it lives; never the app password. */
-function sessionTokens(session: Session | null, now: number, extras: Record<string, unknown>): TokenSet {
+function sessionTokens(
+  ctx: PlatformContext,
+  session: Session | null,
+  extras: Record<string, unknown>,
+): TokenSet {
   if (!session?.accessJwt || !session.refreshJwt || !session.did)
     throw new ProviderError("invalid", "Bluesky answered a session without tokens");
   if (session.active === false) {
@@ -105,27 +120,39 @@ function sessionTokens(session: Session | null, now: number, extras: Record<stri
       code: session.status ?? "inactive",
     });
   }
-  const pds = pdsEndpoint(session.didDoc);
+  const pds = pdsOf(ctx, session.didDoc) ?? (typeof extras.pds === "string" ? extras.pds : undefined);
   return {
     accessToken: session.accessJwt,
     refreshToken: session.refreshJwt,
-    expiresAt: jwtExpiry(session.accessJwt) ?? now + ACCESS_FALLBACK_MS,
-    refreshTokenExpiresAt: jwtExpiry(session.refreshJwt) ?? now + REFRESH_FALLBACK_MS,
+    expiresAt: jwtExpiry(session.accessJwt) ?? ctx.now + ACCESS_FALLBACK_MS,
+    refreshTokenExpiresAt: jwtExpiry(session.refreshJwt) ?? ctx.now + REFRESH_FALLBACK_MS,
     extras: { ...extras, did: session.did, handle: session.handle, ...(pds ? { pds } : {}) },
   };
 }
 
 /**
- * Bluesky with a handle and an app password (com.atproto.server.createSession). AT Protocol OAuth
- * (PAR + PKCE + DPoP, client metadata document) is out of scope for now.
+ * Where an app-password sign-in goes: a handle or DID is resolved to the account's own PDS (so
+ * self-hosted accounts sign in at home); anything else (an email) goes to the entryway, which judges it.
+ */
+async function signInService(ctx: PlatformContext, identifier: string): Promise<string> {
+  const parsed = parseIdentifier(identifier);
+  if (!parsed) return ctx.endpoints.apiBaseUrl;
+  return (await resolveIdentity(ctx, parsed, "credentials.identifier")).pds;
+}
+
+/**
+ * Bluesky. AT Protocol OAuth (PAR + PKCE + DPoP, a confidential client with a client metadata
+ * document; src/platforms/atproto/) is the connect flow; a handle with an app password
+ * (com.atproto.server.createSession) stays for POST /v1/accounts. Either way the account's calls go
+ * to its own PDS, resolved from its DID document (atproto.com/specs/oauth, /specs/xrpc; checked 2026-12-06).
  */
 export const bluesky: PlatformModule = {
   id: "bluesky",
   name: "Bluesky",
-  // bsky.social is the entryway for Bluesky-hosted accounts: it issues and refreshes their sessions.
+  // bsky.social is the entryway for Bluesky-hosted accounts: the default authorization server and sign-in.
   endpoints: { apiBaseUrl: "https://bsky.social" },
   needsClientCredentials: false,
-  // refreshSession rotates the refreshJwt, and a used one is refused: one refresh at a time.
+  // refreshSession and the OAuth refresh grant both rotate a single-use refresh token: one refresh at a time.
   refresh: { kind: "rotating", leadMs: 15 * MINUTE },
 
   async connectWithCredentials(ctx, input) {
@@ -137,13 +164,14 @@ export const bluesky: PlatformModule = {
         ...(password ? [] : [{ field: "credentials.appPassword", message: "Required" }]),
       ]);
     }
+    const service = await signInService(ctx, identifier);
     let session: Session | null;
     try {
       session = await xrpc<Session>(
         ctx,
         "POST",
         "com.atproto.server.createSession",
-        { json: { identifier, password } },
+        { json: { identifier, password }, service },
         "Bluesky sign-in",
       );
     } catch (err) {
@@ -158,7 +186,7 @@ export const bluesky: PlatformModule = {
       }
       throw err;
     }
-    const tokens = sessionTokens(session, ctx.now, {});
+    const tokens = sessionTokens(ctx, session, service === ctx.endpoints.apiBaseUrl ? {} : { pds: service });
     const profile = await this.profile(ctx, {
       accessToken: tokens.accessToken,
       refreshToken: tokens.refreshToken ?? null,
@@ -170,14 +198,15 @@ export const bluesky: PlatformModule = {
   async refreshGrant(ctx, grant) {
     if (!grant.refreshToken)
       throw new ProviderError("refused", "No Bluesky refresh token is stored for this account");
+    if (atprotoGrant(grant.extras)) return refreshTokens(ctx, grant.extras, grant.refreshToken);
     const session = await xrpc<Session>(
       ctx,
       "POST",
       "com.atproto.server.refreshSession",
-      { token: grant.refreshToken },
+      { token: grant.refreshToken, service: serviceOf(ctx, grant.extras) },
       "Bluesky refreshSession",
     );
-    return sessionTokens(session, ctx.now, grant.extras);
+    return sessionTokens(ctx, session, grant.extras);
   },
 
   async profile(ctx, grant): Promise<Profile> {
@@ -187,7 +216,7 @@ export const bluesky: PlatformModule = {
         ctx,
         "GET",
         "com.atproto.server.getSession",
-        { token: grant.accessToken },
+        { token: grant.accessToken, extras: grant.extras },
         "Bluesky getSession",
       );
       did = session?.did;
@@ -197,7 +226,7 @@ export const bluesky: PlatformModule = {
       ctx,
       "GET",
       "app.bsky.actor.getProfile",
-      { token: grant.accessToken, query: { actor: did } },
+      { token: grant.accessToken, query: { actor: did }, extras: grant.extras },
       "Bluesky getProfile",
     );
     if (!actor?.did) throw new ProviderError("invalid", "Bluesky getProfile answered no DID");
@@ -212,13 +241,15 @@ export const bluesky: PlatformModule = {
   },
 
   async revoke(ctx, grant) {
-    // deleteSession ends the session the refreshJwt belongs to; its access tokens die with it.
     if (!grant.refreshToken) return;
+    // An OAuth session is revoked at its authorization server; its access tokens die with it.
+    if (atprotoGrant(grant.extras)) return revokeTokens(ctx, grant.extras, grant.refreshToken);
+    // deleteSession ends the session the refreshJwt belongs to; its access tokens die with it.
     await xrpc(
       ctx,
       "POST",
       "com.atproto.server.deleteSession",
-      { token: grant.refreshToken },
+      { token: grant.refreshToken, service: serviceOf(ctx, grant.extras) },
       "Bluesky deleteSession",
     );
   },

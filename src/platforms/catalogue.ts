@@ -1,17 +1,18 @@
 import { ConfigError, getConfig, platformCredentials, platformSecretNames } from "../lib/config";
 import { PLATFORMS, type Platform } from "../lib/domain";
 import { ApiError } from "../lib/errors";
+import { atprotoClient } from "./atproto/client";
 import { timedFetch } from "./http";
 import { MODULES } from "./modules";
 import { sandboxFetch } from "./sandbox/sandbox.routes";
-import type { Endpoints, PlatformContext, PlatformModule } from "./types";
+import type { Endpoints, PlatformContext, PlatformModule, ResolverEndpoint } from "./types";
 
 export function getModule(platform: Platform): PlatformModule {
   return MODULES[platform];
 }
 
-type Overrides = Partial<Record<Platform, Partial<Endpoints>>>;
-const ENDPOINT_KEYS = ["authorizationUrl", "tokenUrl", "revocationUrl", "apiBaseUrl"] as const;
+type Overrides = Partial<Record<Platform, Partial<Endpoints & ResolverEndpoint>>>;
+const ENDPOINT_KEYS = ["authorizationUrl", "tokenUrl", "revocationUrl", "apiBaseUrl", "resolverUrl"] as const;
 const LOCAL_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
 /** Plain http is for local fakes and sandboxes: never in production, never to a public host. */
@@ -51,7 +52,7 @@ export function providerOverrides(raw: string | undefined, production: boolean):
       throw new ConfigError(`PROVIDER_OVERRIDES names unknown platform ${platform}`);
     if (!endpoints || typeof endpoints !== "object")
       throw new ConfigError(`PROVIDER_OVERRIDES.${platform} must be an object`);
-    const entry: Partial<Endpoints> = {};
+    const entry: Partial<Endpoints & ResolverEndpoint> = {};
     for (const [name, url] of Object.entries(endpoints)) {
       if (!(ENDPOINT_KEYS as readonly string[]).includes(name))
         throw new ConfigError(`PROVIDER_OVERRIDES.${platform}.${name} is not an endpoint`);
@@ -75,13 +76,15 @@ export function sandboxEnabled(env: Env): boolean {
   return config.sandbox;
 }
 
-export function sandboxEndpoints(publicUrl: string, platform: Platform): Endpoints {
+export function sandboxEndpoints(publicUrl: string, platform: Platform): Endpoints & ResolverEndpoint {
   const base = `${publicUrl}/sandbox/${platform}`;
   return {
     authorizationUrl: `${base}/authorize`,
     tokenUrl: `${base}/token`,
     revocationUrl: `${base}/revoke`,
     apiBaseUrl: `${base}/api`,
+    // The sandbox stands in for DNS and the PLC directory too.
+    ...(platform === "bluesky" ? { resolverUrl: `${base}/api` } : {}),
   };
 }
 
@@ -139,5 +142,6 @@ export function platformContext(
     // The sandbox is served in-process: a Worker cannot fetch its own public URL.
     fetch: sandbox ? sandboxFetch(env, timedFetch(options.timeoutMs)) : timedFetch(options.timeoutMs),
     now,
+    ...(platform === "bluesky" ? { atproto: atprotoClient(env) } : {}),
   };
 }

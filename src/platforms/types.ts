@@ -1,4 +1,5 @@
 import type { Platform } from "../lib/domain";
+import type { AtprotoClient } from "./atproto/client";
 
 /** The endpoints a deployment may override per platform through PROVIDER_OVERRIDES. */
 export interface Endpoints {
@@ -7,6 +8,11 @@ export interface Endpoints {
   revocationUrl?: string;
   /** Origin (and base path) of the platform API used for profile, test and data calls. */
   apiBaseUrl: string;
+}
+
+/** AT Protocol (Bluesky) only: a server resolving handles and DIDs (com.atproto.identity.*) instead of DNS and the PLC directory. */
+export interface ResolverEndpoint {
+  resolverUrl?: string;
 }
 
 /**
@@ -76,7 +82,7 @@ export interface Grant {
 /** Everything a platform module may use at run time. */
 export interface PlatformContext {
   platform: Platform;
-  endpoints: Required<Pick<Endpoints, "apiBaseUrl">> & Endpoints;
+  endpoints: Required<Pick<Endpoints, "apiBaseUrl">> & Endpoints & ResolverEndpoint;
   clientId: string;
   clientSecret: string;
   /** Whether plain http:// is allowed (local fakes and sandboxes outside production). */
@@ -84,6 +90,8 @@ export interface PlatformContext {
   /** fetch with the per-call timeout applied. */
   fetch: typeof fetch;
   now: number;
+  /** Bluesky: the deployment's AT Protocol OAuth client (client_id URL, signing keys). */
+  atproto?: AtprotoClient;
 }
 
 /** Input for a connection without OAuth (POST /v1/accounts). */

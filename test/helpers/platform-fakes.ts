@@ -1,4 +1,10 @@
+import { env } from "cloudflare:workers";
+import { http } from "msw";
 import type { Platform } from "../../src/lib/domain";
+import { atprotoClient } from "../../src/platforms/atproto/client";
+import { clientKeys } from "../../src/platforms/atproto/keys";
+import { DOH_URL, PLC_URL } from "../../src/platforms/atproto/resolve";
+import { verifyClientAssertion, verifyDpopProof } from "../../src/platforms/atproto/verify";
 import { GRAPH_VERSION } from "../../src/platforms/meta";
 import * as bluesky from "../../src/platforms/wire/bluesky";
 import * as google from "../../src/platforms/wire/google";
@@ -13,7 +19,13 @@ import * as tiktok from "../../src/platforms/wire/tiktok";
 import { instagramShortLivedToken, tokenAnswer, type WireTokens } from "../../src/platforms/wire/tokens";
 import * as twitter from "../../src/platforms/wire/twitter";
 import { listParam, type WireError } from "../../src/platforms/wire/wire";
-import { type FakeGrant, type FakePlatform, type FakeRequest, fakePlatform } from "./fake-provider";
+import {
+  type FakeGrant,
+  type FakePlatform,
+  type FakeRequest,
+  fakePlatform,
+  fakeServer,
+} from "./fake-provider";
 
 /**
  * Per platform, a FakePlatform that behaves like the real one, shared by the platform unit tests and
@@ -611,11 +623,83 @@ export interface BlueskyAccount {
 
 const SESSION_EMAIL = { email: "team@switchboard.test", emailConfirmed: true, emailAuthFactor: false };
 
+/** The account's own PDS, as its DID document names it; its requests are answered by the bluesky fake. */
 export const BLUESKY_PDS = "https://porcini.us-east.host.bsky.network";
+/** The header the PDS forwarding keeps the origin the client called in (DPoP proofs name it). */
+const CALLED_ORIGIN = "x-fake-called-origin";
+
+/** A DID document naming the PDS and claiming the handle. */
+export const didDocument = (account: Pick<BlueskyAccount, "did" | "handle">, pds = BLUESKY_PDS) =>
+  bluesky.blueskyDidDocument({ did: account.did, handle: account.handle, pds });
+
+/** What the fake network resolves: handles to DIDs (DNS TXT, or HTTPS), DIDs to documents. */
+export const blueskyNetwork = {
+  txt: new Map<string, string[]>(),
+  wellKnown: new Map<string, string>(),
+  docs: new Map<string, unknown>(),
+  /** Requests the resolution endpoints answered, by kind, in order. */
+  lookups: [] as string[],
+};
+
+/** Puts an account on the fake network: its handle's DNS record and its DID document. */
+export function publishAccount(account: Pick<BlueskyAccount, "did" | "handle">, pds = BLUESKY_PDS) {
+  blueskyNetwork.txt.set(account.handle, [`did=${account.did}`]);
+  blueskyNetwork.docs.set(account.did, didDocument(account, pds));
+}
+
+let pdsTarget: FakePlatform | undefined;
+
+/** DNS-over-HTTPS, handle well-knowns, the PLC directory and the account's PDS, on the fake network. */
+function installNetwork(fake: FakePlatform) {
+  pdsTarget = fake;
+  fakeServer.use(
+    http.get(DOH_URL, ({ request }) => {
+      const url = new URL(request.url);
+      const name = (url.searchParams.get("name") ?? "").replace(/^_atproto\./, "");
+      blueskyNetwork.lookups.push(`dns:${name}`);
+      const records = blueskyNetwork.txt.get(name);
+      if (!records) return Response.json({ Status: 3, Answer: [] });
+      return Response.json({
+        Status: 0,
+        Answer: records.map((data) => ({ name: `_atproto.${name}`, type: 16, TTL: 300, data: `"${data}"` })),
+      });
+    }),
+    http.get("https://:host/.well-known/atproto-did", ({ request }) => {
+      const host = new URL(request.url).hostname;
+      blueskyNetwork.lookups.push(`https:${host}`);
+      const did = blueskyNetwork.wellKnown.get(host);
+      return did ? new Response(did) : new Response("not found", { status: 404 });
+    }),
+    http.get(`${PLC_URL}/:did`, ({ params }) => {
+      const did = decodeURIComponent(String(params.did));
+      blueskyNetwork.lookups.push(`plc:${did}`);
+      const doc = blueskyNetwork.docs.get(did);
+      return doc
+        ? Response.json(doc)
+        : Response.json({ message: `DID not registered: ${did}` }, { status: 404 });
+    }),
+    http.all(`${BLUESKY_PDS}/*`, async ({ request }) => {
+      const target = pdsTarget;
+      if (!target) return Response.json({ error: "no bluesky fake" }, { status: 502 });
+      const url = new URL(request.url);
+      const headers = new Headers(request.headers);
+      headers.set(CALLED_ORIGIN, url.origin);
+      const body = ["GET", "HEAD"].includes(request.method) ? undefined : await request.arrayBuffer();
+      return target.handle(
+        new Request(`${target.base}/api${url.pathname}${url.search}`, {
+          method: request.method,
+          headers,
+          body,
+        }),
+      );
+    }),
+  );
+}
 
 /**
- * A Bluesky entryway (PDS): createSession checks the app password; refreshSession rotates the
- * refreshJwt and refuses a used one; getProfile needs a live accessJwt; deleteSession ends it.
+ * A Bluesky PDS: createSession checks the app password; refreshSession rotates the refreshJwt and
+ * refuses a used one; getProfile needs a live accessJwt (DPoP-bound when issued through OAuth, see
+ * FakeAtprotoServer); deleteSession ends it.
  */
 export class FakePds {
   accessTtlMs = 2 * 3600_000;
@@ -624,16 +708,37 @@ export class FakePds {
   private seq = 0;
   readonly refresh = new Map<string, { used: boolean; deleted: boolean }>();
   readonly access = new Map<string, { exp: number; refreshJwt: string }>();
+  /** OAuth access tokens and the DPoP key thumbprint each is bound to. */
+  readonly bound = new Map<string, string>();
+  /** Set by an OAuth server: checks a DPoP-bound call; answers a refusal, or undefined when it passes. */
+  checkDpop: ((request: Request, token: string) => Promise<Response | undefined>) | undefined;
 
   constructor(readonly account: BlueskyAccount) {}
 
+  now() {
+    return this.clock ?? Date.now();
+  }
+
   /** A new session as createSession answers it; refreshSession's answer leaves the email out. */
   session({ email = true }: { email?: boolean } = {}) {
+    const { accessJwt, refreshJwt } = this.mint();
+    return bluesky.blueskySession({
+      did: this.account.did,
+      handle: this.account.handle,
+      didDoc: didDocument(this.account),
+      accessJwt,
+      refreshJwt,
+      ...(email ? { email: SESSION_EMAIL } : {}),
+    });
+  }
+
+  /** A fresh access and refresh token pair for the account. */
+  mint() {
     this.seq += 1;
-    const now = this.clock ?? Date.now();
+    const now = this.now();
     const iat = Math.floor(now / 1000);
     const accessExp = now + this.accessTtlMs;
-    const { did, handle } = this.account;
+    const { did } = this.account;
     const refreshJwt = unsignedJwt("refresh+jwt", {
       scope: "com.atproto.refresh",
       sub: did,
@@ -654,38 +759,68 @@ export class FakePds {
     this.access.set(accessJwt, { exp: accessExp, refreshJwt });
     issuedSecrets.add(refreshJwt);
     issuedSecrets.add(accessJwt);
-    const didDoc = {
-      "@context": ["https://www.w3.org/ns/did/v1"],
-      id: did,
-      alsoKnownAs: [`at://${handle}`],
-      service: [{ id: "#atproto_pds", type: "AtprotoPersonalDataServer", serviceEndpoint: BLUESKY_PDS }],
-    };
-    return bluesky.blueskySession({
-      did,
-      handle,
-      didDoc,
-      accessJwt,
-      refreshJwt,
-      ...(email ? { email: SESSION_EMAIL } : {}),
-    });
+    return { accessJwt, refreshJwt, accessExp };
   }
 
   liveAccess(token: string | undefined) {
     const entry = token ? this.access.get(token) : undefined;
     if (!entry) return "invalid" as const;
     if (this.refresh.get(entry.refreshJwt)?.deleted) return "invalid" as const;
-    return entry.exp <= (this.clock ?? Date.now()) ? ("expired" as const) : ("ok" as const);
+    return entry.exp <= this.now() ? ("expired" as const) : ("ok" as const);
   }
+
+  /** The token of an XRPC call, refused when a DPoP-bound token comes without its proof (or as Bearer). */
+  async authorize(request: Request): Promise<{ token?: string; refusal?: Response }> {
+    const header = request.headers.get("authorization") ?? "";
+    const [scheme, token] = [
+      header.slice(0, header.indexOf(" ")).toLowerCase(),
+      header.slice(header.indexOf(" ") + 1),
+    ];
+    if (scheme === "dpop" || this.bound.has(token)) {
+      if (scheme !== "dpop" || !this.checkDpop)
+        return { refusal: dpopChallenge("invalid_token", "DPoP-bound token sent as Bearer") };
+      const refusal = await this.checkDpop(request, token);
+      if (refusal) return { refusal };
+    }
+    return { token: scheme === "bearer" || scheme === "dpop" ? token : undefined };
+  }
+}
+
+function dpopChallenge(error: string, description: string, nonce?: string) {
+  return Response.json(
+    { error: error === "use_dpop_nonce" ? "use_dpop_nonce" : "InvalidToken", message: description },
+    {
+      status: 401,
+      headers: {
+        "www-authenticate": `DPoP error="${error}", error_description="${description}"`,
+        ...(nonce ? { "dpop-nonce": nonce } : {}),
+      },
+    },
+  );
 }
 
 const bearer = (request: Request) => request.headers.get("authorization")?.replace(/^Bearer /, "");
 const xrpcError = (status: number, error: string, message: string) =>
   sendError(bluesky.xrpcError(status, error, message));
 
-/** Bluesky with a handle and an app password (XRPC under apiBaseUrl); answers the PDS to inspect. */
+/**
+ * Bluesky on the fake network: the account's handle and DID resolve, its PDS (BLUESKY_PDS) and the
+ * entryway (apiBaseUrl) answer XRPC with app-password sessions; answers the PDS to inspect.
+ */
 export function blueskyFake(fake: FakePlatform, account: BlueskyAccount): FakePds {
   issuedSecrets.add(account.appPassword);
+  installNetwork(fake);
+  publishAccount(account);
   const pds = new FakePds(account);
+  // The entryway standing in for DNS and the PLC directory, when PROVIDER_OVERRIDES names it the resolver.
+  fake.api("GET /xrpc/com.atproto.identity.resolveHandle", ({ url }) => {
+    const did = blueskyNetwork.txt.get(url.searchParams.get("handle") ?? "")?.[0]?.slice(4);
+    return did ? Response.json({ did }) : xrpcError(400, "InvalidRequest", "Unable to resolve handle");
+  });
+  fake.api("GET /xrpc/com.atproto.identity.resolveDid", ({ url }) => {
+    const didDoc = blueskyNetwork.docs.get(url.searchParams.get("did") ?? "");
+    return didDoc ? Response.json({ didDoc }) : xrpcError(400, "DidNotFound", "DID not found");
+  });
   fake.api("POST /xrpc/com.atproto.server.createSession", async ({ request }) => {
     const body = (await request.json()) as { identifier?: string; password?: string };
     if (
@@ -708,13 +843,17 @@ export function blueskyFake(fake: FakePlatform, account: BlueskyAccount): FakePd
     entry.deleted = true;
     return new Response(null, { status: 200 });
   });
-  fake.api("GET /xrpc/com.atproto.server.getSession", ({ request }) =>
-    pds.liveAccess(bearer(request)) === "ok"
+  fake.api("GET /xrpc/com.atproto.server.getSession", async ({ request }) => {
+    const { token, refusal } = await pds.authorize(request);
+    if (refusal) return refusal;
+    return pds.liveAccess(token) === "ok"
       ? Response.json(bluesky.blueskyGetSession(account))
-      : xrpcError(401, "AuthenticationRequired", "Invalid token"),
-  );
-  fake.api("GET /xrpc/app.bsky.actor.getProfile", ({ request, url }) => {
-    const state = pds.liveAccess(bearer(request));
+      : xrpcError(401, "AuthenticationRequired", "Invalid token");
+  });
+  fake.api("GET /xrpc/app.bsky.actor.getProfile", async ({ request, url }) => {
+    const { token, refusal } = await pds.authorize(request);
+    if (refusal) return refusal;
+    const state = pds.liveAccess(token);
     if (state === "expired") return xrpcError(400, "ExpiredToken", "Token has expired");
     if (state === "invalid") return xrpcError(400, "InvalidToken", "Token could not be verified");
     if (url.searchParams.get("actor") !== account.did)
@@ -731,6 +870,212 @@ export function blueskyFake(fake: FakePlatform, account: BlueskyAccount): FakePd
     );
   });
   return pds;
+}
+
+interface PushedRequest {
+  params: URLSearchParams;
+  jkt: string;
+  expiresAt: number;
+}
+
+/**
+ * An AT Protocol authorization server in front of the fake PDS, issuer `${apiBaseUrl}/oauth`:
+ * protected-resource and server metadata, PAR, the token endpoint (code and rotating refresh
+ * grants) and revocation, each checking the client assertion against the Worker's JWKS and a DPoP
+ * proof with a server nonce; the PDS then checks every call's proof against the token's key.
+ */
+export class FakeAtprotoServer {
+  readonly issuer: string;
+  /** The nonce the server accepts now; a client that has not seen it is asked to retry with it. */
+  nonce = `nonce-${crypto.randomUUID()}`;
+  nonceChallenges = 0;
+  accessTtlSeconds = 1800;
+  /** The DID the consent screen signs in (the PDS's account unless a test changes it). */
+  signsIn: string;
+  /** Whether the token endpoint names the signed-in DID in `sub`. */
+  sendSub = true;
+  readonly pushed = new Map<string, PushedRequest>();
+  readonly codes = new Map<string, { request: PushedRequest; did: string }>();
+  /** Refresh tokens by value: the DPoP key they are bound to, and whether spent. */
+  readonly refreshTokens = new Map<string, { jkt: string; did: string; spent: boolean; revoked: boolean }>();
+  readonly assertions: { kid: string; endpoint: string }[] = [];
+
+  constructor(
+    readonly fake: FakePlatform,
+    readonly pds: FakePds,
+  ) {
+    this.issuer = `${fake.base}/api/oauth`;
+    this.signsIn = pds.account.did;
+    const client = atprotoClient(env);
+    fake.api("GET /.well-known/oauth-protected-resource", ({ request }) =>
+      Response.json(
+        bluesky.protectedResourceMetadata(
+          request.headers.get(CALLED_ORIGIN) ?? `${fake.base}/api`,
+          this.issuer,
+        ),
+      ),
+    );
+    fake.api("GET /oauth/.well-known/oauth-authorization-server", () => Response.json(this.metadata()));
+    fake.api("POST /oauth/par", async ({ request }) => {
+      const form = new URLSearchParams(new TextDecoder().decode(await request.arrayBuffer()));
+      const refused = await this.checkClient(form, "par");
+      if (refused) return refused;
+      const proof = await this.checkProof(request, `${this.issuer}/par`);
+      if ("refusal" in proof) return proof.refusal;
+      if (form.get("redirect_uri") !== client.redirectUri)
+        return this.error(400, "invalid_request", "redirect_uri");
+      if (form.get("code_challenge_method") !== "S256" || !form.get("code_challenge"))
+        return this.error(400, "invalid_request", "PKCE S256 is required");
+      if (!(form.get("scope") ?? "").split(" ").includes("atproto"))
+        return this.error(400, "invalid_scope", "atproto is required");
+      if (!form.get("state")) return this.error(400, "invalid_request", "state is required");
+      const uri = `urn:ietf:params:oauth:request_uri:req-${crypto.randomUUID()}`;
+      this.pushed.set(uri, { params: form, jkt: proof.jkt, expiresAt: Date.now() + 300_000 });
+      return this.json({ request_uri: uri, expires_in: 299 }, 201);
+    });
+    fake.api("POST /oauth/token", async ({ request }) => {
+      const form = new URLSearchParams(new TextDecoder().decode(await request.arrayBuffer()));
+      const refused = await this.checkClient(form, "token");
+      if (refused) return refused;
+      const proof = await this.checkProof(request, `${this.issuer}/token`);
+      if ("refusal" in proof) return proof.refusal;
+      const grantType = form.get("grant_type");
+      if (grantType === "authorization_code") {
+        const entry = this.codes.get(form.get("code") ?? "");
+        this.codes.delete(form.get("code") ?? "");
+        if (!entry) return this.error(400, "invalid_grant", "Invalid code");
+        const params = entry.request.params;
+        if (form.get("redirect_uri") !== params.get("redirect_uri"))
+          return this.error(400, "invalid_grant", "redirect_uri mismatch");
+        const digest = new Uint8Array(
+          await crypto.subtle.digest("SHA-256", new TextEncoder().encode(form.get("code_verifier") ?? "")),
+        );
+        const challenge = btoa(String.fromCharCode(...digest))
+          .replace(/\+/g, "-")
+          .replace(/\//g, "_")
+          .replace(/=+$/, "");
+        if (challenge !== params.get("code_challenge"))
+          return this.error(400, "invalid_grant", "PKCE mismatch");
+        if (proof.jkt !== entry.request.jkt) return this.error(400, "invalid_dpop_proof", "Another DPoP key");
+        return this.issue(entry.did, proof.jkt, params.get("scope") ?? "");
+      }
+      if (grantType === "refresh_token") {
+        const token = form.get("refresh_token") ?? "";
+        const entry = this.refreshTokens.get(token);
+        if (!entry || entry.revoked) return this.error(400, "invalid_grant", "Invalid refresh token");
+        if (entry.spent) {
+          for (const other of this.refreshTokens.values()) if (other.did === entry.did) other.revoked = true;
+          return this.error(400, "invalid_grant", "Refresh token replayed");
+        }
+        if (proof.jkt !== entry.jkt) return this.error(400, "invalid_dpop_proof", "Another DPoP key");
+        entry.spent = true;
+        return this.issue(entry.did, proof.jkt, "atproto transition:generic");
+      }
+      return this.error(400, "unsupported_grant_type", "Unsupported grant_type");
+    });
+    fake.api("POST /oauth/revoke", async ({ request }) => {
+      const form = new URLSearchParams(new TextDecoder().decode(await request.arrayBuffer()));
+      const refused = await this.checkClient(form, "revoke");
+      if (refused) return refused;
+      const entry = this.refreshTokens.get(form.get("token") ?? "");
+      if (entry) entry.revoked = true;
+      const session = pds.refresh.get(form.get("token") ?? "");
+      if (session) session.deleted = true;
+      return new Response(null, { status: 200 });
+    });
+    pds.checkDpop = async (request, token) => {
+      const called = request.headers.get(CALLED_ORIGIN);
+      const url = new URL(request.url);
+      const original = called ? `${called}${url.pathname.replace(/^\/[^/]+\/api/, "")}` : request.url;
+      const result = await verifyDpopProof(request.headers.get("dpop"), {
+        method: request.method,
+        url: original,
+        now: Date.now(),
+        accessToken: token,
+        nonceValid: (nonce) => nonce === this.nonce,
+      });
+      if (!result.ok) {
+        if (result.error === "use_dpop_nonce") this.nonceChallenges += 1;
+        return dpopChallenge(result.error, result.description, this.nonce);
+      }
+      if (pds.bound.get(token) !== result.jkt)
+        return dpopChallenge("invalid_token", "The token is bound to another DPoP key", this.nonce);
+      return undefined;
+    };
+  }
+
+  metadata() {
+    return bluesky.authorizationServerMetadata(this.issuer);
+  }
+
+  /** The consent screen: approves the pushed request of `authorizationUrl`; answers the redirect's parameters. */
+  approve(authorizationUrl: string) {
+    const url = new URL(authorizationUrl);
+    const request = this.pushed.get(url.searchParams.get("request_uri") ?? "");
+    if (!request || url.searchParams.get("client_id") !== atprotoClient(env).clientId)
+      throw new Error("unknown pushed request");
+    const code = `cod-${crypto.randomUUID()}`;
+    this.codes.set(code, { request, did: this.signsIn });
+    return { code, state: request.params.get("state") ?? "", iss: this.issuer };
+  }
+
+  private json(body: unknown, status = 200) {
+    return Response.json(body, {
+      status,
+      headers: { "dpop-nonce": this.nonce, "cache-control": "no-store" },
+    });
+  }
+
+  private error(status: number, error: string, description: string) {
+    return this.json({ error, error_description: description }, status);
+  }
+
+  private async checkClient(form: URLSearchParams, endpoint: string): Promise<Response | undefined> {
+    const client = atprotoClient(env);
+    const keys = await clientKeys(client.keys ?? { seed: "" });
+    const result = await verifyClientAssertion(form, {
+      clientId: client.clientId,
+      issuer: this.issuer,
+      keys: keys.map((k) => k.publicJwk),
+      now: Date.now(),
+    });
+    if (!result.ok) return this.error(401, result.error, result.description);
+    this.assertions.push({ kid: result.kid, endpoint });
+    return undefined;
+  }
+
+  private async checkProof(request: Request, url: string): Promise<{ jkt: string } | { refusal: Response }> {
+    const result = await verifyDpopProof(request.headers.get("dpop"), {
+      method: "POST",
+      url,
+      now: Date.now(),
+      nonceValid: (nonce) => nonce === this.nonce,
+    });
+    if (result.ok) return { jkt: result.jkt };
+    if (result.error === "use_dpop_nonce") this.nonceChallenges += 1;
+    return { refusal: this.error(400, result.error, result.description) };
+  }
+
+  private issue(did: string, jkt: string, scope: string) {
+    const { accessJwt, refreshJwt } = this.pds.mint();
+    this.pds.bound.set(accessJwt, jkt);
+    this.refreshTokens.set(refreshJwt, { jkt, did, spent: false, revoked: false });
+    const body: Record<string, unknown> = bluesky.atprotoTokens({
+      accessToken: accessJwt,
+      refreshToken: refreshJwt,
+      expiresIn: this.accessTtlSeconds,
+      scope,
+      sub: did,
+    });
+    if (!this.sendSub) delete body.sub;
+    return this.json(body);
+  }
+}
+
+/** Bluesky with its AT Protocol authorization server, on the fake network. */
+export function blueskyOAuthFake(fake: FakePlatform, account: BlueskyAccount) {
+  const pds = blueskyFake(fake, account);
+  return { pds, server: new FakeAtprotoServer(fake, pds) };
 }
 
 export interface TelegramBot {

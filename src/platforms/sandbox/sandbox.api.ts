@@ -44,6 +44,7 @@ import { telegramGetMe, telegramNotFound, telegramUnauthorized } from "../wire/t
 import { tiktokInvalidToken, tiktokUserInfo } from "../wire/tiktok";
 import { twitterMe, twitterUnauthorized } from "../wire/twitter";
 import { listParam, type WireError } from "../wire/wire";
+import { handleAtproto, xrpcCaller } from "./sandbox.atproto";
 import {
   avatarUrl,
   displayName,
@@ -463,6 +464,8 @@ const xrpcError = (status: number, error: string, message: string) =>
   send(xrpcEnvelope(status, error, message));
 
 const bluesky: Handler = async (call) => {
+  const network = await handleAtproto(call.env, call.request, call.path, call.query, call.now);
+  if (network) return network;
   const nsid = /^\/xrpc\/([A-Za-z0-9.]+)$/.exec(call.path)?.[1];
   if (!nsid) return undefined;
   const session = (user: { sub: string; u: string }, accessJwt: string, refreshJwt: string) =>
@@ -496,7 +499,9 @@ const bluesky: Handler = async (call) => {
     return new Response(null, { status: 200 });
   }
   if (call.method !== "GET") return undefined;
-  const user = await who(call);
+  // OAuth tokens are DPoP-bound: each call carries a proof, checked with the server's nonce.
+  const { user, refusal } = await xrpcCaller(call.env, call.request, call.now);
+  if (refusal) return refusal;
   if (nsid === "com.atproto.server.getSession") {
     if (!user) return unauthorized("bluesky");
     return json(blueskyGetSession({ did: user.sub, handle: user.u }));

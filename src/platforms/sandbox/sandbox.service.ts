@@ -234,7 +234,7 @@ export function grantBase(
  */
 export async function issueTokens(
   env: Env,
-  base: Pick<GrantClaims, "p" | "g" | "u" | "sub" | "s" | "ge">,
+  base: Pick<GrantClaims, "p" | "g" | "u" | "sub" | "s" | "ge" | "cnf">,
   grantType: Issued["grantType"],
   now: number,
   options: { refresh: boolean; long?: boolean },
@@ -243,7 +243,17 @@ export async function issueTokens(
   const iat = seconds(now);
   const ttl = options.long ? LONG_LIVED_TTL : spec.accessTtl;
   const accessExp = ttl === null ? base.ge : Math.min(iat + ttl, base.ge);
-  const common = { p: base.p, g: base.g, u: base.u, sub: base.sub, s: base.s, iat, ge: base.ge };
+  const common = {
+    p: base.p,
+    g: base.g,
+    u: base.u,
+    sub: base.sub,
+    s: base.s,
+    iat,
+    ge: base.ge,
+    // A DPoP-bound grant stays bound to its key through every refresh.
+    ...(base.cnf ? { cnf: base.cnf } : {}),
+  };
   const accessToken = await signToken(env, {
     ...common,
     k: "at",

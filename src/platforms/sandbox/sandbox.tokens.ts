@@ -39,6 +39,8 @@ export interface GrantClaims {
   o?: 1;
   /** Access token only: a Meta long-lived token (after the exchange). */
   l?: 1;
+  /** Bluesky OAuth: the thumbprint of the DPoP key every token of the grant is bound to. */
+  cnf?: string;
 }
 
 /** A consent request signed into the consent page, so the decision cannot change what was asked. */
@@ -50,6 +52,9 @@ export interface RequestClaims {
   st?: string;
   c?: string;
   o?: 1;
+  /** Bluesky's pushed request: the DPoP key thumbprint, and the account the app asked for. */
+  cnf?: string;
+  lh?: string;
   iat: number;
   exp: number;
 }
