@@ -4,7 +4,7 @@ import { createDb } from "../../src/db/client";
 import { testConnection } from "../../src/features/accounts/connection.service";
 import { runScheduled } from "../../src/jobs";
 import { DAY } from "../../src/lib/time";
-import { graphPicture } from "../../src/platforms/wire/meta";
+import { facebookMe, facebookPageList } from "../../src/platforms/wire/meta";
 import { call, createWorkspace, type TestWorkspace } from "../helpers/api";
 import { CALLBACK } from "../helpers/connect";
 import type { FakeGrant, FakePlatform, FakeRequest } from "../helpers/fake-provider";
@@ -40,7 +40,7 @@ function facebookWithTime() {
   fb.api("GET /me", (req) => {
     const page = pageTokens.get(bearer(req) ?? "");
     if (page && !page.revoked)
-      return Response.json({ id: PAGE.id, name: PAGE.name, picture: graphPicture(undefined) });
+      return Response.json(facebookMe({ ...PAGE, username: "" }, req.url.searchParams.get("fields")));
     if (!liveUser(req)) return graphError(190, 400, "Error validating access token: Session has expired");
     return me(req);
   });
@@ -49,10 +49,9 @@ function facebookWithTime() {
     if (!grant) return graphError(190, 400, "Error validating access token: Session has expired");
     const token = fb.token("page");
     pageTokens.set(token, grant);
-    return Response.json({
-      data: [{ id: PAGE.id, name: PAGE.name, access_token: token, picture: graphPicture(undefined) }],
-      paging: { cursors: { before: "a", after: "b" } },
-    });
+    return Response.json(
+      facebookPageList([{ ...PAGE, accessToken: token }], req.url.searchParams.get("fields")),
+    );
   });
 }
 

@@ -4,7 +4,7 @@ import { createDb } from "../../src/db/client";
 import { saveSelectedPage } from "../../src/features/pages/pages.repository";
 import { DAY } from "../../src/lib/time";
 import { GRAPH_VERSION } from "../../src/platforms/meta";
-import { graphPicture } from "../../src/platforms/wire/meta";
+import { facebookPageList } from "../../src/platforms/wire/meta";
 import {
   type CallOptions,
   call,
@@ -436,15 +436,13 @@ function facebookPagesFake(userToken: string, pages: IgPage[]) {
   fake.api("GET /me/accounts", (req) => {
     seen.push(req.url);
     if (bearer(req) !== userToken) return graphError(190, 400, "Invalid OAuth access token data.");
-    return Response.json({
-      data: pages.map((p) => ({
-        ...(p.token ? { access_token: p.token } : {}),
-        name: p.name,
-        id: p.id,
-        picture: graphPicture(p.ig?.picture),
-      })),
-      paging: { cursors: { before: "a", after: "b" } },
-    });
+    const listed = pages.map((p) => ({
+      id: p.id,
+      name: p.name,
+      accessToken: p.token || undefined,
+      avatarUrl: p.ig?.picture,
+    }));
+    return Response.json(facebookPageList(listed, req.url.searchParams.get("fields")));
   });
   return fake;
 }
@@ -541,7 +539,7 @@ describe("Google Business Profile locations", () => {
       platformUserId: grant.profile.id,
       username: null,
       displayName: "Jane Baker",
-      credentials: { accessToken: grant.accessToken, refreshToken: grant.refreshToken },
+      credentials: { accessToken: grant.accessToken, refreshToken: grant.refreshToken ?? undefined },
     });
     return { fake, grant, account };
   }

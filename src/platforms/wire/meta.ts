@@ -152,7 +152,8 @@ export function whatsappPhoneNumber(
 export interface FacebookPage {
   id: string;
   name: string;
-  accessToken: string;
+  /** Absent when the user may not act for the Page: Graph then sends no access_token. */
+  accessToken?: string;
   avatarUrl?: string;
 }
 
