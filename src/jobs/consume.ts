@@ -101,7 +101,8 @@ export async function consumeWork(
     async claim(limit) {
       if (waiting.length === 0) return undefined;
       const ids = waiting.splice(0, limit);
-      const taken = await takeQueuedAccounts(db, ids, leaseId, now);
+      // Leased at the time of taking, so a late claim in a long batch still holds its full term.
+      const taken = await takeQueuedAccounts(db, ids, leaseId, clock());
       for (const id of ids) {
         if (taken.some((row) => row.id === id)) continue;
         refreshes.get(id)?.message.ack();
