@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { openAccountSecrets } from "../../src/features/accounts/accounts.repository";
 import { getSecretBox } from "../../src/lib/config";
 import { DAY, HOUR } from "../../src/lib/time";
-import { call, createWorkspace, insertAccount, type TestWorkspace } from "../helpers/api";
+import { api, call, createWorkspace, insertAccount, ok, type TestWorkspace } from "../helpers/api";
 import { fakePlatform } from "../helpers/fake-provider";
 import { rowOf } from "../helpers/rows";
 
@@ -17,27 +17,25 @@ beforeAll(async () => {
 describe("GET and PATCH /v1/accounts/:id", () => {
   it("renames and replaces metadata; null clears", async () => {
     const { id } = await insertAccount(ws.id, { metadata: { team: "growth", keep: 1 } });
-    const renamed = await call(`/v1/accounts/${id}`, {
-      method: "PATCH",
-      key: ws.key,
-      body: { name: "Brand main" },
-    });
-    expect(renamed.status).toBe(200);
-    expect(renamed.json).toMatchObject({ name: "Brand main", metadata: { team: "growth", keep: 1 } });
-    const replaced = await call(`/v1/accounts/${id}`, {
-      method: "PATCH",
-      key: ws.key,
-      body: { metadata: { tags: ["a", "b"], nested: { ok: true } } },
-    });
-    expect(replaced.json.metadata).toEqual({ tags: ["a", "b"], nested: { ok: true } });
-    expect(Date.parse(replaced.json.updatedAt)).toBeGreaterThanOrEqual(Date.parse(renamed.json.updatedAt));
-    const cleared = await call(`/v1/accounts/${id}`, {
-      method: "PATCH",
-      key: ws.key,
-      body: { name: null, metadata: null },
-    });
-    expect(cleared.json).toMatchObject({ name: null, metadata: null });
-    expect((await call(`/v1/accounts/${id}`, { key: ws.key })).json).toEqual(cleared.json);
+    const client = api(ws.key);
+    const path = { path: { id } };
+    const renamed = await ok(
+      client.PATCH("/v1/accounts/{id}", { params: path, body: { name: "Brand main" } }),
+    );
+    expect(renamed).toMatchObject({ name: "Brand main", metadata: { team: "growth", keep: 1 } });
+    const replaced = await ok(
+      client.PATCH("/v1/accounts/{id}", {
+        params: path,
+        body: { metadata: { tags: ["a", "b"], nested: { ok: true } } },
+      }),
+    );
+    expect(replaced.metadata).toEqual({ tags: ["a", "b"], nested: { ok: true } });
+    expect(Date.parse(replaced.updatedAt)).toBeGreaterThanOrEqual(Date.parse(renamed.updatedAt));
+    const cleared = await ok(
+      client.PATCH("/v1/accounts/{id}", { params: path, body: { name: null, metadata: null } }),
+    );
+    expect(cleared).toMatchObject({ name: null, metadata: null });
+    expect(await ok(client.GET("/v1/accounts/{id}", { params: path }))).toEqual(cleared);
   });
 });
 
@@ -48,9 +46,9 @@ describe("DELETE /v1/accounts/:id", () => {
       nextRefreshAt: new Date(Date.now() + HOUR / 2).toISOString(),
       credentials: { accessToken: "at", refreshToken: "rt", extras: { pageToken: "pt" } },
     });
-    const first = await call(`/v1/accounts/${id}`, { method: "DELETE", key: ws.key });
-    expect(first.status).toBe(200);
-    expect(first.json).toEqual({ success: true });
+    const client = api(ws.key);
+    const path = { path: { id } };
+    expect(await ok(client.DELETE("/v1/accounts/{id}", { params: path }))).toEqual({ success: true });
     const row = await rowOf(id);
     expect(row).toMatchObject({
       status: "disconnected",
@@ -64,20 +62,14 @@ describe("DELETE /v1/accounts/:id", () => {
     const disconnectedAt = row?.disconnected_at;
     expect(disconnectedAt).toBeTypeOf("number");
 
-    const again = await call(`/v1/accounts/${id}`, { method: "DELETE", key: ws.key });
-    expect(again.json).toEqual({ success: true });
+    expect(await ok(client.DELETE("/v1/accounts/{id}", { params: path }))).toEqual({ success: true });
     expect((await rowOf(id))?.disconnected_at).toBe(disconnectedAt);
 
-    const shown = await call(`/v1/accounts/${id}`, { key: ws.key });
-    expect(shown.json).toMatchObject({ status: "disconnected", tokenExpiresAt: null });
-    expect(
-      (await call("/v1/accounts", { key: ws.key })).json.data.map((a: { id: string }) => a.id),
-    ).not.toContain(id);
-    expect(
-      (await call("/v1/accounts?status=DISCONNECTED", { key: ws.key })).json.data.map(
-        (a: { id: string }) => a.id,
-      ),
-    ).toContain(id);
+    const shown = await ok(client.GET("/v1/accounts/{id}", { params: path }));
+    expect(shown).toMatchObject({ status: "disconnected", tokenExpiresAt: null });
+    expect((await ok(client.GET("/v1/accounts"))).data.map((a) => a.id)).not.toContain(id);
+    const archived = await ok(client.GET("/v1/accounts", { params: { query: { status: "DISCONNECTED" } } }));
+    expect(archived.data.map((a) => a.id)).toContain(id);
   });
 });
 
@@ -107,10 +99,12 @@ describe("GET /v1/accounts/health", () => {
       suspended: await insertAccount(hw.id, { status: "suspended" }),
       archived: await insertAccount(hw.id, { status: "disconnected" }),
     };
-    const res = await call("/v1/accounts/health", { key: hw.key });
-    expect(res.status).toBe(200);
-    const byId = new Map(res.json.accounts.map((a: { accountId: string }) => [a.accountId, a]));
-    const get = (name: keyof typeof made) => byId.get(made[name].id) as Record<string, unknown>;
+    const client = api(hw.key);
+    const health = (query: { platform?: string; cursor?: string; limit?: number } = {}) =>
+      ok(client.GET("/v1/accounts/health", { params: { query } }));
+    const report = await health();
+    const byId = new Map(report.accounts.map((a) => [a.accountId, a]));
+    const get = (name: keyof typeof made) => byId.get(made[name].id);
 
     expect(get("healthy")).toMatchObject({
       health: "healthy",
@@ -144,19 +138,17 @@ describe("GET /v1/accounts/health", () => {
     });
     expect(get("suspended")).toMatchObject({ health: "error", needsReconnect: false });
     expect(byId.has(made.archived.id)).toBe(false);
-    expect(res.json.summary).toEqual({ total: 7, healthy: 2, warning: 2, error: 3 });
+    expect(report.summary).toEqual({ total: 7, healthy: 2, warning: 2, error: 3 });
 
     // The summary covers the workspace, not just the page.
-    const page = await call("/v1/accounts/health?limit=2", { key: hw.key });
-    expect(page.json.accounts).toHaveLength(2);
-    expect(page.json.summary).toEqual(res.json.summary);
-    expect(page.json.pagination.has_more).toBe(true);
-    const rest = await call(`/v1/accounts/health?limit=10&cursor=${page.json.pagination.next_cursor}`, {
-      key: hw.key,
-    });
-    expect(rest.json.accounts).toHaveLength(5);
-    const linkedin = await call("/v1/accounts/health?platform=LINKEDIN", { key: hw.key });
-    expect(linkedin.json.summary).toEqual({ total: 1, healthy: 0, warning: 1, error: 0 });
+    const page = await health({ limit: 2 });
+    expect(page.accounts).toHaveLength(2);
+    expect(page.summary).toEqual(report.summary);
+    expect(page.pagination.has_more).toBe(true);
+    const rest = await health({ limit: 10, cursor: page.pagination.next_cursor ?? undefined });
+    expect(rest.accounts).toHaveLength(5);
+    const linkedin = await health({ platform: "LINKEDIN" });
+    expect(linkedin.summary).toEqual({ total: 1, healthy: 0, warning: 1, error: 0 });
   });
 });
 

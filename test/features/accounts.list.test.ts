@@ -2,23 +2,23 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { STATUS_FILTERS } from "../../src/features/accounts/accounts.schemas";
 import { ACCOUNT_STATUSES } from "../../src/lib/domain";
-import { call, createWorkspace, insertAccount, type TestWorkspace } from "../helpers/api";
+import { api, call, createWorkspace, insertAccount, ok, type TestWorkspace } from "../helpers/api";
 
-async function pageThrough(ws: TestWorkspace, query: string, limit: number, between?: () => Promise<void>) {
+type ListQuery = { limit?: number; cursor?: string };
+const list = (ws: TestWorkspace, query: ListQuery = {}) =>
+  ok(api(ws.key).GET("/v1/accounts", { params: { query } }));
+
+async function pageThrough(ws: TestWorkspace, limit: number, between?: () => Promise<void>) {
   const seen: string[] = [];
   let cursor: string | null = null;
   let pages = 0;
   do {
-    const sep = query ? "&" : "";
-    const res = await call(`/v1/accounts?${query}${sep}limit=${limit}${cursor ? `&cursor=${cursor}` : ""}`, {
-      key: ws.key,
-    });
-    expect(res.status).toBe(200);
-    expect(res.json.pagination.limit).toBe(limit);
-    expect(res.json.data.length).toBeLessThanOrEqual(limit);
-    seen.push(...res.json.data.map((a: { id: string }) => a.id));
-    cursor = res.json.pagination.next_cursor;
-    expect(res.json.pagination.has_more).toBe(cursor !== null);
+    const page = await list(ws, { limit, ...(cursor ? { cursor } : {}) });
+    expect(page.pagination.limit).toBe(limit);
+    expect(page.data.length).toBeLessThanOrEqual(limit);
+    seen.push(...page.data.map((a) => a.id));
+    cursor = page.pagination.next_cursor;
+    expect(page.pagination.has_more).toBe(cursor !== null);
     pages += 1;
     if (between) await between();
   } while (cursor);
@@ -31,7 +31,7 @@ describe("GET /v1/accounts paging", () => {
     const original: string[] = [];
     for (let i = 0; i < 23; i++) original.push((await insertAccount(ws.id)).id);
     const inserted: string[] = [];
-    const { seen, pages } = await pageThrough(ws, "", 5, async () => {
+    const { seen, pages } = await pageThrough(ws, 5, async () => {
       inserted.push((await insertAccount(ws.id)).id);
     });
     expect(pages).toBe(5);
@@ -45,25 +45,25 @@ describe("GET /v1/accounts paging", () => {
   it("gives the same page for the same cursor", async () => {
     const ws = await createWorkspace();
     for (let i = 0; i < 6; i++) await insertAccount(ws.id);
-    const first = await call("/v1/accounts?limit=2", { key: ws.key });
-    const cursor = first.json.pagination.next_cursor;
-    const a = await call(`/v1/accounts?limit=2&cursor=${cursor}`, { key: ws.key });
-    const b = await call(`/v1/accounts?limit=2&cursor=${cursor}`, { key: ws.key });
-    expect(a.json).toEqual(b.json);
-    expect(a.json.data).toHaveLength(2);
+    const first = await list(ws, { limit: 2 });
+    const cursor = first.pagination.next_cursor ?? undefined;
+    const a = await list(ws, { limit: 2, cursor });
+    const b = await list(ws, { limit: 2, cursor });
+    expect(a).toEqual(b);
+    expect(a.data).toHaveLength(2);
   });
 
   it("defaults to 20 per page and says when the last page is reached", async () => {
     const ws = await createWorkspace();
     for (let i = 0; i < 21; i++) await insertAccount(ws.id);
-    const first = await call("/v1/accounts", { key: ws.key });
-    expect(first.json.data).toHaveLength(20);
-    expect(first.json.pagination).toMatchObject({ has_more: true, limit: 20 });
-    const last = await call(`/v1/accounts?cursor=${first.json.pagination.next_cursor}`, { key: ws.key });
-    expect(last.json.data).toHaveLength(1);
-    expect(last.json.pagination).toEqual({ has_more: false, next_cursor: null, limit: 20 });
-    const full = await call("/v1/accounts?limit=21", { key: ws.key });
-    expect(full.json.pagination).toEqual({ has_more: false, next_cursor: null, limit: 21 });
+    const first = await list(ws);
+    expect(first.data).toHaveLength(20);
+    expect(first.pagination).toMatchObject({ has_more: true, limit: 20 });
+    const last = await list(ws, { cursor: first.pagination.next_cursor ?? undefined });
+    expect(last.data).toHaveLength(1);
+    expect(last.pagination).toEqual({ has_more: false, next_cursor: null, limit: 20 });
+    const full = await list(ws, { limit: 21 });
+    expect(full.pagination).toEqual({ has_more: false, next_cursor: null, limit: 21 });
   });
 });
 
@@ -82,6 +82,7 @@ describe("GET /v1/accounts filters", () => {
     ).id;
   });
 
+  // Raw query strings: the cases below spell values in every case, as a hand-written URL may.
   const ids = async (query: string) => {
     const res = await call(`/v1/accounts?${query}`, { key: ws.key });
     expect(res.status, res.text).toBe(200);
