@@ -231,3 +231,46 @@ describe("facebook revoke", () => {
     expect(err.kind).toBe("refused");
   });
 });
+
+describe("facebook with a selected Page's token as the credential", () => {
+  const PAGE_TOKEN = "facebook-page-token-0001";
+  const pageGrant = (userToken: string) =>
+    grantOf(PAGE_TOKEN, null, {
+      extras: { pageId: "112233445566778", pageAccessToken: PAGE_TOKEN, userAccessToken: userToken },
+    });
+
+  it("checks the Page: /me with the Page token, typed page", async () => {
+    const me = handlerOf(fake, "GET /me");
+    fake.api("GET /me", (req) =>
+      req.request.headers.get("authorization") === `Bearer ${PAGE_TOKEN}`
+        ? Response.json({ id: "112233445566778", name: "Vox Burst" })
+        : me(req),
+    );
+    const granted = fake.newGrant(user);
+    expect(await facebook.profile(context(), pageGrant(granted.accessToken))).toEqual({
+      platformUserId: "112233445566778",
+      username: null,
+      displayName: "Vox Burst",
+      avatarUrl: null,
+      accountType: "page",
+    });
+  });
+
+  it("revokes with the user token kept in extras", async () => {
+    const granted = fake.newGrant(user);
+    await facebook.revoke?.(context(), pageGrant(granted.accessToken));
+    const call = fake.calls.find((c) => c.method === "DELETE");
+    expect(call?.headers.get("authorization")).toBe(`Bearer ${granted.accessToken}`);
+    expect(granted.revoked).toBe(true);
+  });
+
+  it("revokes with the access token once a reconnect has put a user token back in its place", async () => {
+    const granted = fake.newGrant(user);
+    const reconnected = grantOf(granted.accessToken, null, {
+      extras: { pageAccessToken: PAGE_TOKEN, userAccessToken: "facebook-stale-user-token" },
+    });
+    await facebook.revoke?.(context(), reconnected);
+    expect(bearers()).toEqual([granted.accessToken]);
+    expect(granted.revoked).toBe(true);
+  });
+});
