@@ -1,8 +1,5 @@
-import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { createApp } from "../../src/app";
-import { analyticsRouter } from "../../src/features/analytics/analytics.routes";
 import {
   historyTimes,
   localSlotter,
@@ -10,23 +7,10 @@ import {
   PLATFORM_DEFAULTS,
 } from "../../src/features/analytics/optimal-times";
 import { DAY, HOUR, MINUTE } from "../../src/lib/time";
-import { BASE, createWorkspace, insertAccount, type TestWorkspace } from "../helpers/api";
+import { api, call, createWorkspace, insertAccount, ok, type TestWorkspace } from "../helpers/api";
 
-// The lead mounts analyticsRouter in src/app.ts; until then these tests mount it on their own app.
-const app = createApp();
-app.route("/v1/accounts", analyticsRouter);
-
-async function api(path: string, key: string) {
-  const res = await app.fetch(
-    new Request(`${BASE}${path}`, { headers: { authorization: `Bearer ${key}` } }),
-    env,
-    createExecutionContext(),
-  );
-  const text = await res.text();
-  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON answers
-  const json: any = text ? JSON.parse(text) : undefined;
-  return { status: res.status, json, text };
-}
+const optimalTimes = (id: string, query: { timezone?: string; limit?: number } = {}) =>
+  ok(api(ws.key).GET("/v1/accounts/{id}/optimal-times", { params: { path: { id }, query } }));
 
 let ws: TestWorkspace;
 
@@ -151,17 +135,16 @@ describe("GET /v1/accounts/:id/optimal-times", () => {
     posts.push(post(localInstant(zone, 2026, 7, 11, 22), 0.9));
     await storePosts(account.id, "instagram", posts);
 
-    const res = await api(`/v1/accounts/${account.id}/optimal-times?timezone=${zone}&limit=4`, ws.key);
-    expect(res.status, res.text).toBe(200);
-    expect(res.json).toMatchObject({ timezone: zone, source: "history" });
-    expect(res.json.method).toContain("(n × slotMean + 5 × accountMean) / (n + 5)");
-    expect(res.json.slots[0]).toMatchObject({ day: "wednesday", hour: 11, sampleSize: 12 });
-    expect(res.json.slots[0].score).toBeGreaterThan(1);
-    const outlier = res.json.slots.find((s: { day: string }) => s.day === "saturday");
+    const times = await optimalTimes(account.id, { timezone: zone, limit: 4 });
+    expect(times).toMatchObject({ timezone: zone, source: "history" });
+    expect(times.method).toContain("(n × slotMean + 5 × accountMean) / (n + 5)");
+    expect(times.slots[0]).toMatchObject({ day: "wednesday", hour: 11, sampleSize: 12 });
+    expect(times.slots[0]?.score).toBeGreaterThan(1);
+    const outlier = times.slots.find((s) => s.day === "saturday");
     expect(outlier?.sampleSize).toBe(1);
-    expect(outlier.score).toBeLessThan(res.json.slots[0].score);
-    expect(res.json.slots).toHaveLength(4);
-    for (const slot of res.json.slots)
+    expect(outlier?.score).toBeLessThan(times.slots[0]?.score ?? 0);
+    expect(times.slots).toHaveLength(4);
+    for (const slot of times.slots)
       expect(Object.keys(slot).sort()).toEqual(["day", "hour", "sampleSize", "score"]);
   });
 
@@ -184,9 +167,9 @@ describe("GET /v1/accounts/:id/optimal-times", () => {
       });
     }
     await storePosts(account.id, "bluesky", posts);
-    const res = await api(`/v1/accounts/${account.id}/optimal-times?timezone=${zone}`, ws.key);
-    expect(res.json.source).toBe("history");
-    expect(res.json.slots[0]).toMatchObject({ day: "tuesday", hour: 19, sampleSize: 8 });
+    const times = await optimalTimes(account.id, { timezone: zone });
+    expect(times.source).toBe("history");
+    expect(times.slots[0]).toMatchObject({ day: "tuesday", hour: 19, sampleSize: 8 });
   });
 
   it("answers research-based platform defaults when the history is too thin", async () => {
@@ -196,24 +179,20 @@ describe("GET /v1/accounts/:id/optimal-times", () => {
       "linkedin",
       Array.from({ length: 9 }, (_, i) => post(Date.UTC(2026, 5, 1 + i, 15), 0.05)),
     );
-    const res = await api(`/v1/accounts/${account.id}/optimal-times`, ws.key);
-    expect(res.status).toBe(200);
-    expect(res.json).toMatchObject({ timezone: "America/Chicago", source: "default" });
-    expect(res.json.method).toContain("heuristic");
+    const times = await optimalTimes(account.id);
+    expect(times).toMatchObject({ timezone: "America/Chicago", source: "default" });
+    expect(times.method).toContain("heuristic");
     const table = PLATFORM_DEFAULTS.linkedin ?? [];
-    expect(res.json.slots.map((s: { day: string; hour: number }) => [s.day, s.hour])).toEqual(
-      table.slice(0, 5),
-    );
-    expect(res.json.slots.every((s: { sampleSize: number }) => s.sampleSize === 0)).toBe(true);
-    expect(res.json.slots[0].score).toBe(1);
+    expect(times.slots.map((s) => [s.day, s.hour])).toEqual(table.slice(0, 5));
+    expect(times.slots.every((s) => s.sampleSize === 0)).toBe(true);
+    expect(times.slots[0]?.score).toBe(1);
   });
 
   it("answers the canonical zone name for any casing", async () => {
     const account = await insertAccount(ws.id, { platform: "twitter", credentials: { accessToken: "t" } });
-    const res = await api(`/v1/accounts/${account.id}/optimal-times?timezone=europe/berlin&limit=10`, ws.key);
-    expect(res.status).toBe(200);
-    expect(res.json.timezone).toBe("Europe/Berlin");
-    expect(res.json.slots).toHaveLength(10);
+    const times = await optimalTimes(account.id, { timezone: "europe/berlin", limit: 10 });
+    expect(times.timezone).toBe("Europe/Berlin");
+    expect(times.slots).toHaveLength(10);
   });
 
   it.each([
@@ -225,7 +204,7 @@ describe("GET /v1/accounts/:id/optimal-times", () => {
     ["limit=five", "limit"],
   ])("rejects %s naming the field", async (query, field) => {
     const account = await insertAccount(ws.id, { platform: "twitter", credentials: { accessToken: "t" } });
-    const res = await api(`/v1/accounts/${account.id}/optimal-times?${query}`, ws.key);
+    const res = await call(`/v1/accounts/${account.id}/optimal-times?${query}`, { key: ws.key });
     expect(res.status).toBe(400);
     expect(res.json.error.code).toBe("INVALID_PARAM");
     expect(res.json.error.message).toContain(field);
@@ -235,9 +214,11 @@ describe("GET /v1/accounts/:id/optimal-times", () => {
   it("answers another workspace's account like a missing one", async () => {
     const account = await insertAccount(ws.id, { platform: "twitter", credentials: { accessToken: "t" } });
     const other = await createWorkspace();
-    const res = await api(`/v1/accounts/${account.id}/optimal-times`, other.key);
-    expect(res.status).toBe(404);
-    expect(res.json.error).toEqual({
+    const { error, response } = await api(other.key).GET("/v1/accounts/{id}/optimal-times", {
+      params: { path: { id: account.id } },
+    });
+    expect(response.status).toBe(404);
+    expect(error?.error).toEqual({
       code: "NOT_FOUND",
       message: "Account not found",
       requestId: expect.stringMatching(/^req_/),
