@@ -1,5 +1,5 @@
 import { getConfig } from "../../lib/config";
-import { randomToken } from "../../lib/crypto";
+import { randomToken, sha256Hex } from "../../lib/crypto";
 import type { Platform } from "../../lib/domain";
 import { SECOND } from "../../lib/time";
 import { isBotToken } from "../telegram";
@@ -20,7 +20,12 @@ import {
   googleNotFound,
   youtubeChannelList,
 } from "../wire/google";
-import { linkedinUnauthorized, linkedinUserinfo } from "../wire/linkedin";
+import {
+  linkedinNoOrganizationAccess,
+  linkedinOrganizationAcls,
+  linkedinUnauthorized,
+  linkedinUserinfo,
+} from "../wire/linkedin";
 import { mastodonAccount, mastodonApp, mastodonUnauthorized } from "../wire/mastodon";
 import {
   facebookMe,
@@ -29,6 +34,7 @@ import {
   graphAlreadyLongLived,
   graphBadClient,
   graphError as graphEnvelope,
+  graphFields,
   graphInvalidToken,
   graphNotLongLived,
   graphWrongGrantType,
@@ -169,7 +175,40 @@ const twitter: Handler = async (call) => {
   return json(twitterMe(me, listParam(call.query.get("user.fields"))));
 };
 
+/** The organisation scopes a pageMode grant holds (LinkedIn's Community Management API). */
+const ORGANIZATION_SCOPES = ["rw_organization_admin", "r_organization_admin"];
+
+/** Every sandbox LinkedIn member administers two Company Pages, with numeric ids stable per member. */
+async function sandboxOrganizations(call: Call, user: GrantClaims) {
+  return Promise.all(
+    ["1", "2"].map(async (n) => {
+      const id = String(
+        10_000_000 +
+          (Number.parseInt((await sha256Hex(`${user.sub}:org:${n}`)).slice(0, 8), 16) % 80_000_000),
+      );
+      const name = `${nameOf(call, user)} ${n === "1" ? "Studio" : "Labs"}`;
+      return {
+        id,
+        name,
+        vanityName: name.toLowerCase().replace(/[^a-z0-9]+/g, "-"),
+        logoUrl: avatarUrl(call.publicUrl, "linkedin", `org-${id}`),
+      };
+    }),
+  );
+}
+
 const linkedin: Handler = async (call) => {
+  if (call.method === "GET" && call.path === "/v2/organizationAcls") {
+    const user = await who(call);
+    if (!user) return unauthorized(call.platform);
+    if (!user.s.some((scope) => ORGANIZATION_SCOPES.includes(scope)))
+      return send(linkedinNoOrganizationAccess());
+    if (call.query.get("q") !== "roleAssignee")
+      return notServed(call.platform, "This organizationAcls finder");
+    const start = Math.max(Number(call.query.get("start")) || 0, 0);
+    const count = Math.min(Math.max(Number(call.query.get("count")) || 10, 1), 100);
+    return json(linkedinOrganizationAcls(await sandboxOrganizations(call, user), start, count));
+  }
   if (call.method !== "GET" || call.path !== "/v2/userinfo") return undefined;
   const user = await who(call);
   if (!user) return unauthorized(call.platform);
@@ -369,9 +408,83 @@ const facebook: Handler = async (call) => {
   return undefined;
 };
 
+/** Graph's `fields` with nesting (`a,b{c,d}`): each top-level field and what it asks of its object. */
+function nestedFields(fields: string | null): Map<string, string | null> {
+  const out = new Map<string, string | null>();
+  let depth = 0;
+  let start = 0;
+  const text = fields ?? "";
+  for (let i = 0; i <= text.length; i++) {
+    const ch = text[i];
+    if (ch === "{") depth++;
+    else if (ch === "}") depth--;
+    else if ((ch === "," && depth === 0) || i === text.length) {
+      const item = text.slice(start, i).trim();
+      const brace = item.indexOf("{");
+      if (item)
+        out.set(brace < 0 ? item : item.slice(0, brace), brace < 0 ? null : item.slice(brace + 1, -1));
+      start = i + 1;
+    }
+  }
+  return out;
+}
+
+/** The Instagram business account linked to a sandbox Facebook user's first Page (the second has none). */
+function sandboxInstagramBusiness(call: Call, owner: { sub: string; u: string }) {
+  const username = `${owner.u.replace(/[^A-Za-z0-9_.]/g, "").slice(0, 24)}.shop`;
+  return {
+    id: `${owner.sub}-ig-1`,
+    username,
+    name: `${displayName("facebook", owner.u)}'s Shop`,
+    profile_picture_url: avatarUrl(call.publicUrl, "instagram", `${owner.sub}-ig-1`),
+  };
+}
+
+/**
+ * Instagram's Graph calls made with a Facebook-Login token (Instagram through Facebook Login): the
+ * Facebook user, its Pages with their linked Instagram business accounts, that account, and revoking.
+ */
+async function facebookLoginCall(call: Call, user: GrantClaims): Promise<Response | undefined> {
+  const path = call.path.replace(/^\/v\d+(?:\.\d+)?(?=\/)/, "");
+  const fbCall = { ...call, platform: "facebook" as const };
+  const page = sandboxPageOf(fbCall, user);
+  const owner = page ? { sub: user.sub.replace(/-page-\d$/, ""), u: user.u } : user;
+  if (call.method === "GET" && path === "/me")
+    return json(facebookMe(page ?? profileOf(fbCall, user), call.query.get("fields")));
+  if (call.method === "DELETE" && path === "/me/permissions") {
+    if (page) return unauthorized("facebook");
+    await revokeGrant(call.env, user, call.now);
+    return json({ success: true });
+  }
+  if (call.method === "GET" && path === "/me/accounts") {
+    if (page) return unauthorized("facebook");
+    const asked = nestedFields(call.query.get("fields"));
+    const ig = sandboxInstagramBusiness(call, owner);
+    const pages = await sandboxPages(fbCall, user);
+    const listed = facebookPageList(pages, call.query.get("fields"));
+    const igFields = asked.get("instagram_business_account");
+    return json({
+      ...listed,
+      data: listed.data.map((entry, i) =>
+        i === 0 && asked.has("instagram_business_account")
+          ? { ...entry, instagram_business_account: igFields ? graphFields(igFields, ig, []) : { id: ig.id } }
+          : entry,
+      ),
+    });
+  }
+  const ig = sandboxInstagramBusiness(call, owner);
+  if (call.method === "GET" && path === `/${ig.id}`)
+    return json(graphFields(call.query.get("fields"), ig, ["username"]));
+  return undefined;
+}
+
 /** Instagram and Threads: the long-lived exchange and extension, and /me. */
 function metaLogin(prefix: "ig" | "th"): Handler {
   return async (call) => {
+    if (prefix === "ig") {
+      const facebookUser = await liveToken(call.env, bearer(call), "at", "facebook", call.now);
+      if (facebookUser) return facebookLoginCall(call, facebookUser);
+    }
     if (call.method !== "GET") return undefined;
     const path = call.path.replace(/^\/v\d+(?:\.\d+)?(?=\/)/, "");
     if (path === "/access_token") {

@@ -53,6 +53,20 @@ export function expectedRedirectUri(env: Env, platform: Platform): string {
   return `${getConfig(env).publicUrl}/v1/oauth/redirect/${platform}`;
 }
 
+/** The platforms whose login variant signs in at `platform` (Instagram through Facebook Login at Facebook). */
+function variantsVia(platform: Platform) {
+  return Object.values(MODULES).flatMap((module) =>
+    Object.values(module.variants ?? {})
+      .filter((variant) => variant.via === platform)
+      .map((variant) => ({ platform: module.id, scopes: variant.oauth.scopes })),
+  );
+}
+
+/** The redirect URIs registered for `platform`'s app: its own, and those of the variants signing in through it. */
+function registeredRedirects(env: Env, platform: Platform): string[] {
+  return [platform, ...variantsVia(platform).map((v) => v.platform)].map((p) => expectedRedirectUri(env, p));
+}
+
 function redirectWith(target: string, params: Record<string, string | undefined>): Response {
   const url = new URL(target);
   for (const [name, value] of Object.entries(params))
@@ -98,12 +112,12 @@ export async function authorizePage(
       400,
     );
   }
-  const redirectUri = expectedRedirectUri(env, platform);
-  if (params.get("redirect_uri") !== redirectUri) {
+  const redirectUri = params.get("redirect_uri") ?? "";
+  if (!registeredRedirects(env, platform).includes(redirectUri)) {
     return page(
       errorPage(
         "Redirect URI not registered",
-        `The sandbox sends ${module.name} users back only to ${redirectUri}.`,
+        `The sandbox sends ${module.name} users back only to ${expectedRedirectUri(env, platform)}.`,
       ),
       400,
     );
@@ -123,7 +137,11 @@ export async function authorizePage(
       return fail("invalid_request", "code_challenge must be a base64url SHA-256 digest");
   }
   const scopes = (params.get("scope") ?? "").split(/[\s,]+/).filter(Boolean);
-  const known = new Set([...settings.scopes, ...(settings.pageScopes ?? [])]);
+  const known = new Set([
+    ...settings.scopes,
+    ...(settings.pageScopes ?? []),
+    ...variantsVia(platform).flatMap((v) => v.scopes),
+  ]);
   const unknown = scopes.find((scope) => !known.has(scope));
   if (unknown !== undefined) return fail("invalid_scope", `Unknown scope: ${unknown.slice(0, 100)}`);
 
@@ -137,6 +155,7 @@ export async function authorizePage(
     ...(state !== undefined ? { st: state } : {}),
     ...(challenge ? { c: challenge } : {}),
     ...(offline ? { o: 1 as const } : {}),
+    ...(redirectUri !== expectedRedirectUri(env, platform) ? { ru: redirectUri } : {}),
     iat: seconds(now),
     exp: seconds(now + REQUEST_TTL_MS),
   });
@@ -175,7 +194,7 @@ export async function decide(
       400,
     );
   }
-  const redirectUri = expectedRedirectUri(env, platform);
+  const redirectUri = request.ru ?? expectedRedirectUri(env, platform);
   if (form.decision === "deny") {
     return redirectWith(redirectUri, {
       error: "access_denied",
@@ -207,6 +226,7 @@ export async function decide(
     exp: seconds(now + CODE_TTL_MS),
     ...(request.c ? { c: request.c } : {}),
     ...(request.o ? { o: 1 as const } : {}),
+    ...(request.ru ? { ru: request.ru } : {}),
   });
   return redirectWith(redirectUri, { code, state: request.st });
 }
@@ -377,7 +397,7 @@ export async function token(
       await revokeGrant(env, code, now);
       return invalidGrant(platform, "The authorization code was already used");
     }
-    if (form.get("redirect_uri") !== expectedRedirectUri(env, platform))
+    if (form.get("redirect_uri") !== (code.ru ?? expectedRedirectUri(env, platform)))
       return invalidGrant(platform, "redirect_uri does not match the authorization request");
     const verifier = form.get("code_verifier");
     if (code.c) {

@@ -39,6 +39,8 @@ export interface GrantClaims {
   o?: 1;
   /** Access token only: a Meta long-lived token (after the exchange). */
   l?: 1;
+  /** Code only: the redirect URI asked for, when it is another platform's that signs in here (Instagram through Facebook Login). */
+  ru?: string;
   /** Bluesky OAuth: the thumbprint of the DPoP key every token of the grant is bound to. */
   cnf?: string;
 }
@@ -52,6 +54,8 @@ export interface RequestClaims {
   st?: string;
   c?: string;
   o?: 1;
+  /** The redirect URI asked for, when it is another platform's that signs in here. */
+  ru?: string;
   /** Bluesky's pushed request: the DPoP key thumbprint, and the account the app asked for. */
   cnf?: string;
   lh?: string;

@@ -48,3 +48,48 @@ export function linkedinUserinfo(
     },
   };
 }
+
+/** An organisation a member administers, as the sandbox and the tests describe it. */
+export interface WireOrganization {
+  id: string;
+  name: string;
+  vanityName: string;
+  logoUrl: string;
+}
+
+/** LinkedIn's refusal of the organisation finder to a token without the organisation scopes. */
+export const linkedinNoOrganizationAccess = (): WireError => ({
+  status: 403,
+  body: {
+    status: 403,
+    serviceErrorCode: 100,
+    code: "ACCESS_DENIED",
+    message: "Not enough permissions to access: organizationAcls.FINDER-roleAssignee.20240501",
+  },
+});
+
+/**
+ * GET /v2/organizationAcls?q=roleAssignee: the member's approved ADMINISTRATOR roles, each
+ * organisation decorated in (`organization~`, its logo through `original~:playableStreams`).
+ */
+export function linkedinOrganizationAcls(orgs: WireOrganization[], start: number, count: number) {
+  const page = orgs.slice(start, start + count);
+  return {
+    paging: { count, start, total: orgs.length, links: [] },
+    elements: page.map((org) => ({
+      organization: `urn:li:organization:${org.id}`,
+      role: "ADMINISTRATOR",
+      state: "APPROVED",
+      roleAssignee: "urn:li:person:member",
+      "organization~": {
+        id: Number(org.id),
+        localizedName: org.name,
+        vanityName: org.vanityName,
+        logoV2: {
+          original: `urn:li:digitalmediaAsset:${org.id}`,
+          "original~": { elements: [{ identifiers: [{ identifier: org.logoUrl }] }] },
+        },
+      },
+    })),
+  };
+}

@@ -1,0 +1,130 @@
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { callWith, createWorkspace, type TestWorkspace } from "../helpers/api";
+
+// The built-in sandbox serving what the hosted page and every account route call, as under `npm run dev`.
+const sandboxEnv = {
+  ...env,
+  PROVIDER_OVERRIDES: "",
+  SANDBOX_PROVIDERS: "true",
+  ENVIRONMENT: "development",
+  INSTAGRAM_AUDIO_ENABLED: "true",
+} as Env;
+
+const api = (path: string, options: Parameters<typeof callWith>[2] = {}) =>
+  callWith(sandboxEnv, path, options);
+const pathOf = (url: string) => {
+  const u = new URL(url);
+  return u.pathname + u.search;
+};
+const form = (fields: Record<string, string>) => ({
+  method: "POST",
+  rawBody: new URLSearchParams(fields).toString(),
+  headers: { "content-type": "application/x-www-form-urlencoded" },
+});
+const attr = (html: string, name: string) => new RegExp(`${name}="([^"]*)"`).exec(html)?.[1];
+
+let ws: TestWorkspace;
+
+beforeAll(async () => {
+  ws = await createWorkspace();
+});
+
+/** The sandbox consent page's decision for an authorization URL: answers the redirect back to us. */
+async function consent(authorizationUrl: string, decision: "approve" | "deny" = "approve") {
+  const page = await api(pathOf(authorizationUrl));
+  expect(page.status, page.text).toBe(200);
+  const request =
+    attr(page.text, 'name="request" value') ?? /name="request" value="([^"]+)"/.exec(page.text)?.[1];
+  const username = /name="username" value="([^"]*)"/.exec(page.text)?.[1] ?? "";
+  const platform = new URL(authorizationUrl).pathname.split("/")[2];
+  const decided = await api(
+    `/sandbox/${platform}/authorize`,
+    form({ request: request ?? "", decision, username }),
+  );
+  expect(decided.status, decided.text).toBe(302);
+  return decided.headers.get("location") as string;
+}
+
+/** A hosted session run through the page: the platform's button (or form), consent, our callback. */
+async function hostedConnect(
+  platform: string,
+  fields: Record<string, string> = {},
+  decision: "approve" | "deny" = "approve",
+) {
+  const created = await api("/v1/connect/sessions", {
+    method: "POST",
+    key: ws.key,
+    body: { endUserId: `end-${platform}`, returnUrl: "http://localhost:3000/done" },
+  });
+  expect(created.status, created.text).toBe(201);
+  const base = pathOf(created.json.url);
+  const started = await api(`${base}/start`, form({ platform, ...fields }));
+  expect(started.status, started.text).toBe(303);
+  const redirect = await api(pathOf(await consent(started.headers.get("location") as string, decision)));
+  expect(redirect.status, redirect.text).toBe(302);
+  const back = await api(pathOf(redirect.headers.get("location") as string));
+  expect(back.status, back.text).toBe(303);
+  return { base, id: created.json.id as string, next: back.headers.get("location") as string };
+}
+
+async function sessionAccount(id: string) {
+  const session = await api(`/v1/connect/sessions/${id}`, { key: ws.key });
+  expect(session.json.status, session.text).toBe("completed");
+  return (await api(`/v1/accounts/${session.json.accountId}`, { key: ws.key })).json;
+}
+
+describe("hosted connect against the sandbox", () => {
+  it("LinkedIn: the organisations to pick, and the pick saved as select-page saves it", async () => {
+    const { base, id, next } = await hostedConnect("linkedin");
+    expect(next).toBe(`${base}/pages`);
+    const picker = await api(next);
+    const ids = [...picker.text.matchAll(/data-page-id="(\d+)"/g)].map((m) => m[1]);
+    expect(ids).toHaveLength(2);
+    const chosen = await api(`${base}/pages`, form({ pageId: ids[0] as string }));
+    expect(chosen.headers.get("location")).toBe(`${base}/done`);
+    const done = await api(`${base}/done`);
+    expect(attr(done.text, "data-connect-result")).toBe("success");
+    const account = await sessionAccount(id);
+    expect(account).toMatchObject({
+      platform: "linkedin",
+      endUserId: "end-linkedin",
+      selectedPage: { id: ids[0] },
+    });
+  });
+
+  it("Instagram through Facebook Login: the business accounts to pick, and the pick becomes the account", async () => {
+    const { base, id, next } = await hostedConnect("instagram", { login: "facebook" });
+    expect(next).toBe(`${base}/pages`);
+    const picker = await api(next);
+    const ids = [...picker.text.matchAll(/data-page-id="([^"]+)"/g)].map((m) => m[1]);
+    expect(ids).toEqual(["sbx-facebook-1001-page-1"]);
+    await api(`${base}/pages`, form({ pageId: ids[0] as string }));
+    const account = await sessionAccount(id);
+    expect(account).toMatchObject({
+      platform: "instagram",
+      username: "@sandbox.facebook.shop",
+      accountType: "business",
+      selectedPage: { id: "sbx-facebook-1001-page-1" },
+    });
+  });
+
+  it("X and Mastodon go straight to the result", async () => {
+    const x = await hostedConnect("twitter");
+    expect(x.next).toBe(`${x.base}/done`);
+    expect((await sessionAccount(x.id)).username).toBe("@sandbox_x");
+    const mastodon = await hostedConnect("mastodon", { instance: "mastodon.social" });
+    expect(mastodon.next).toBe(`${mastodon.base}/done`);
+    expect((await sessionAccount(mastodon.id)).platform).toBe("mastodon");
+  });
+
+  it("a denied consent ends on the error screen with ACCESS_DENIED", async () => {
+    const { base, id, next } = await hostedConnect("twitter", {}, "deny");
+    expect(next).toBe(`${base}/done`);
+    const done = await api(next);
+    expect(attr(done.text, "data-connect-result")).toBe("error");
+    expect(done.text).toContain("You declined access on X");
+    const session = await api(`/v1/connect/sessions/${id}`, { key: ws.key });
+    expect(session.json).toMatchObject({ status: "failed", error: { code: "ACCESS_DENIED" } });
+  });
+});
