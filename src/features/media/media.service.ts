@@ -2,6 +2,7 @@ import { ApiError } from "../../lib/errors";
 import { providerFailure } from "../../platforms/failure";
 import { ProviderError } from "../../platforms/http";
 import { isFacebookLogin, selectedIgUserId } from "../../platforms/instagram";
+import { facebookUserToken } from "../../platforms/meta";
 import { type AudioTrack, searchInstagramAudio } from "../../platforms/pages/instagram-audio";
 import { grantsPlaylistRead, listYouTubePlaylists } from "../../platforms/pages/youtube-playlists";
 import { findAccount } from "../accounts/accounts.repository";
@@ -103,7 +104,8 @@ export async function searchAudio(
       now,
       () =>
         searchInstagramAudio(ctx, {
-          userToken: grant.accessToken,
+          // The Facebook user's token, not a selected Page's (meta.ts, facebookUserToken).
+          userToken: facebookUserToken(grant),
           igUserId,
           query: query.q,
           limit: query.limit,
