@@ -17,7 +17,10 @@ export async function startFakeTokenEndpoint({ delayMs = 100 } = {}) {
     lastAt: null,
     /** Per kept-alive connection: from one response's end to the next request's arrival. */
     turnaroundsMs: [],
+    /** Refresh tokens presented more than once: each is a refresh done twice. */
+    reusedRefreshTokens: 0,
   };
+  const presented = new Set();
   const lastEnd = new WeakMap();
   const server = http.createServer((req, res) => {
     stats.requests += 1;
@@ -26,8 +29,17 @@ export async function startFakeTokenEndpoint({ delayMs = 100 } = {}) {
     stats.firstAt ??= performance.now();
     const previous = lastEnd.get(req.socket);
     if (previous !== undefined) stats.turnaroundsMs.push(performance.now() - previous);
-    req.resume();
+    let body = "";
+    req.setEncoding("utf8");
+    req.on("data", (chunk) => {
+      body += chunk;
+    });
     req.on("end", () => {
+      const token = new URLSearchParams(body).get("refresh_token");
+      if (token && token !== "control") {
+        if (presented.has(token)) stats.reusedRefreshTokens += 1;
+        presented.add(token);
+      }
       setTimeout(() => {
         const body = JSON.stringify({
           token_type: "bearer",
@@ -73,7 +85,9 @@ export async function startFakeTokenEndpoint({ delayMs = 100 } = {}) {
         firstAt: null,
         lastAt: null,
         turnaroundsMs: [],
+        reusedRefreshTokens: 0,
       });
+      presented.clear();
     },
     close: () =>
       new Promise((resolve) => {
