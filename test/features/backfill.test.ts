@@ -1,30 +1,18 @@
-import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
-import { createApp } from "../../src/app";
-import { analyticsRouter } from "../../src/features/analytics/analytics.routes";
 import { advanceBackfills } from "../../src/jobs/backfill";
 import { HOUR } from "../../src/lib/time";
-import { BASE, createWorkspace, insertAccount, issueKey, type TestWorkspace } from "../helpers/api";
+import { api, createWorkspace, insertAccount, issueKey, type TestWorkspace } from "../helpers/api";
 import { type FakePlatform, fakePlatform } from "../helpers/fake-provider";
 
-// The lead mounts analyticsRouter in src/app.ts; until then these tests mount it on their own app.
-const app = createApp();
-app.route("/v1/accounts", analyticsRouter);
-
-async function api(path: string, options: { method?: string; key: string }) {
-  const res = await app.fetch(
-    new Request(`${BASE}${path}`, {
-      method: options.method ?? "GET",
-      headers: { authorization: `Bearer ${options.key}` },
-    }),
-    env,
-    createExecutionContext(),
-  );
-  const text = await res.text();
-  // biome-ignore lint/suspicious/noExplicitAny: tests read arbitrary JSON answers
-  const json: any = text ? JSON.parse(text) : undefined;
-  return { status: res.status, json, text };
+/** Starts (POST) or reads (GET) an account's backfill through the typed client: the job, or the error. */
+async function backfill(id: string, key: string, method: "GET" | "POST" = "GET") {
+  const client = api(key);
+  const init = { params: { path: { id } } };
+  const { data, error, response } = await (method === "POST"
+    ? client.POST("/v1/accounts/{id}/backfill", init)
+    : client.GET("/v1/accounts/{id}/backfill", init));
+  return { status: response.status, job: data, error: error?.error };
 }
 
 let ws: TestWorkspace;
@@ -61,10 +49,10 @@ const BACKFILL_KEYS = [
 describe("POST /v1/accounts/:id/backfill", () => {
   it("creates a pending job, then answers that same job while it is active", async () => {
     const { account } = await twitterAccount();
-    const created = await api(`/v1/accounts/${account.id}/backfill`, { method: "POST", key: ws.key });
-    expect(created.status, created.text).toBe(202);
-    expect(Object.keys(created.json).sort()).toEqual(BACKFILL_KEYS);
-    expect(created.json).toMatchObject({
+    const created = await backfill(account.id, ws.key, "POST");
+    expect(created.status, JSON.stringify(created.error)).toBe(202);
+    expect(Object.keys(created.job ?? {}).sort()).toEqual(BACKFILL_KEYS);
+    expect(created.job).toMatchObject({
       status: "pending",
       progress: null,
       postsImported: 0,
@@ -73,27 +61,23 @@ describe("POST /v1/accounts/:id/backfill", () => {
       finishedAt: null,
       error: null,
     });
-    expect(created.json.id).toMatch(/^bf_/);
+    expect(created.job?.id).toMatch(/^bf_/);
 
-    const again = await api(`/v1/accounts/${account.id}/backfill`, { method: "POST", key: ws.key });
+    const again = await backfill(account.id, ws.key, "POST");
     expect(again.status).toBe(200);
-    expect(again.json.id).toBe(created.json.id);
+    expect(again.job?.id).toBe(created.job?.id);
 
-    const status = await api(`/v1/accounts/${account.id}/backfill`, { key: ws.key });
+    const status = await backfill(account.id, ws.key);
     expect(status.status).toBe(200);
-    expect(status.json).toEqual(created.json);
+    expect(status.job).toEqual(created.job);
   });
 
   it("20 parallel requests create exactly one job", async () => {
     const { account } = await twitterAccount();
-    const results = await Promise.all(
-      Array.from({ length: 20 }, () =>
-        api(`/v1/accounts/${account.id}/backfill`, { method: "POST", key: ws.key }),
-      ),
-    );
+    const results = await Promise.all(Array.from({ length: 20 }, () => backfill(account.id, ws.key, "POST")));
     expect(results.filter((r) => r.status === 202)).toHaveLength(1);
     expect(results.filter((r) => r.status === 200)).toHaveLength(19);
-    expect(new Set(results.map((r) => r.json.id)).size).toBe(1);
+    expect(new Set(results.map((r) => r.job?.id)).size).toBe(1);
     const rows = await env.DB.prepare("SELECT count(*) AS n FROM backfill_jobs WHERE account_id = ?")
       .bind(account.id)
       .first<{ n: number }>();
@@ -122,24 +106,24 @@ describe("POST /v1/accounts/:id/backfill", () => {
         meta: { result_count: 12 },
       }),
     );
-    const created = await api(`/v1/accounts/${account.id}/backfill`, { method: "POST", key: ws.key });
+    const created = await backfill(account.id, ws.key, "POST");
     await advanceBackfills(env, now + 1000);
-    const done = await api(`/v1/accounts/${account.id}/backfill`, { key: ws.key });
-    expect(done.json).toMatchObject({
-      id: created.json.id,
+    const done = await backfill(account.id, ws.key);
+    expect(done.job).toMatchObject({
+      id: created.job?.id,
       status: "completed",
       progress: 1,
       postsImported: 12,
       pagesFetched: 1,
       error: null,
     });
-    expect(Date.parse(done.json.startedAt)).toBe(now + 1000);
-    expect(Date.parse(done.json.finishedAt)).toBe(now + 1000);
-    expect(done.text).not.toContain(grant.accessToken);
+    expect(Date.parse(done.job?.startedAt ?? "")).toBe(now + 1000);
+    expect(Date.parse(done.job?.finishedAt ?? "")).toBe(now + 1000);
+    expect(JSON.stringify(done.job)).not.toContain(grant.accessToken);
 
-    const next = await api(`/v1/accounts/${account.id}/backfill`, { method: "POST", key: ws.key });
+    const next = await backfill(account.id, ws.key, "POST");
     expect(next.status).toBe(202);
-    expect(next.json.id).not.toBe(created.json.id);
+    expect(next.job?.id).not.toBe(created.job?.id);
   });
 
   it("answers a failed job's error", async () => {
@@ -150,11 +134,11 @@ describe("POST /v1/accounts/:id/backfill", () => {
         { status: 401 },
       ),
     );
-    await api(`/v1/accounts/${account.id}/backfill`, { method: "POST", key: ws.key });
+    await backfill(account.id, ws.key, "POST");
     await advanceBackfills(env, Date.now() + 1000);
-    const failed = await api(`/v1/accounts/${account.id}/backfill`, { key: ws.key });
-    expect(failed.json).toMatchObject({ status: "failed", error: { code: "ACCESS_REFUSED" } });
-    expect(failed.json.error.message).toContain("Reconnect the account");
+    const failed = await backfill(account.id, ws.key);
+    expect(failed.job).toMatchObject({ status: "failed", error: { code: "ACCESS_REFUSED" } });
+    expect(failed.job?.error?.message).toContain("Reconnect the account");
   });
 
   it("refuses disconnected accounts", async () => {
@@ -162,10 +146,10 @@ describe("POST /v1/accounts/:id/backfill", () => {
     await env.DB.prepare("UPDATE accounts SET status = 'disconnected', access_token_enc = NULL WHERE id = ?")
       .bind(account.id)
       .run();
-    const res = await api(`/v1/accounts/${account.id}/backfill`, { method: "POST", key: ws.key });
+    const res = await backfill(account.id, ws.key, "POST");
     expect(res.status).toBe(400);
-    expect(res.json.error).toMatchObject({ code: "INVALID_PARAM" });
-    expect(res.json.error.message).toContain("disconnected");
+    expect(res.error).toMatchObject({ code: "INVALID_PARAM" });
+    expect(res.error?.message).toContain("disconnected");
   });
 
   it.each([
@@ -178,13 +162,11 @@ describe("POST /v1/accounts/:id/backfill", () => {
       platform,
       credentials: { accessToken: "bot-or-user-token" },
     });
-    const res = await api(`/v1/accounts/${account.id}/backfill`, { method: "POST", key: ws.key });
+    const res = await backfill(account.id, ws.key, "POST");
     expect(res.status).toBe(400);
-    expect(res.json.error.code).toBe("INVALID_PARAM");
-    expect(res.json.error.message).toContain(name);
-    expect(res.json.error.details).toEqual([
-      { field: "platform", message: expect.stringContaining(platform) },
-    ]);
+    expect(res.error?.code).toBe("INVALID_PARAM");
+    expect(res.error?.message).toContain(name);
+    expect(res.error?.details).toEqual([{ field: "platform", message: expect.stringContaining(platform) }]);
   });
 
   it("refuses accounts without the permission the platform needs to show post metrics", async () => {
@@ -193,28 +175,28 @@ describe("POST /v1/accounts/:id/backfill", () => {
       scopes: ["user.info.basic", "video.publish", "video.upload"],
       credentials: { accessToken: "act.example" },
     });
-    const res = await api(`/v1/accounts/${tiktok.id}/backfill`, { method: "POST", key: ws.key });
+    const res = await backfill(tiktok.id, ws.key, "POST");
     expect(res.status).toBe(400);
-    expect(res.json.error.message).toContain("video.list");
-    expect(res.json.error.details[0].field).toBe("scopes");
+    expect(res.error?.message).toContain("video.list");
+    expect(res.error?.details?.[0]?.field).toBe("scopes");
 
     const linkedin = await insertAccount(ws.id, {
       platform: "linkedin",
       scopes: ["openid", "profile", "w_member_social"],
       credentials: { accessToken: "li-token" },
     });
-    const personal = await api(`/v1/accounts/${linkedin.id}/backfill`, { method: "POST", key: ws.key });
+    const personal = await backfill(linkedin.id, ws.key, "POST");
     expect(personal.status).toBe(400);
-    expect(personal.json.error.message).toContain("LinkedIn");
-    expect(personal.json.error.details[0].field).toBe("platform");
+    expect(personal.error?.message).toContain("LinkedIn");
+    expect(personal.error?.details?.[0]?.field).toBe("platform");
   });
 
   it("refuses accounts that need a reconnect", async () => {
     const { account } = await twitterAccount();
     await env.DB.prepare("UPDATE accounts SET status = 'expired' WHERE id = ?").bind(account.id).run();
-    const res = await api(`/v1/accounts/${account.id}/backfill`, { method: "POST", key: ws.key });
+    const res = await backfill(account.id, ws.key, "POST");
     expect(res.status).toBe(400);
-    expect(res.json.error.message).toBe("The account is expired; reconnect it before a backfill");
+    expect(res.error?.message).toBe("The account is expired; reconnect it before a backfill");
   });
 
   it("asks a Facebook login to select its Page first", async () => {
@@ -223,15 +205,13 @@ describe("POST /v1/accounts/:id/backfill", () => {
       scopes: ["pages_show_list", "pages_manage_posts", "pages_read_engagement"],
       credentials: { accessToken: "EAAB-user-token" },
     });
-    const res = await api(`/v1/accounts/${account.id}/backfill`, { method: "POST", key: ws.key });
+    const res = await backfill(account.id, ws.key, "POST");
     expect(res.status).toBe(400);
-    expect(res.json.error.details[0].field).toBe("pageId");
+    expect(res.error?.details?.[0]?.field).toBe("pageId");
     await env.DB.prepare("UPDATE accounts SET selected_page_id = '104567890123456' WHERE id = ?")
       .bind(account.id)
       .run();
-    expect((await api(`/v1/accounts/${account.id}/backfill`, { method: "POST", key: ws.key })).status).toBe(
-      202,
-    );
+    expect((await backfill(account.id, ws.key, "POST")).status).toBe(202);
   });
 
   it("asks an Instagram account connected through Facebook Login to select its business account first", async () => {
@@ -239,28 +219,25 @@ describe("POST /v1/accounts/:id/backfill", () => {
       platform: "instagram",
       credentials: { accessToken: "EAAB-user-token", extras: { oauthVersion: "fb_login" } },
     });
-    const res = await api(`/v1/accounts/${account.id}/backfill`, { method: "POST", key: ws.key });
+    const res = await backfill(account.id, ws.key, "POST");
     expect(res.status).toBe(400);
-    expect(res.json.error.details[0].field).toBe("pageId");
-    expect(res.text).not.toContain("EAAB-user-token");
+    expect(res.error?.details?.[0]?.field).toBe("pageId");
+    expect(JSON.stringify(res.error)).not.toContain("EAAB-user-token");
   });
 
   it("answers another workspace's account like a missing one", async () => {
     const { account } = await twitterAccount();
     const other = await createWorkspace();
-    for (const method of ["POST", "GET"]) {
-      const res = await api(`/v1/accounts/${account.id}/backfill`, { method, key: other.key });
+    for (const method of ["POST", "GET"] as const) {
+      const res = await backfill(account.id, other.key, method);
       expect(res.status).toBe(404);
-      expect(res.json.error).toEqual({
+      expect(res.error).toEqual({
         code: "NOT_FOUND",
         message: "Account not found",
         requestId: expect.stringMatching(/^req_/),
       });
     }
-    const missing = await api("/v1/accounts/acc_00000000000000000000000000/backfill", {
-      method: "POST",
-      key: ws.key,
-    });
+    const missing = await backfill("acc_00000000000000000000000000", ws.key, "POST");
     expect(missing.status).toBe(404);
   });
 
@@ -268,23 +245,21 @@ describe("POST /v1/accounts/:id/backfill", () => {
     const { account } = await twitterAccount();
     const reader = await issueKey(ws.id, ["accounts:read"]);
     const writer = await issueKey(ws.id, ["accounts:write"]);
-    const start = await api(`/v1/accounts/${account.id}/backfill`, { method: "POST", key: reader.key });
+    const start = await backfill(account.id, reader.key, "POST");
     expect(start.status).toBe(403);
-    expect(start.json.error.code).toBe("INSUFFICIENT_SCOPE");
-    expect(
-      (await api(`/v1/accounts/${account.id}/backfill`, { method: "POST", key: writer.key })).status,
-    ).toBe(202);
-    expect((await api(`/v1/accounts/${account.id}/backfill`, { key: writer.key })).status).toBe(403);
-    expect((await api(`/v1/accounts/${account.id}/backfill`, { key: reader.key })).status).toBe(200);
+    expect(start.error?.code).toBe("INSUFFICIENT_SCOPE");
+    expect((await backfill(account.id, writer.key, "POST")).status).toBe(202);
+    expect((await backfill(account.id, writer.key)).status).toBe(403);
+    expect((await backfill(account.id, reader.key)).status).toBe(200);
   });
 });
 
 describe("GET /v1/accounts/:id/backfill", () => {
   it("is NOT_FOUND before any backfill has run", async () => {
     const { account } = await twitterAccount();
-    const res = await api(`/v1/accounts/${account.id}/backfill`, { key: ws.key });
+    const res = await backfill(account.id, ws.key);
     expect(res.status).toBe(404);
-    expect(res.json.error).toEqual({
+    expect(res.error).toEqual({
       code: "NOT_FOUND",
       message: "No backfill has run for this account",
       requestId: expect.stringMatching(/^req_/),
