@@ -864,6 +864,8 @@ export interface components {
       } | null;
       /** @description Your id for the person who connected it through a hosted connect session */
       endUserId: string | null;
+      /** @description When the API last used its token for you (test, pages, playlists, audio search, a backfill page); updated at most once a minute */
+      lastUsedAt: string | null;
       error: components["schemas"]["AccountError"];
       connectedAt: string;
       disconnectedAt: string | null;

@@ -125,6 +125,8 @@ export const accounts = sqliteTable(
     isSharedAccount: integer("is_shared_account", { mode: "boolean" }).notNull().default(false),
     /** The customer's own id for the person who connected it (hosted connect sessions). */
     endUserId: text("end_user_id"),
+    /** When the API last read its tokens for the customer's use, at most once a minute (session.ts). */
+    lastUsedAt: integer("last_used_at"),
 
     connectedAt: integer("connected_at").notNull(),
     disconnectedAt: integer("disconnected_at"),

@@ -4,7 +4,9 @@ import {
   desc,
   eq,
   inArray,
+  isNull,
   lt,
+  lte,
   ne,
   notInArray,
   or,
@@ -107,6 +109,7 @@ export const accountViewColumns = {
   selectedPageId: accounts.selectedPageId,
   selectedPageName: accounts.selectedPageName,
   endUserId: accounts.endUserId,
+  lastUsedAt: accounts.lastUsedAt,
   lastErrorCode: accounts.lastErrorCode,
   lastErrorMessage: accounts.lastErrorMessage,
   lastErrorAt: accounts.lastErrorAt,
@@ -195,6 +198,14 @@ export async function updateAccount(
     .where(and(eq(accounts.workspaceId, workspaceId), eq(accounts.id, id)))
     .returning();
   return row;
+}
+
+/** Sets lastUsedAt to `now` unless a use after `since` is already recorded (concurrent reads, one write). */
+export async function markUsed(db: Db, id: string, now: number, since: number) {
+  await db
+    .update(accounts)
+    .set({ lastUsedAt: now })
+    .where(and(eq(accounts.id, id), or(isNull(accounts.lastUsedAt), lte(accounts.lastUsedAt, since))));
 }
 
 /** Archives the account: credentials wiped, nothing left to refresh, the row kept (a statement, for a batch). */

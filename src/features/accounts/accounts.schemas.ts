@@ -106,6 +106,10 @@ export const AccountSchema = z
     endUserId: z.string().nullable().openapi({
       description: "Your id for the person who connected it through a hosted connect session",
     }),
+    lastUsedAt: z.string().nullable().openapi({
+      description:
+        "When the API last used its token for you (test, pages, playlists, audio search, a backfill page); updated at most once a minute",
+    }),
     error: AccountErrorSchema.nullable(),
     connectedAt: z.string(),
     disconnectedAt: z.string().nullable(),

@@ -123,7 +123,7 @@ export async function disconnect({ env, db, now }: ServiceContext, workspaceId: 
   const module = getModule(row.platform);
   if (row.accessTokenEnc && module.revoke) {
     try {
-      const { grant, ctx } = await openSession({ env, db, now }, row);
+      const { grant, ctx } = await openSession({ env, db, now }, row, { use: false });
       await module.revoke(ctx, grant);
     } catch (err) {
       const reason = err instanceof Error ? err.message : "unknown";
