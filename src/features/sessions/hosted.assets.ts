@@ -13,6 +13,7 @@ form{margin:0}
 .choice,.button{display:flex;align-items:center;gap:.75rem;width:100%;min-height:3rem;padding:.6rem .9rem;border:1px solid var(--line);border-radius:10px;background:var(--card);color:var(--text);font:inherit;text-align:left;text-decoration:none;cursor:pointer}
 .choice:hover,.button:hover{border-color:var(--accent)}
 .choice:focus-visible,.button:focus-visible,input:focus-visible{outline:3px solid var(--accent);outline-offset:2px}
+a.button{justify-content:center}
 .primary{background:var(--accent);border-color:var(--accent);color:#fff;justify-content:center}
 .quiet{justify-content:center;color:var(--muted)}
 .mark{flex:none;width:2rem;height:2rem}

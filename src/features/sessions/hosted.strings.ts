@@ -12,7 +12,7 @@ export const STRINGS = {
   continueWith: (platform: string) => `Continue with ${platform}`,
   back: "Back",
   submit: "Continue",
-  secured: "You sign in on the platform itself; this page never sees your password.",
+  secured: "You sign in on each platform's own page: your password is never shared with the app.",
   instance: {
     heading: "Your Mastodon server",
     label: "Server address",
