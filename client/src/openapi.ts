@@ -10,7 +10,7 @@ export interface paths {
     };
     /**
      * List accounts
-     * @description Newest first. Disconnected accounts are left out unless includeArchived=true or status asks for them.
+     * @description Newest first. Disconnected accounts are left out unless includeArchived=true or status asks for them. includeTotal=true adds pagination.total.
      */
     get: operations["listAccounts"];
     put?: never;
@@ -833,6 +833,8 @@ export interface components {
         has_more: boolean;
         next_cursor: string | null;
         limit: number;
+        /** @description With includeTotal=true: every account the filter matches, on all pages */
+        total?: number;
       };
     };
     Account: {
@@ -1584,6 +1586,8 @@ export interface operations {
         q?: string;
         /** @description Only accounts connected by this end user (hosted connect's endUserId) */
         endUserId?: string;
+        /** @description Add pagination.total, the count of every matching account (one more query) */
+        includeTotal?: boolean;
         limit?: number;
         /** @description next_cursor of the previous page */
         cursor?: string;

@@ -161,6 +161,23 @@ export function listAccounts(db: Db, workspaceId: string, filter: AccountFilter,
   });
 }
 
+/** How many accounts match the filter across every page (the cursor ignored): the list's WHERE, on its index. */
+export async function countAccounts(db: Db, workspaceId: string, filter: AccountFilter): Promise<number> {
+  const [row] = await db
+    .select({ n: sql<number>`count(*)` })
+    .from(accounts)
+    .where(
+      filterConditions(workspaceId, {
+        status: filter.status,
+        includeArchived: filter.includeArchived,
+        platform: filter.platform,
+        endUserId: filter.endUserId,
+        pattern: filter.q && likePattern(filter.q),
+      }),
+    );
+  return row?.n ?? 0;
+}
+
 const viewQuery = compileSelect(accountViewColumns, (select) =>
   select
     .from(accounts)

@@ -17,6 +17,7 @@ import { serviceOf } from "../context";
 import { sendSoon } from "../webhooks/webhooks.service";
 import {
   accountHealthPage,
+  countAccounts,
   findAccountView,
   listAccounts as listAccountRows,
   updateAccount as updateAccountRow,
@@ -49,7 +50,7 @@ export const listAccounts = createRoute({
   security: bearer("accounts:read"),
   summary: "List accounts",
   description:
-    "Newest first. Disconnected accounts are left out unless includeArchived=true or status asks for them.",
+    "Newest first. Disconnected accounts are left out unless includeArchived=true or status asks for them. includeTotal=true adds pagination.total.",
   request: { query: ListAccountsQuerySchema },
   responses: { 200: json(AccountListSchema, "A page of accounts"), ...errorResponses },
 });
@@ -158,11 +159,18 @@ export const refreshAccount = createRoute({
 
 export const accountsRouter = createRouter()
   .openapi(listAccounts, async (c) => {
-    const { cursor, limit, ...filter } = c.req.valid("query");
+    const { cursor, limit, includeTotal, ...filter } = c.req.valid("query");
     const beforeId = cursor ? decodeCursor(cursor, "acc") : undefined;
-    const rows = await listAccountRows(c.var.db, c.var.auth.workspaceId, { ...filter, beforeId }, limit);
+    const { workspaceId } = c.var.auth;
+    const [rows, total] = await Promise.all([
+      listAccountRows(c.var.db, workspaceId, { ...filter, beforeId }, limit),
+      includeTotal ? countAccounts(c.var.db, workspaceId, filter) : undefined,
+    ]);
     const { page, pagination } = paginate(rows, limit);
-    return c.json({ data: page.map(toAccount), pagination }, 200);
+    return c.json(
+      { data: page.map(toAccount), pagination: total === undefined ? pagination : { ...pagination, total } },
+      200,
+    );
   })
   .openapi(getAccountHealth, async (c) => {
     const { cursor, limit, platform } = c.req.valid("query");

@@ -64,6 +64,11 @@ export const ListAccountsQuerySchema = z.object({
     .max(200, "At most 200 characters")
     .optional()
     .openapi({ description: "Only accounts connected by this end user (hosted connect's endUserId)" }),
+  includeTotal: queryBoolean.optional().openapi({
+    type: "boolean",
+    description: "Add pagination.total, the count of every matching account (one more query)",
+    default: false,
+  }),
   limit: queryInt(1, 100, 20),
   cursor: z.string().max(200).optional().openapi({ description: "next_cursor of the previous page" }),
 });
@@ -118,7 +123,14 @@ export const AccountSchema = z
   .openapi("Account");
 
 export const AccountListSchema = z
-  .object({ data: z.array(AccountSchema), pagination: PaginationSchema })
+  .object({
+    data: z.array(AccountSchema),
+    pagination: PaginationSchema.extend({
+      total: z.number().int().optional().openapi({
+        description: "With includeTotal=true: every account the filter matches, on all pages",
+      }),
+    }),
+  })
   .openapi("AccountList");
 
 /** Metadata is a JSON object of at most this many bytes once serialised. */
