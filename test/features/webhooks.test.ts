@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { eq, sql } from "drizzle-orm";
 import { Webhook } from "standardwebhooks";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import type { components } from "../../client/src/openapi";
 import { createDb } from "../../src/db/client";
 import { accounts, events } from "../../src/db/schema";
 import { validateEndpointUrl } from "../../src/features/webhooks/endpoint-url";
@@ -16,7 +17,7 @@ import { deliverWebhooks } from "../../src/jobs/deliver-webhooks";
 import { watchExpiry } from "../../src/jobs/expiry";
 import { ApiError } from "../../src/lib/errors";
 import { DAY, HOUR } from "../../src/lib/time";
-import { call, createWorkspace, insertAccount, issueKey, type TestWorkspace } from "../helpers/api";
+import { api, call, createWorkspace, insertAccount, issueKey, ok, type TestWorkspace } from "../helpers/api";
 import { connectAccount } from "../helpers/connect";
 import { type FakePlatform, fakePlatform, fakeServer } from "../helpers/fake-provider";
 import { twitterMeRoute } from "../helpers/platform-fakes";
@@ -47,14 +48,30 @@ function expectInvalid(res: Res, field: string) {
   expect(res.json.error.details.map((d: { field: string }) => d.field)).toContain(field);
 }
 
-async function createEndpoint(url: string, body: Record<string, unknown> = {}, on = ws) {
-  const res = await call("/v1/webhooks", { method: "POST", key: on.key, body: { url, ...body } });
-  expect(res.status, res.text).toBe(201);
-  return { id: res.json.webhook.id as string, secret: res.json.secret as string, res };
+type Schemas = components["schemas"];
+
+async function createEndpoint(url: string, body: Omit<Schemas["CreateWebhook"], "url"> = {}, on = ws) {
+  const created = await ok(api(on.key).POST("/v1/webhooks", { body: { url, ...body } }), 201);
+  return { id: created.webhook.id, secret: created.secret, created };
 }
 
+/** The typed client's calls on one endpoint, with the test workspace's key. */
+const endpoint = (id: string, key = ws.key) => {
+  const client = api(key);
+  const params = { path: { id } };
+  return {
+    get: () => ok(client.GET("/v1/webhooks/{id}", { params })),
+    patch: (body: Schemas["UpdateWebhook"]) => ok(client.PATCH("/v1/webhooks/{id}", { params, body })),
+    delete: () => ok(client.DELETE("/v1/webhooks/{id}", { params })),
+    test: () => ok(client.POST("/v1/webhooks/{id}/test", { params })),
+    deliveries: (query: { status?: "pending" | "succeeded" | "failed"; limit?: number; cursor?: string }) =>
+      ok(client.GET("/v1/webhooks/{id}/deliveries", { params: { ...params, query } })),
+  };
+};
+const listEndpoints = (key = ws.key) => ok(api(key).GET("/v1/webhooks"));
+
 /** A receiver with an endpoint pointing at it, verifying every request with the endpoint's secret. */
-async function subscribed(body: Record<string, unknown> = {}) {
+async function subscribed(body: Omit<Schemas["CreateWebhook"], "url"> = {}) {
   const receiver = new Receiver();
   const endpoint = await createEndpoint(receiver.url, body);
   receiver.secrets = [endpoint.secret];
@@ -82,12 +99,12 @@ const bodyOf = (receiver: Receiver, i: number) => JSON.parse(receiver.requests[i
 describe("webhook endpoints: CRUD over HTTP", () => {
   it("create answers the whsec_ secret once; it is stored only encrypted and never answered again", async () => {
     const url = "https://receiver.test/hooks/crud";
-    const { id, secret, res } = await createEndpoint(url, {
+    const { id, secret, created } = await createEndpoint(url, {
       description: "Main receiver",
       eventTypes: ["account.connected", "account.error"],
     });
     expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{32}$/);
-    expect(res.json.webhook).toEqual({
+    expect(created.webhook).toEqual({
       id: expect.stringMatching(/^wh_/),
       url,
       description: "Main receiver",
@@ -106,58 +123,42 @@ describe("webhook endpoints: CRUD over HTTP", () => {
     const raw = secret.slice("whsec_".length);
     expect(JSON.stringify(row)).not.toContain(raw);
 
-    const got = await call(`/v1/webhooks/${id}`, { key: ws.key });
-    expect(got.status).toBe(200);
-    expect(got.json).toEqual(res.json.webhook);
-    const list = await call("/v1/webhooks", { key: ws.key });
-    const patched = await call(`/v1/webhooks/${id}`, {
-      method: "PATCH",
-      key: ws.key,
-      body: { description: "Renamed" },
-    });
-    expect(patched.status).toBe(200);
-    for (const answer of [got, list, patched]) {
-      expect(answer.text).not.toContain(raw);
-      expect(answer.text).not.toContain("whsec_");
-      expect(answer.text).not.toContain('"secret"');
+    const got = await endpoint(id).get();
+    expect(got).toEqual(created.webhook);
+    const list = await listEndpoints();
+    const patched = await endpoint(id).patch({ description: "Renamed" });
+    for (const answer of [got, list, patched].map((a) => JSON.stringify(a))) {
+      expect(answer).not.toContain(raw);
+      expect(answer).not.toContain("whsec_");
+      expect(answer).not.toContain('"secret"');
     }
   });
 
   it("lists the workspace's endpoints, newest first", async () => {
     const a = await createEndpoint("https://receiver.test/hooks/a");
     const b = await createEndpoint("https://receiver.test/hooks/b");
-    const list = await call("/v1/webhooks", { key: ws.key });
-    expect(list.status).toBe(200);
-    expect(list.json.data.map((w: { id: string }) => w.id)).toEqual([b.id, a.id]);
+    const list = await listEndpoints();
+    expect(list.data.map((w) => w.id)).toEqual([b.id, a.id]);
   });
 
   it("patches url, description and eventTypes; enabled:true clears disabledReason and failingSince", async () => {
     const { id } = await createEndpoint("https://receiver.test/hooks/p");
-    const res = await call(`/v1/webhooks/${id}`, {
-      method: "PATCH",
-      key: ws.key,
-      body: {
-        url: "https://receiver.test/hooks/p2",
-        description: "Second",
-        eventTypes: ["account.disconnected"],
-      },
+    const patched = await endpoint(id).patch({
+      url: "https://receiver.test/hooks/p2",
+      description: "Second",
+      eventTypes: ["account.disconnected"],
     });
-    expect(res.status, res.text).toBe(200);
-    expect(res.json).toMatchObject({
+    expect(patched).toMatchObject({
       url: "https://receiver.test/hooks/p2",
       description: "Second",
       eventTypes: ["account.disconnected"],
       enabled: true,
     });
-    const all = await call(`/v1/webhooks/${id}`, {
-      method: "PATCH",
-      key: ws.key,
-      body: { eventTypes: null, description: null },
-    });
-    expect(all.json).toMatchObject({ eventTypes: null, description: null });
+    const all = await endpoint(id).patch({ eventTypes: null, description: null });
+    expect(all).toMatchObject({ eventTypes: null, description: null });
 
-    const off = await call(`/v1/webhooks/${id}`, { method: "PATCH", key: ws.key, body: { enabled: false } });
-    expect(off.json).toMatchObject({ enabled: false, disabledReason: expect.any(String) });
+    const off = await endpoint(id).patch({ enabled: false });
+    expect(off).toMatchObject({ enabled: false, disabledReason: expect.any(String) });
 
     const failingSince = Date.now() - DAY;
     await env.DB.prepare(
@@ -165,15 +166,14 @@ describe("webhook endpoints: CRUD over HTTP", () => {
     )
       .bind(failingSince, id)
       .run();
-    const before = await call(`/v1/webhooks/${id}`, { key: ws.key });
-    expect(before.json).toMatchObject({
+    const before = await endpoint(id).get();
+    expect(before).toMatchObject({
       enabled: false,
       disabledReason: "The endpoint answered 410 Gone",
       failingSince: new Date(failingSince).toISOString(),
     });
-    const on = await call(`/v1/webhooks/${id}`, { method: "PATCH", key: ws.key, body: { enabled: true } });
-    expect(on.status).toBe(200);
-    expect(on.json).toMatchObject({ enabled: true, disabledReason: null, failingSince: null });
+    const on = await endpoint(id).patch({ enabled: true });
+    expect(on).toMatchObject({ enabled: true, disabledReason: null, failingSince: null });
     expect(await endpointRow(id)).toMatchObject({ enabled: 1, disabled_reason: null, failing_since: null });
   });
 
@@ -181,15 +181,13 @@ describe("webhook endpoints: CRUD over HTTP", () => {
     const { id } = await createEndpoint("https://receiver.test/hooks/d");
     await commitWithEvents(createDb(env.DB), [], [accountEvent("account.error", stubAccount())], Date.now());
     expect(await deliveriesOf(id)).toHaveLength(1);
-    const res = await call(`/v1/webhooks/${id}`, { method: "DELETE", key: ws.key });
-    expect(res.status).toBe(200);
-    expect(res.json).toEqual({ success: true });
+    expect(await endpoint(id).delete()).toEqual({ success: true });
     expect((await call(`/v1/webhooks/${id}`, { key: ws.key })).status).toBe(404);
     expect((await call(`/v1/webhooks/${id}`, { method: "DELETE", key: ws.key })).status).toBe(404);
     expect(await endpointRow(id)).toBeNull();
     expect(await deliveriesOf(id)).toHaveLength(0);
-    const list = await call("/v1/webhooks", { key: ws.key });
-    expect(list.json.data.map((w: { id: string }) => w.id)).not.toContain(id);
+    const list = await listEndpoints();
+    expect(list.data.map((w) => w.id)).not.toContain(id);
   });
 
   it("needs webhooks:write to change and webhooks:read to read", async () => {
@@ -594,9 +592,8 @@ describe("POST /v1/webhooks/:id/test and GET …/deliveries", () => {
   it("sends webhook.test to that endpoint only and answers how it went", async () => {
     const { receiver, id } = await subscribed({ eventTypes: ["account.error"] });
     const bystander = await subscribed();
-    const res = await call(`/v1/webhooks/${id}/test`, { method: "POST", key: ws.key });
-    expect(res.status, res.text).toBe(200);
-    expect(res.json).toEqual({
+    const result = await endpoint(id).test();
+    expect(result).toEqual({
       success: true,
       deliveryId: expect.stringMatching(/^dlv_/),
       statusCode: 204,
@@ -607,11 +604,11 @@ describe("POST /v1/webhooks/:id/test and GET …/deliveries", () => {
     expect(bodyOf(receiver, 0)).toMatchObject({ type: "webhook.test", workspaceId: ws.id });
     expect(bystander.receiver.requests).toHaveLength(0);
     expect(await deliveriesOf(bystander.id)).toHaveLength(0);
-    expect(await deliveriesOf(id)).toMatchObject([{ id: res.json.deliveryId, status: "succeeded" }]);
+    expect(await deliveriesOf(id)).toMatchObject([{ id: result.deliveryId, status: "succeeded" }]);
 
     receiver.reply = () => new Response("broken", { status: 500 });
-    const failed = await call(`/v1/webhooks/${id}/test`, { method: "POST", key: ws.key });
-    expect(failed.json).toEqual({
+    const failed = await endpoint(id).test();
+    expect(failed).toEqual({
       success: false,
       deliveryId: expect.stringMatching(/^dlv_/),
       statusCode: 500,
@@ -641,22 +638,18 @@ describe("POST /v1/webhooks/:id/test and GET …/deliveries", () => {
     let cursor: string | null = null;
     let pages = 0;
     do {
-      const res: Res = await call(
-        `/v1/webhooks/${id}/deliveries?limit=2${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
-        { key: ws.key },
-      );
-      expect(res.status, res.text).toBe(200);
-      expect(res.json.data.length).toBeLessThanOrEqual(2);
-      seen.push(...res.json.data.map((d: { id: string }) => d.id));
-      cursor = res.json.pagination.next_cursor;
-      expect(res.json.pagination.has_more).toBe(cursor !== null);
+      const page = await endpoint(id).deliveries({ limit: 2, ...(cursor ? { cursor } : {}) });
+      expect(page.data.length).toBeLessThanOrEqual(2);
+      seen.push(...page.data.map((d) => d.id));
+      cursor = page.pagination.next_cursor;
+      expect(page.pagination.has_more).toBe(cursor !== null);
       pages += 1;
     } while (cursor && pages < 10);
     expect(pages).toBe(3);
     expect(seen).toEqual([...ids].reverse());
 
-    const first = await call(`/v1/webhooks/${id}/deliveries?limit=1`, { key: ws.key });
-    expect(first.json.data[0]).toEqual({
+    const first = await endpoint(id).deliveries({ limit: 1 });
+    expect(first.data[0]).toEqual({
       id: ids[4],
       eventId: expect.stringMatching(/^evt_/),
       eventType: "account.error",
@@ -669,16 +662,17 @@ describe("POST /v1/webhooks/:id/test and GET …/deliveries", () => {
       createdAt: new Date(base + 4).toISOString(),
     });
 
-    const failed = await call(`/v1/webhooks/${id}/deliveries?status=failed`, { key: ws.key });
-    expect(failed.json.data.map((d: { id: string }) => d.id)).toEqual([ids[3], ids[1]]);
-    expect(failed.json.pagination).toMatchObject({ has_more: false, next_cursor: null });
-    const pending = await call(`/v1/webhooks/${id}/deliveries?status=pending&limit=2`, { key: ws.key });
-    expect(pending.json.data.map((d: { id: string }) => d.id)).toEqual([ids[4], ids[2]]);
-    const rest = await call(
-      `/v1/webhooks/${id}/deliveries?status=pending&limit=2&cursor=${encodeURIComponent(pending.json.pagination.next_cursor)}`,
-      { key: ws.key },
-    );
-    expect(rest.json.data.map((d: { id: string }) => d.id)).toEqual([ids[0]]);
+    const failed = await endpoint(id).deliveries({ status: "failed" });
+    expect(failed.data.map((d) => d.id)).toEqual([ids[3], ids[1]]);
+    expect(failed.pagination).toMatchObject({ has_more: false, next_cursor: null });
+    const pending = await endpoint(id).deliveries({ status: "pending", limit: 2 });
+    expect(pending.data.map((d) => d.id)).toEqual([ids[4], ids[2]]);
+    const rest = await endpoint(id).deliveries({
+      status: "pending",
+      limit: 2,
+      cursor: pending.pagination.next_cursor ?? undefined,
+    });
+    expect(rest.data.map((d) => d.id)).toEqual([ids[0]]);
   });
 });
 
