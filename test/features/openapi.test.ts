@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import committed from "../../openapi.json";
 import { call, createWorkspace, insertAccount } from "../helpers/api";
-import { responseChecker } from "../helpers/openapi";
+import { eventChecker, responseChecker } from "../helpers/openapi";
 
 describe("the OpenAPI document", () => {
   it("is the committed openapi.json (npm run openapi writes it)", async () => {
@@ -37,5 +37,21 @@ describe("the OpenAPI document", () => {
     expect(check("GET", "/v1/accounts/{id}", as(200, { ...res.json, status: 1 }))).toMatch(/\/status/);
     expect(check("GET", "/v1/accounts/{id}", as(201, res.json))).toMatch(/status 201 is not documented/);
     expect(check("GET", "/v1/accounts/{id}", as(404, { error: { code: "NOT_FOUND" } }))).toMatch(/message/);
+  });
+
+  it("refuses webhook payloads its webhooks section does not describe", async () => {
+    const check = eventChecker((await call("/v1/openapi.json")).json);
+    const account = { id: "acc_1", platform: "TWITTER", status: "ERROR", username: "@a", displayName: "A" };
+    const event = {
+      id: "evt_1",
+      type: "account.error",
+      createdAt: "2026-12-06T00:00:00.000Z",
+      workspaceId: "ws_1",
+      data: { account: { ...account, endUserId: null }, error: { code: "ACCESS_REFUSED", message: "m" } },
+    };
+    expect(check(event)).toBeUndefined();
+    expect(check({ ...event, data: { account: event.data.account } })).toMatch(/error/);
+    expect(check({ ...event, data: { ...event.data, token: "x" } })).toMatch(/token/);
+    expect(check({ ...event, type: "account.renamed" })).toMatch(/not in the document/);
   });
 });

@@ -21,7 +21,13 @@ import { api, call, createWorkspace, insertAccount, issueKey, ok, type TestWorks
 import { connectAccount } from "../helpers/connect";
 import { type FakePlatform, fakePlatform, fakeServer } from "../helpers/fake-provider";
 import { twitterMeRoute } from "../helpers/platform-fakes";
-import { deliveriesOf, endpointRow, Receiver, settleDeliveries } from "../helpers/receiver";
+import {
+  deliveriesOf,
+  endpointRow,
+  Receiver,
+  settleDeliveries,
+  undocumentedDeliveries,
+} from "../helpers/receiver";
 
 let fake: FakePlatform;
 let ws: TestWorkspace;
@@ -38,6 +44,8 @@ beforeEach(async () => {
 afterEach(async () => {
   await settleDeliveries();
   fakeServer.resetHandlers();
+  // Every payload a receiver got is one the document's webhooks section describes.
+  expect(undocumentedDeliveries()).toEqual([]);
 });
 
 type Res = Awaited<ReturnType<typeof call>>;

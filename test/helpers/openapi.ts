@@ -71,3 +71,31 @@ export function responseChecker(document: unknown) {
     return `body does not match the ${res.status} schema: ${errors.join("; ")}`;
   };
 }
+
+/**
+ * Checks a webhook delivery's body against the document's webhooks section: the problem when its
+ * type is not there or the payload's schema refuses it; undefined when it matches.
+ */
+export function eventChecker(document: unknown) {
+  const doc = document as Json;
+  const defs = closed(doc.components.schemas);
+  const validators = new Map<string, Validator>();
+  return (body: unknown): string | undefined => {
+    const type = (body as { type?: unknown } | null)?.type;
+    const schema = typeof type === "string" ? doc.webhooks?.[type]?.post?.requestBody : undefined;
+    if (!schema) return `event type ${String(type)} is not in the document's webhooks`;
+    let validator = validators.get(type as string);
+    if (!validator) {
+      const payload = schema.content["application/json"].schema;
+      validator = new Validator({ ...closed(payload), $defs: defs } as Schema, "2020-12", false);
+      validators.set(type as string, validator);
+    }
+    const result = validator.validate(body);
+    if (result.valid) return undefined;
+    const errors = result.errors
+      .filter((e) => !["properties", "$ref", "items", "allOf", "oneOf"].includes(e.keyword))
+      .slice(0, 4)
+      .map((e) => `${e.instanceLocation}: ${e.error}`);
+    return `${String(type)} payload does not match the document: ${errors.join("; ")}`;
+  };
+}

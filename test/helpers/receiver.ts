@@ -1,7 +1,9 @@
 import { env } from "cloudflare:workers";
 import { http } from "msw";
 import { Webhook } from "standardwebhooks";
+import document from "../../openapi.json";
 import { fakeServer } from "./fake-provider";
+import { eventChecker } from "./openapi";
 
 /** Where test webhook endpoints point; each receiver listens on its own path under it. */
 export const RECEIVER_ORIGIN = "https://receiver.test";
@@ -22,6 +24,14 @@ export interface Received {
 
 type Reply = (req: Omit<Received, "status" | "verified">) => Response | Promise<Response>;
 
+const asDocumented = eventChecker(document);
+const undocumented: string[] = [];
+
+/** The deliveries received since the last call whose body the committed document does not describe. */
+export function undocumentedDeliveries(): string[] {
+  return undocumented.splice(0);
+}
+
 /**
  * A customer's webhook receiver on the MSW server: records every request, answers through `reply`
  * (204 by default), and verifies each one with the standardwebhooks package as it arrives.
@@ -37,6 +47,13 @@ export class Receiver {
     fakeServer.use(
       http.post(`${RECEIVER_ORIGIN}${this.path}`, async ({ request }) => {
         const body = await request.text();
+        let problem: string | undefined;
+        try {
+          problem = asDocumented(JSON.parse(body));
+        } catch {
+          problem = "the body is not JSON";
+        }
+        if (problem) undocumented.push(`${this.path}: ${problem}: ${body.slice(0, 300)}`);
         const headers = Object.fromEntries(request.headers);
         const req = {
           path: new URL(request.url).pathname,
