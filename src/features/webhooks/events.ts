@@ -1,3 +1,4 @@
+import type { z } from "@hono/zod-openapi";
 import { and, eq, type SQL, sql } from "drizzle-orm";
 import { type Db, selectConstants } from "../../db/client";
 import type { BatchRunner, Statement } from "../../db/coalesce";
@@ -5,6 +6,11 @@ import { type AccountRow, deliveries, events, webhookEndpoints } from "../../db/
 import type { EventType } from "../../lib/domain";
 import { newId } from "../../lib/ids";
 import { iso } from "../../lib/time";
+import type {
+  AccountErrorEventDataSchema,
+  AccountEventDataSchema,
+  TestEventDataSchema,
+} from "./webhooks.schemas";
 
 /** Sent only by POST /v1/webhooks/:id/test, to that endpoint. */
 export const TEST_EVENT = "webhook.test";
@@ -15,7 +21,11 @@ type AccountFields = Pick<AccountRow, "id" | "platform" | "status" | "username" 
 export interface PendingEvent {
   type: EventType | typeof TEST_EVENT;
   workspaceId: string;
-  data: Record<string, unknown>;
+  /** Typed by the schemas that document each event type's payload (the OpenAPI webhooks). */
+  data:
+    | z.input<typeof AccountEventDataSchema>
+    | z.input<typeof AccountErrorEventDataSchema>
+    | z.input<typeof TestEventDataSchema>;
   /** Deliver only to this endpoint (tests); otherwise to every enabled subscriber. */
   endpointId?: string;
 }
@@ -35,8 +45,8 @@ export function accountEvent(
     data: {
       account: {
         id: account.id,
-        platform: account.platform.toUpperCase(),
-        status: account.status.toUpperCase(),
+        platform: account.platform.toUpperCase() as Uppercase<typeof account.platform>,
+        status: account.status.toUpperCase() as Uppercase<typeof account.status>,
         username: account.username,
         displayName: account.displayName,
         endUserId: account.endUserId ?? null,
