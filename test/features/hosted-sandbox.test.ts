@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { advanceBackfills } from "../../src/jobs/backfill";
 import { callWith, createWorkspace, type TestWorkspace } from "../helpers/api";
 
 // The built-in sandbox serving what the hosted page and every account route call, as under `npm run dev`.
@@ -127,4 +128,106 @@ describe("hosted connect against the sandbox", () => {
     const session = await api(`/v1/connect/sessions/${id}`, { key: ws.key });
     expect(session.json).toMatchObject({ status: "failed", error: { code: "ACCESS_DENIED" } });
   });
+});
+
+/** Connects through the API the way a customer's backend does: connect, the sandbox's consent, callback. */
+async function apiConnect(platform: string, body: Record<string, unknown> = {}) {
+  const started = await api(`/v1/accounts/connect/${platform}`, {
+    method: "POST",
+    key: ws.key,
+    body: { callbackUrl: "http://localhost/cb", ...body },
+  });
+  expect(started.status, started.text).toBe(200);
+  const redirect = await api(pathOf(await consent(started.json.authorizationUrl)));
+  const back = new URL(redirect.headers.get("location") as string);
+  const done = await api(`/v1/accounts/callback/${platform}`, {
+    method: "POST",
+    key: ws.key,
+    body: { code: back.searchParams.get("code"), state: back.searchParams.get("state") },
+  });
+  expect(done.status, `${platform}: ${done.text}`).toBe(200);
+  return done.json.account as { id: string; platform: string };
+}
+
+describe("every account route against the sandbox", () => {
+  it("answers no 5xx, and backfills end without failing", async () => {
+    const accounts = [];
+    for (const platform of [
+      "twitter",
+      "linkedin",
+      "youtube",
+      "googlebusiness",
+      "reddit",
+      "pinterest",
+      "facebook",
+      "instagram",
+      "threads",
+      "tiktok",
+      "snapchat",
+    ])
+      accounts.push(await apiConnect(platform));
+    accounts.push(await apiConnect("linkedin", { pageMode: true, forcePrompt: true }));
+    accounts.push(await apiConnect("instagram", { facebookLogin: true }));
+    accounts.push(await apiConnect("mastodon", { instance: "mastodon.social" }));
+    for (const body of [
+      { platform: "telegram", credentials: { botToken: `123456:${"A".repeat(35)}` } },
+      {
+        platform: "whatsapp",
+        credentials: { accessToken: `EAA${"b".repeat(40)}`, phoneNumberId: "1234567890" },
+      },
+      {
+        platform: "bluesky",
+        credentials: { identifier: "sandbox.bsky.social", appPassword: "abcd-efgh-ijkl-mnop" },
+      },
+    ]) {
+      const created = await api("/v1/accounts", { method: "POST", key: ws.key, body });
+      expect(created.status, `${body.platform}: ${created.text}`).toBe(201);
+      accounts.push(created.json.account as { id: string; platform: string });
+    }
+    const failures: string[] = [];
+    const check = async (label: string, res: Awaited<ReturnType<typeof api>>) => {
+      if (res.status >= 500) failures.push(`${label}: ${res.status} ${res.text.slice(0, 200)}`);
+      return res;
+    };
+    for (const account of accounts) {
+      const at = `/v1/accounts/${account.id}`;
+      const label = (what: string) => `${account.platform} ${what}`;
+      await check(label("get"), await api(at, { key: ws.key }));
+      await check(label("test"), await api(`${at}/test`, { method: "POST", key: ws.key }));
+      await check(label("refresh"), await api(`${at}/refresh`, { method: "POST", key: ws.key }));
+      const pages = await check(label("pages"), await api(`${at}/pages`, { key: ws.key }));
+      const first = pages.json?.pages?.[0];
+      if (first) {
+        const pageId = first.type === "instagram" ? first.pageId : first.id;
+        await check(
+          label("select-page"),
+          await api(`${at}/select-page`, { method: "POST", key: ws.key, body: { pageId } }),
+        );
+      }
+      await check(label("playlists"), await api(`${at}/youtube/playlists`, { key: ws.key }));
+      await check(label("optimal-times"), await api(`${at}/optimal-times`, { key: ws.key }));
+      await check(label("backfill"), await api(`${at}/backfill`, { method: "POST", key: ws.key }));
+      if (account.platform === "instagram")
+        await check(
+          label("audio"),
+          await api(`/v1/instagram/audio/search?accountId=${account.id}&q=summer`, { key: ws.key }),
+        );
+    }
+    for (let i = 0; i < 5; i++) await advanceBackfills(sandboxEnv, Date.now() + i * 60_000);
+    for (const account of accounts) {
+      const job = await check(
+        `${account.platform} backfill status`,
+        await api(`/v1/accounts/${account.id}/backfill`, { key: ws.key }),
+      );
+      if (job.json?.status === "failed")
+        failures.push(`${account.platform} backfill failed: ${JSON.stringify(job.json).slice(0, 300)}`);
+    }
+    await check("health", await api("/v1/accounts/health", { key: ws.key }));
+    for (const account of accounts)
+      await check(
+        `${account.platform} delete`,
+        await api(`/v1/accounts/${account.id}`, { method: "DELETE", key: ws.key }),
+      );
+    expect(failures).toEqual([]);
+  }, 60_000);
 });

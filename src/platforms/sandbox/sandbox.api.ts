@@ -51,6 +51,7 @@ import { tiktokInvalidToken, tiktokUserInfo } from "../wire/tiktok";
 import { twitterMe, twitterUnauthorized } from "../wire/twitter";
 import { listParam, type WireError } from "../wire/wire";
 import { handleAtproto, xrpcCaller } from "./sandbox.atproto";
+import { handleContent } from "./sandbox.content";
 import {
   avatarUrl,
   displayName,
@@ -689,6 +690,8 @@ export async function handleApi(
     publicUrl: getConfig(env).publicUrl,
   };
   return (
-    (await HANDLERS[platform](call)) ?? notServed(platform, `${request.method} ${call.path.slice(0, 200)}`)
+    (await HANDLERS[platform](call)) ??
+    (await handleContent(env, platform, request, call.path, now)) ??
+    notServed(platform, `${request.method} ${call.path.slice(0, 200)}`)
   );
 }

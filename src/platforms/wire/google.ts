@@ -101,7 +101,17 @@ export function youtubeChannel(c: YoutubeChannel) {
       localized: { title: c.title, description: c.description },
       ...(c.country ? { country: c.country } : {}),
     },
+    contentDetails: { relatedPlaylists: { likes: "", uploads: youtubeUploadsPlaylist(c.id) } },
   };
+}
+
+/** A channel's uploads playlist: its id with the UC prefix as UU, as YouTube names it. */
+export const youtubeUploadsPlaylist = (channelId: string) =>
+  channelId.startsWith("UC") ? `UU${channelId.slice(2)}` : `UU${channelId}`;
+
+/** GET /youtube/v3/playlistItems or /youtube/v3/playlists: a page of resources of `kind`. */
+export function youtubeList(kind: string, items: unknown[], etag: string) {
+  return { kind, etag, pageInfo: { totalResults: items.length, resultsPerPage: 50 }, items };
 }
 
 /** GET /youtube/v3/channels: a youtube#channelListResponse. */
