@@ -57,14 +57,38 @@ export interface paths {
     put?: never;
     post?: never;
     /**
-     * Disconnect an account
-     * @description Wipes stored credentials and archives the account (status disconnected). Idempotent.
+     * Disconnect or erase an account
+     * @description Revokes at the platform where it can, wipes stored credentials and archives the account (status disconnected); idempotent. With erase=true, removes the account and its post metrics, backfill jobs and undelivered webhook deliveries for good instead (no event is sent; a second erase answers NOT_FOUND).
      */
     delete: operations["deleteAccount"];
     options?: never;
     head?: never;
     /** Rename an account or replace its metadata */
     patch: operations["updateAccount"];
+    trace?: never;
+  };
+  "/v1/accounts/by-platform/{platform}/{platformAccountId}": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Get an account by its platform and platform account id
+     * @description The same answer as GET /v1/accounts/{id} for the workspace's account of that platform user.
+     */
+    get: operations["getAccountByPlatform"];
+    put?: never;
+    post?: never;
+    /**
+     * Disconnect or erase an account by its platform and platform account id
+     * @description As DELETE /v1/accounts/{id}. Revokes at the platform where it can, wipes stored credentials and archives the account (status disconnected); idempotent. With erase=true, removes the account and its post metrics, backfill jobs and undelivered webhook deliveries for good instead (no event is sent; a second erase answers NOT_FOUND).
+     */
+    delete: operations["deleteAccountByPlatform"];
+    options?: never;
+    head?: never;
+    patch?: never;
     trace?: never;
   };
   "/v1/accounts/{id}/test": {
@@ -323,6 +347,46 @@ export interface paths {
      * @description Public. Forwards code and state (or error and state) to the callbackUrl given at connect. An unknown or expired state gets a plain error page and no redirect.
      */
     get: operations["oauthRedirect"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/oauth/bluesky/client-metadata.json": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Bluesky OAuth client metadata
+     * @description Public. The AT Protocol OAuth client metadata document: its URL is the client_id authorization servers fetch.
+     */
+    get: operations["getBlueskyClientMetadata"];
+    put?: never;
+    post?: never;
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
+  "/v1/oauth/bluesky/jwks.json": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    /**
+     * Bluesky OAuth client keys
+     * @description Public. The client's signing keys (public halves) that verify its private_key_jwt assertions.
+     */
+    get: operations["getBlueskyClientJwks"];
     put?: never;
     post?: never;
     delete?: never;
@@ -1059,6 +1123,11 @@ export interface components {
       instance?: string;
       /** @description Instagram: connect through Facebook Login (a Facebook user token; pick the business account with select-page) instead of Instagram Login */
       facebookLogin?: boolean;
+      /**
+       * @description Bluesky: the account's handle or DID (alice.bsky.social, did:plc:…), resolved to its own PDS and authorization server; without it the user picks an account at bsky.social
+       * @example alice.bsky.social
+       */
+      handle?: string;
     };
     CallbackRequest: {
       /** @description Required unless error is set */
@@ -1232,6 +1301,39 @@ export interface components {
        * @example 1234567890.9876543210
        */
       clientId: string;
+    };
+    BlueskyClientMetadata: {
+      client_id: string;
+      client_name: string;
+      client_uri: string;
+      /** @enum {string} */
+      application_type: "web";
+      grant_types: string[];
+      response_types: string[];
+      scope: string;
+      redirect_uris: string[];
+      /** @enum {boolean} */
+      dpop_bound_access_tokens: true;
+      /** @enum {string} */
+      token_endpoint_auth_method: "private_key_jwt";
+      /** @enum {string} */
+      token_endpoint_auth_signing_alg: "ES256";
+      jwks_uri: string;
+    };
+    BlueskyClientJwks: {
+      keys: {
+        /** @enum {string} */
+        kty: "EC";
+        /** @enum {string} */
+        crv: "P-256";
+        x: string;
+        y: string;
+        kid: string;
+        /** @enum {string} */
+        alg: "ES256";
+        /** @enum {string} */
+        use: "sig";
+      }[];
     };
     ConnectSessionCreated: {
       /** @example cs_01jdzq5m3k8r2t6v9w0x1y2z3a */
@@ -2108,7 +2210,10 @@ export interface operations {
   };
   deleteAccount: {
     parameters: {
-      query?: never;
+      query?: {
+        /** @description Remove the account for good, with its metrics, backfill jobs and undelivered webhook deliveries, instead of archiving it */
+        erase?: boolean;
+      };
       header?: never;
       path: {
         id: string;
@@ -2117,7 +2222,7 @@ export interface operations {
     };
     requestBody?: never;
     responses: {
-      /** @description Disconnected */
+      /** @description Disconnected, or erased */
       200: {
         headers: {
           [name: string]: unknown;
@@ -2240,6 +2345,237 @@ export interface operations {
         };
         content: {
           "application/json": components["schemas"]["Account"];
+        };
+      };
+      /** @description The request is invalid (INVALID_PARAM); details name each offending field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "INVALID_PARAM",
+           *         "message": "Invalid limit: Too big: expected number to be <=100",
+           *         "requestId": "req_01jv7k2m4n6p8r0s2t4v6x8z0b"
+           *       }
+           *     }
+           */
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, malformed, unknown, revoked or expired API key (UNAUTHORIZED) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "UNAUTHORIZED",
+           *         "message": "Invalid API key",
+           *         "requestId": "req_01jv7k2m4n6p8r0s2t4v6x8z0b"
+           *       }
+           *     }
+           */
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The API key lacks the scope this route needs (INSUFFICIENT_SCOPE) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "INSUFFICIENT_SCOPE",
+           *         "message": "This API key lacks the accounts:read scope",
+           *         "requestId": "req_01jv7k2m4n6p8r0s2t4v6x8z0b"
+           *       }
+           *     }
+           */
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description No such resource in this workspace (NOT_FOUND) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "NOT_FOUND",
+           *         "message": "Account not found",
+           *         "requestId": "req_01jv7k2m4n6p8r0s2t4v6x8z0b"
+           *       }
+           *     }
+           */
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description An unexpected failure (INTERNAL), logged under the body's requestId */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "INTERNAL",
+           *         "message": "Internal error",
+           *         "requestId": "req_01jv7k2m4n6p8r0s2t4v6x8z0b"
+           *       }
+           *     }
+           */
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  getAccountByPlatform: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        platform: string;
+        /** @description The account's id on the platform (the account's platformUserId) */
+        platformAccountId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The account */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Account"];
+        };
+      };
+      /** @description The request is invalid (INVALID_PARAM); details name each offending field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "INVALID_PARAM",
+           *         "message": "Invalid limit: Too big: expected number to be <=100",
+           *         "requestId": "req_01jv7k2m4n6p8r0s2t4v6x8z0b"
+           *       }
+           *     }
+           */
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, malformed, unknown, revoked or expired API key (UNAUTHORIZED) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "UNAUTHORIZED",
+           *         "message": "Invalid API key",
+           *         "requestId": "req_01jv7k2m4n6p8r0s2t4v6x8z0b"
+           *       }
+           *     }
+           */
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The API key lacks the scope this route needs (INSUFFICIENT_SCOPE) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "INSUFFICIENT_SCOPE",
+           *         "message": "This API key lacks the accounts:read scope",
+           *         "requestId": "req_01jv7k2m4n6p8r0s2t4v6x8z0b"
+           *       }
+           *     }
+           */
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description No such resource in this workspace (NOT_FOUND) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "NOT_FOUND",
+           *         "message": "Account not found",
+           *         "requestId": "req_01jv7k2m4n6p8r0s2t4v6x8z0b"
+           *       }
+           *     }
+           */
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description An unexpected failure (INTERNAL), logged under the body's requestId */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "INTERNAL",
+           *         "message": "Internal error",
+           *         "requestId": "req_01jv7k2m4n6p8r0s2t4v6x8z0b"
+           *       }
+           *     }
+           */
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  deleteAccountByPlatform: {
+    parameters: {
+      query?: {
+        /** @description Remove the account for good, with its metrics, backfill jobs and undelivered webhook deliveries, instead of archiving it */
+        erase?: boolean;
+      };
+      header?: never;
+      path: {
+        platform: string;
+        /** @description The account's id on the platform (the account's platformUserId) */
+        platformAccountId: string;
+      };
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description Disconnected, or erased */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["Success"];
         };
       };
       /** @description The request is invalid (INVALID_PARAM); details name each offending field */
@@ -4276,6 +4612,82 @@ export interface operations {
         };
         content: {
           "text/html": string;
+        };
+      };
+    };
+  };
+  getBlueskyClientMetadata: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The client metadata document */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["BlueskyClientMetadata"];
+        };
+      };
+      /** @description The deployment has no Bluesky OAuth signing keys (PLATFORM_NOT_CONFIGURED) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "PLATFORM_NOT_CONFIGURED",
+           *         "message": "Bluesky OAuth is not configured: set BLUESKY_OAUTH_KEYS",
+           *         "requestId": "req_01jv7k2m4n6p8r0s2t4v6x8z0b"
+           *       }
+           *     }
+           */
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  getBlueskyClientJwks: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody?: never;
+    responses: {
+      /** @description The client's JWKS */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["BlueskyClientJwks"];
+        };
+      };
+      /** @description The deployment has no Bluesky OAuth signing keys (PLATFORM_NOT_CONFIGURED) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "PLATFORM_NOT_CONFIGURED",
+           *         "message": "Bluesky OAuth is not configured: set BLUESKY_OAUTH_KEYS",
+           *         "requestId": "req_01jv7k2m4n6p8r0s2t4v6x8z0b"
+           *       }
+           *     }
+           */
+          "application/json": components["schemas"]["Error"];
         };
       };
     };

@@ -137,6 +137,8 @@ const SCOPE_OF: Record<string, Scope | "any key" | "admin" | "public"> = {
   "GET /v1/accounts/{id}": "accounts:read",
   "PATCH /v1/accounts/{id}": "accounts:write",
   "DELETE /v1/accounts/{id}": "accounts:write",
+  "GET /v1/accounts/by-platform/{platform}/{platformAccountId}": "accounts:read",
+  "DELETE /v1/accounts/by-platform/{platform}/{platformAccountId}": "accounts:write",
   "POST /v1/accounts/{id}/test": "accounts:write",
   "POST /v1/accounts/{id}/refresh": "accounts:write",
   "POST /v1/accounts/connect/{platform}": "accounts:write",
@@ -151,6 +153,8 @@ const SCOPE_OF: Record<string, Scope | "any key" | "admin" | "public"> = {
   "GET /v1/instagram/audio/search": "read:posts",
   "POST /v1/users/me/ga4-client-id": "any key",
   "GET /v1/oauth/redirect/{platform}": "public",
+  "GET /v1/oauth/bluesky/client-metadata.json": "public",
+  "GET /v1/oauth/bluesky/jwks.json": "public",
   "POST /v1/webhooks": "webhooks:write",
   "GET /v1/webhooks": "webhooks:read",
   "GET /v1/webhooks/{id}": "webhooks:read",
@@ -197,6 +201,8 @@ let liveCallback: { code: string; state: string };
 /** B's pending OAuth state, which A must not be able to use. */
 let foreignState: string;
 let fakes: Record<Connected | "instagram" | "telegram", FakePlatform>;
+/** A's account ids to their platform user ids, for the routes that address an account by platform. */
+const platformUserOf = new Map<string, string>();
 
 /** Secrets that must never appear in a response: these, and every token the fakes mint meanwhile. */
 const plantedSecrets = new Set<string>();
@@ -400,6 +406,10 @@ beforeAll(async () => {
     .bind(A.ws.id)
     .all<Record<string, unknown>>();
   for (const row of own.results) for (const value of Object.values(row)) foreignStrings.delete(String(value));
+  const ownIds = await env.DB.prepare("SELECT id, platform_user_id FROM accounts WHERE workspace_id = ?")
+    .bind(A.ws.id)
+    .all<{ id: string; platform_user_id: string }>();
+  for (const row of ownIds.results) platformUserOf.set(row.id, row.platform_user_id);
   plantedSecrets.add(env.ADMIN_TOKEN).add(foreignState);
   for (const part of env.TOKEN_ENCRYPTION_KEYS.split(","))
     plantedSecrets.add(part.slice(part.indexOf(":") + 1));
@@ -492,7 +502,8 @@ function validRequest(op: Operation, key = keyFor(op)): Request {
   const params: Record<string, Segment> = {};
   const query: [string, Segment][] = [];
   for (const p of op.params) {
-    if (p.in === "path") params[p.name] = { value: p.name === "platform" ? "twitter" : ownId(op) };
+    if (p.name === "platformAccountId") params[p.name] = { value: platformUserOf.get(ownId(op)) ?? "" };
+    else if (p.in === "path") params[p.name] = { value: p.name === "platform" ? "twitter" : ownId(op) };
     else if (p.name === "accountId") query.push([p.name, { value: A.accounts.instagram }]);
     else if (op.id === "GET /v1/oauth/redirect/{platform}" && p.name === "state")
       query.push([p.name, { value: liveCallback.state }]);

@@ -16,7 +16,15 @@ import {
 } from "drizzle-orm";
 import type { Db } from "../../db/client";
 import { type CompiledSelect, compileSelect } from "../../db/compiled";
-import { type AccountRow, accounts, type NewAccountRow } from "../../db/schema";
+import {
+  type AccountRow,
+  accounts,
+  backfillJobs,
+  deliveries,
+  events,
+  type NewAccountRow,
+  postMetrics,
+} from "../../db/schema";
 import type { SecretBox } from "../../lib/crypto";
 import type { AccountStatus, Platform } from "../../lib/domain";
 import { DAY } from "../../lib/time";
@@ -187,6 +195,30 @@ const viewQuery = compileSelect(accountViewColumns, (select) =>
     .limit(1),
 );
 
+const viewByPlatformUserQuery = compileSelect(accountViewColumns, (select) =>
+  select
+    .from(accounts)
+    .where(
+      and(
+        eq(accounts.workspaceId, sql.placeholder("workspaceId")),
+        eq(accounts.platform, sql.placeholder("platform")),
+        eq(accounts.platformUserId, sql.placeholder("platformUserId")),
+      ),
+    )
+    .limit(1),
+);
+
+/** The public columns of this workspace's account for a platform user. */
+export async function findAccountViewByPlatformUser(
+  db: Db,
+  workspaceId: string,
+  platform: Platform,
+  platformUserId: string,
+) {
+  const [row] = await viewByPlatformUserQuery.all(db, { workspaceId, platform, platformUserId });
+  return row;
+}
+
 /** The public columns of one account, for the API to show. */
 export async function findAccountView(db: Db, workspaceId: string, id: string) {
   const [row] = await viewQuery.all(db, { workspaceId, id });
@@ -247,6 +279,65 @@ export function disconnectAccount(db: Db, workspaceId: string, id: string, now: 
     })
     .where(and(eq(accounts.workspaceId, workspaceId), eq(accounts.id, id)))
     .returning();
+}
+
+/**
+ * Removes the account for good, in one batch: its undelivered webhook deliveries (pending, or failed
+ * and so recoverable), its post metrics, its backfill jobs, then the row. Delivered events stay, as
+ * the record of what the customer was already sent.
+ */
+export function eraseAccount(db: Db, workspaceId: string, id: string) {
+  const aboutAccount = db
+    .select({ id: events.id })
+    .from(events)
+    .where(
+      and(
+        eq(events.workspaceId, workspaceId),
+        sql`json_extract(${events.payload}, '$.data.account.id') = ${id}`,
+      ),
+    );
+  return db.batch([
+    db
+      .delete(deliveries)
+      .where(
+        and(
+          eq(deliveries.workspaceId, workspaceId),
+          ne(deliveries.status, "succeeded"),
+          inArray(deliveries.eventId, aboutAccount),
+        ),
+      ),
+    db
+      .delete(postMetrics)
+      .where(and(eq(postMetrics.workspaceId, workspaceId), eq(postMetrics.accountId, id))),
+    db
+      .delete(backfillJobs)
+      .where(and(eq(backfillJobs.workspaceId, workspaceId), eq(backfillJobs.accountId, id))),
+    db
+      .delete(accounts)
+      .where(and(eq(accounts.workspaceId, workspaceId), eq(accounts.id, id)))
+      .returning({ id: accounts.id }),
+  ]);
+}
+
+/** This workspace's account for a platform user: the address by platform and platform account id. */
+export async function findAccountIdByPlatformUser(
+  db: Db,
+  workspaceId: string,
+  platform: Platform,
+  platformUserId: string,
+): Promise<string | undefined> {
+  const [row] = await db
+    .select({ id: accounts.id })
+    .from(accounts)
+    .where(
+      and(
+        eq(accounts.workspaceId, workspaceId),
+        eq(accounts.platform, platform),
+        eq(accounts.platformUserId, platformUserId),
+      ),
+    )
+    .limit(1);
+  return row?.id;
 }
 
 /** How far ahead an expiry that nothing will refresh counts as a warning. */

@@ -1,7 +1,9 @@
 import { createRoute } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { ApiError } from "../../lib/errors";
 import { decodeCursor, paginate } from "../../lib/pagination";
 import {
+  type AppEnv,
   bearer,
   createRouter,
   errorResponse,
@@ -18,7 +20,9 @@ import { sendSoon } from "../webhooks/webhooks.service";
 import {
   accountHealthPage,
   countAccounts,
+  findAccountIdByPlatformUser,
   findAccountView,
+  findAccountViewByPlatformUser,
   listAccounts as listAccountRows,
   updateAccount as updateAccountRow,
 } from "./accounts.repository";
@@ -26,8 +30,10 @@ import {
   AccountIdParamsSchema,
   AccountListSchema,
   AccountSchema,
+  ByPlatformParamsSchema,
   ConnectedAccountSchema,
   CreateAccountBodySchema,
+  DeleteAccountQuerySchema,
   HealthQuerySchema,
   HealthReportSchema,
   ListAccountsQuerySchema,
@@ -36,7 +42,7 @@ import {
   UpdateAccountBodySchema,
 } from "./accounts.schemas";
 import { toAccount, toAccountHealth } from "./accounts.service";
-import { connectWithCredentials, disconnect, refreshNow, testConnection } from "./connection.service";
+import { connectWithCredentials, disconnect, erase, refreshNow, testConnection } from "./connection.service";
 import { toConnected } from "./upsert.service";
 
 const tags = ["Accounts"];
@@ -90,16 +96,43 @@ export const updateAccount = createRoute({
   responses: { 200: json(AccountSchema, "The updated account"), ...errorResponses },
 });
 
+const deleteDescription =
+  "Revokes at the platform where it can, wipes stored credentials and archives the account (status disconnected); idempotent. With erase=true, removes the account and its post metrics, backfill jobs and undelivered webhook deliveries for good instead (no event is sent; a second erase answers NOT_FOUND).";
+
 export const deleteAccount = createRoute({
   operationId: "deleteAccount",
   method: "delete",
   path: "/{id}",
   tags,
   security: bearer("accounts:write"),
-  summary: "Disconnect an account",
-  description: "Wipes stored credentials and archives the account (status disconnected). Idempotent.",
-  request: { params: AccountIdParamsSchema },
-  responses: { 200: json(SuccessSchema, "Disconnected"), ...errorResponses },
+  summary: "Disconnect or erase an account",
+  description: deleteDescription,
+  request: { params: AccountIdParamsSchema, query: DeleteAccountQuerySchema },
+  responses: { 200: json(SuccessSchema, "Disconnected, or erased"), ...errorResponses },
+});
+
+export const getAccountByPlatform = createRoute({
+  operationId: "getAccountByPlatform",
+  method: "get",
+  path: "/by-platform/{platform}/{platformAccountId}",
+  tags,
+  security: bearer("accounts:read"),
+  summary: "Get an account by its platform and platform account id",
+  description: "The same answer as GET /v1/accounts/{id} for the workspace's account of that platform user.",
+  request: { params: ByPlatformParamsSchema },
+  responses: { 200: json(AccountSchema, "The account"), ...errorResponses },
+});
+
+export const deleteAccountByPlatform = createRoute({
+  operationId: "deleteAccountByPlatform",
+  method: "delete",
+  path: "/by-platform/{platform}/{platformAccountId}",
+  tags,
+  security: bearer("accounts:write"),
+  summary: "Disconnect or erase an account by its platform and platform account id",
+  description: `As DELETE /v1/accounts/{id}. ${deleteDescription}`,
+  request: { params: ByPlatformParamsSchema, query: DeleteAccountQuerySchema },
+  responses: { 200: json(SuccessSchema, "Disconnected, or erased"), ...errorResponses },
 });
 
 export const createAccount = createRoute({
@@ -156,6 +189,13 @@ export const refreshAccount = createRoute({
     ...platformErrorResponses,
   },
 });
+
+/** DELETE's two meanings: archive (the default, with its account.disconnected event) or erase. */
+async function removeAccount(c: Context<AppEnv>, id: string, eraseIt = false) {
+  const { workspaceId } = c.var.auth;
+  if (eraseIt) await erase(serviceOf(c), workspaceId, id);
+  else sendSoon(c, await disconnect(serviceOf(c), workspaceId, id));
+}
 
 export const accountsRouter = createRouter()
   .openapi(listAccounts, async (c) => {
@@ -215,7 +255,30 @@ export const accountsRouter = createRouter()
     return c.json(toAccount(row), 200);
   })
   .openapi(deleteAccount, async (c) => {
-    sendSoon(c, await disconnect(serviceOf(c), c.var.auth.workspaceId, c.req.valid("param").id));
+    await removeAccount(c, c.req.valid("param").id, c.req.valid("query").erase);
+    return c.json({ success: true as const }, 200);
+  })
+  .openapi(getAccountByPlatform, async (c) => {
+    const { platform, platformAccountId } = c.req.valid("param");
+    const row = await findAccountViewByPlatformUser(
+      c.var.db,
+      c.var.auth.workspaceId,
+      platform,
+      platformAccountId,
+    );
+    if (!row) throw notFound();
+    return c.json(toAccount(row), 200);
+  })
+  .openapi(deleteAccountByPlatform, async (c) => {
+    const { platform, platformAccountId } = c.req.valid("param");
+    const id = await findAccountIdByPlatformUser(
+      c.var.db,
+      c.var.auth.workspaceId,
+      platform,
+      platformAccountId,
+    );
+    if (!id) throw notFound();
+    await removeAccount(c, id, c.req.valid("query").erase);
     return c.json({ success: true as const }, 200);
   })
   .openapi(createAccount, async (c) => {

@@ -85,6 +85,28 @@ export const AccountIdParamsSchema = z.object({
     .openapi({ param: { name: "id", in: "path" }, example: "acc_01jdzq…" }),
 });
 
+export const ByPlatformParamsSchema = z.object({
+  platform: anyCase(PLATFORMS).openapi({ param: { name: "platform", in: "path" }, example: "twitter" }),
+  platformAccountId: z
+    .string()
+    .min(1)
+    .max(256)
+    .openapi({
+      param: { name: "platformAccountId", in: "path" },
+      description: "The account's id on the platform (the account's platformUserId)",
+      example: "1234567890",
+    }),
+});
+
+export const DeleteAccountQuerySchema = z.object({
+  erase: queryBoolean.optional().openapi({
+    type: "boolean",
+    description:
+      "Remove the account for good, with its metrics, backfill jobs and undelivered webhook deliveries, instead of archiving it",
+    default: false,
+  }),
+});
+
 export const AccountErrorSchema = z
   .object({ code: z.string(), message: z.string(), at: z.string() })
   .openapi("AccountError");

@@ -9,7 +9,7 @@ import type { CredentialsInput, Profile, TokenSet } from "../../platforms/types"
 import { instanceOrigin, resolveContext } from "../connect/platform-apps";
 import type { ServiceContext } from "../context";
 import { accountEvent, commitWithEvents } from "../webhooks/events";
-import { disconnectAccount, findAccount } from "./accounts.repository";
+import { disconnectAccount, eraseAccount, findAccount } from "./accounts.repository";
 import { forgetPendingGrant } from "./pending-grants";
 import {
   newLeaseId,
@@ -116,28 +116,32 @@ export async function testConnection(
   }
 }
 
+/** Revokes the account's grant at the platform where it can; best effort, a failure only logged. */
+async function revokeQuietly(service: ServiceContext, row: AccountRow) {
+  const module = getModule(row.platform);
+  if (!row.accessTokenEnc || !module.revoke) return;
+  try {
+    const { grant, ctx } = await openSession(service, row, { use: false });
+    await module.revoke(ctx, grant);
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : "unknown";
+    console.warn(
+      JSON.stringify({
+        level: "warn",
+        event: "revoke_failed",
+        accountId: row.id,
+        platform: row.platform,
+        reason,
+      }),
+    );
+  }
+}
+
 /** DELETE: revoke at the platform where it can (best effort), then wipe credentials and archive. */
 export async function disconnect({ env, db, now }: ServiceContext, workspaceId: string, accountId: string) {
   const row = await findAccount(db, workspaceId, accountId);
   if (!row) throw notFound();
-  const module = getModule(row.platform);
-  if (row.accessTokenEnc && module.revoke) {
-    try {
-      const { grant, ctx } = await openSession({ env, db, now }, row, { use: false });
-      await module.revoke(ctx, grant);
-    } catch (err) {
-      const reason = err instanceof Error ? err.message : "unknown";
-      console.warn(
-        JSON.stringify({
-          level: "warn",
-          event: "revoke_failed",
-          accountId: row.id,
-          platform: row.platform,
-          reason,
-        }),
-      );
-    }
-  }
+  await revokeQuietly({ env, db, now }, row);
   const events =
     row.status === "disconnected"
       ? []
@@ -151,6 +155,19 @@ export async function disconnect({ env, db, now }: ServiceContext, workspaceId: 
   if ((results[0] as AccountRow[]).length === 0) throw notFound();
   await forgetPendingGrant(env, row);
   return deliveryIds;
+}
+
+/**
+ * DELETE ?erase=true: revoke at the platform where it can (best effort), then remove the account and
+ * everything kept about it (eraseAccount) for good. No event is sent: it would carry the account again.
+ */
+export async function erase(service: ServiceContext, workspaceId: string, accountId: string) {
+  const row = await findAccount(service.db, workspaceId, accountId);
+  if (!row) throw notFound();
+  await revokeQuietly(service, row);
+  const results = await eraseAccount(service.db, workspaceId, accountId);
+  if (results[3].length === 0) throw notFound();
+  await forgetPendingGrant(service.env, row);
 }
 
 export interface CredentialsConnect {
