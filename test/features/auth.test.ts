@@ -1,10 +1,11 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import type { components } from "../../client/src/openapi";
 import { createDb } from "../../src/db/client";
 import { authenticate, KEY_CACHE_TTL_MS } from "../../src/features/auth/auth.middleware";
 import { SCOPES, type Scope } from "../../src/lib/domain";
 import { ApiError } from "../../src/lib/errors";
-import { admin, call, createWorkspace, insertAccount, issueKey } from "../helpers/api";
+import { admin, adminApi, call, createWorkspace, insertAccount, issueKey, ok } from "../helpers/api";
 import { fakePlatform } from "../helpers/fake-provider";
 
 // A DELETE below revokes at the platform first: X's revocation endpoint answers.
@@ -30,9 +31,11 @@ describe("API keys", () => {
     expect(ws.key).toMatch(/^swb_live_[A-Za-z0-9_-]{43}$/);
     const rows = await env.DB.prepare("SELECT * FROM api_keys WHERE workspace_id = ?").bind(ws.id).all();
     expect(JSON.stringify(rows.results)).not.toContain(ws.key.slice(9));
-    const listed = await admin(`/workspaces/${ws.id}/keys`);
-    expect(listed.json.data[0]).toMatchObject({ prefix: "swb_live_", lastFour: ws.key.slice(-4) });
-    expect(listed.text).not.toContain(ws.key.slice(9, 30));
+    const listed = await ok(
+      adminApi().GET("/v1/admin/workspaces/{id}/keys", { params: { path: { id: ws.id } } }),
+    );
+    expect(listed.data[0]).toMatchObject({ prefix: "swb_live_", lastFour: ws.key.slice(-4) });
+    expect(JSON.stringify(listed)).not.toContain(ws.key.slice(9, 30));
   });
 
   it("sandbox workspaces get swb_test_ keys", async () => {
@@ -44,13 +47,13 @@ describe("API keys", () => {
   it("a revoked key stops working at once on the isolate that revoked it", async () => {
     const ws = await createWorkspace();
     expect((await call("/v1/accounts", { key: ws.key })).status).toBe(200);
-    const revoked = await admin(`/keys/${ws.keyId}`, { method: "DELETE" });
-    expect(revoked.status).toBe(200);
-    expect(revoked.json.apiKey.revokedAt).toBeTruthy();
+    const revoke = () => ok(adminApi().DELETE("/v1/admin/keys/{id}", { params: { path: { id: ws.keyId } } }));
+    const revoked = await revoke();
+    expect(revoked.apiKey.revokedAt).toBeTruthy();
     expect((await call("/v1/accounts", { key: ws.key })).status).toBe(401);
     // Idempotent, and keeps the first revocation time.
-    const again = await admin(`/keys/${ws.keyId}`, { method: "DELETE" });
-    expect(again.json.apiKey.revokedAt).toBe(revoked.json.apiKey.revokedAt);
+    const again = await revoke();
+    expect(again.apiKey.revokedAt).toBe(revoked.apiKey.revokedAt);
     expect((await admin("/keys/key_unknown", { method: "DELETE" })).status).toBe(404);
   });
 
@@ -72,11 +75,14 @@ describe("API keys", () => {
   it("an expired key is refused", async () => {
     const ws = await createWorkspace();
     const expiresAt = new Date(Date.now() + 60_000).toISOString();
-    const res = await admin(`/workspaces/${ws.id}/keys`, {
-      method: "POST",
-      body: { name: "short", scopes: ["accounts:read"], expiresAt },
-    });
-    const header = `Bearer ${res.json.key}`;
+    const issued = await ok(
+      adminApi().POST("/v1/admin/workspaces/{id}/keys", {
+        params: { path: { id: ws.id } },
+        body: { name: "short", scopes: ["accounts:read"], expiresAt },
+      }),
+      201,
+    );
+    const header = `Bearer ${issued.key}`;
     const db = createDb(env.DB);
     await expect(authenticate(db, header, Date.now())).resolves.toBeTruthy();
     await expect(authenticate(db, header, Date.parse(expiresAt))).rejects.toThrow(/expired/);
@@ -253,15 +259,17 @@ describe("admin API", () => {
   });
 
   it("creates and updates workspaces with plans, limits, platforms and callback domains", async () => {
-    const created = await admin("/workspaces", {
-      method: "POST",
-      body: {
-        name: "Acme",
-        allowedCallbackDomains: ["App.Acme.com", "app.acme.com", "*.acme.dev", "localhost"],
-      },
-    });
-    expect(created.status).toBe(201);
-    expect(created.json).toMatchObject({
+    const client = adminApi();
+    const created = await ok(
+      client.POST("/v1/admin/workspaces", {
+        body: {
+          name: "Acme",
+          allowedCallbackDomains: ["App.Acme.com", "app.acme.com", "*.acme.dev", "localhost"],
+        },
+      }),
+      201,
+    );
+    expect(created).toMatchObject({
       name: "Acme",
       plan: "free",
       accountLimit: 5,
@@ -270,21 +278,17 @@ describe("admin API", () => {
       allowedCallbackDomains: ["app.acme.com", "*.acme.dev", "localhost"],
       sandbox: false,
     });
-    expect(created.json.ownerUserId).toMatch(/^usr_/);
-    const id = created.json.id;
-    const pro = await admin(`/workspaces/${id}`, { method: "PATCH", body: { plan: "pro" } });
-    expect(pro.json.accountLimit).toBe(50);
-    const custom = await admin(`/workspaces/${id}`, {
-      method: "PATCH",
-      body: { accountLimit: 7, allowedPlatforms: ["twitter", "linkedin"] },
-    });
-    expect(custom.json).toMatchObject({ plan: "pro", accountLimit: 7, accountLimitOverride: 7 });
-    const enterprise = await admin(`/workspaces/${id}`, {
-      method: "PATCH",
-      body: { plan: "enterprise", accountLimit: null },
-    });
-    expect(enterprise.json.accountLimit).toBeNull();
-    expect((await admin(`/workspaces/${id}`)).json).toEqual(enterprise.json);
+    expect(created.ownerUserId).toMatch(/^usr_/);
+    const params = { path: { id: created.id } };
+    const patch = (body: components["schemas"]["UpdateWorkspace"]) =>
+      ok(client.PATCH("/v1/admin/workspaces/{id}", { params, body }));
+    const pro = await patch({ plan: "pro" });
+    expect(pro.accountLimit).toBe(50);
+    const custom = await patch({ accountLimit: 7, allowedPlatforms: ["twitter", "linkedin"] });
+    expect(custom).toMatchObject({ plan: "pro", accountLimit: 7, accountLimitOverride: 7 });
+    const enterprise = await patch({ plan: "enterprise", accountLimit: null });
+    expect(enterprise.accountLimit).toBeNull();
+    expect(await ok(client.GET("/v1/admin/workspaces/{id}", { params }))).toEqual(enterprise);
     expect((await admin("/workspaces/ws_unknown")).status).toBe(404);
     expect((await admin("/workspaces/ws_unknown", { method: "PATCH", body: { name: "n" } })).status).toBe(
       404,
