@@ -6,6 +6,7 @@ import { accountsRouter } from "./features/accounts/accounts.routes";
 import { adminRouter } from "./features/admin/admin.routes";
 import { analyticsRouter } from "./features/analytics/analytics.routes";
 import { apiKeyAuth } from "./features/auth/auth.middleware";
+import { blueskyClientRouter } from "./features/connect/bluesky-client.routes";
 import { connectRouter, oauthRouter } from "./features/connect/connect.routes";
 import { instagramAudioRouter, playlistsRouter } from "./features/media/media.routes";
 import { pagesRouter } from "./features/pages/pages.routes";
@@ -123,6 +124,7 @@ export function createApp(timeouts: Partial<Timeouts> = {}) {
   app.use("/v1/users/*", apiKeyAuth);
   app.route("/v1/users", usersRouter);
   app.route("/v1/oauth", oauthRouter);
+  app.route("/v1/oauth/bluesky", blueskyClientRouter);
   app.use("/v1/connect/*", apiKeyAuth);
   app.route("/v1/connect/sessions", sessionsRouter);
   app.route("/connect", hostedRouter);

@@ -701,7 +701,7 @@ describe("linkedin variants", () => {
 // Connections without OAuth: POST /v1/accounts
 
 describe("non-OAuth platforms refuse the OAuth connect", () => {
-  it.each(["telegram", "bluesky", "whatsapp"])(
+  it.each(["telegram", "whatsapp"])(
     "POST /v1/accounts/connect/%s answers 400 INVALID_PARAM",
     async (platform) => {
       const ws = await createWorkspace();

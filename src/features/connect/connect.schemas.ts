@@ -32,14 +32,21 @@ export const ConnectBodySchema = z
       description:
         "Instagram: connect through Facebook Login (a Facebook user token; pick the business account with select-page) instead of Instagram Login",
     }),
+    handle: z.string().min(1).max(2048).optional().openapi({
+      description:
+        "Bluesky: the account's handle or DID (alice.bsky.social, did:plc:…), resolved to its own PDS and authorization server; without it the user picks an account at bsky.social",
+      example: "alice.bsky.social",
+    }),
   })
   .strict()
   .openapi("ConnectRequest");
 
 /** A reconnect keeps the account's instance and login flow. */
-export const ReconnectBodySchema = ConnectBodySchema.omit({ instance: true, facebookLogin: true }).openapi(
-  "ReconnectRequest",
-);
+export const ReconnectBodySchema = ConnectBodySchema.omit({
+  instance: true,
+  facebookLogin: true,
+  handle: true,
+}).openapi("ReconnectRequest");
 
 export const AuthorizationSchema = z
   .object({

@@ -29,6 +29,12 @@ import {
   upsertConnectedAccount,
 } from "../accounts/upsert.service";
 import type { ServiceContext } from "../context";
+import {
+  authorizeBluesky,
+  type BlueskyStateFields,
+  checkedRedirect,
+  exchangeBluesky,
+} from "./bluesky-connect.service";
 import { validateCallbackUrl } from "./callback-url";
 import { consumeState, OAUTH_STATE_TTL_MS, type OAuthState, readState, saveState } from "./oauth-state";
 import { instanceOrigin, resolveContext } from "./platform-apps";
@@ -69,10 +75,12 @@ export interface ConnectInput {
   instance?: string;
   /** Instagram: connect through Facebook Login (the fb_login variant). */
   facebookLogin?: boolean;
+  /** Bluesky: the account's handle or DID (absent: the user picks an account at the entryway). */
+  handle?: string;
 }
 
 /** The state as this service writes it: the login variant rides along so the callback uses the same flow. */
-type ConnectState = OAuthState & { variant?: string | null };
+type ConnectState = OAuthState & { variant?: string | null } & BlueskyStateFields;
 
 /** The module as a variant's OAuth flow sees it: the variant's settings, finishGrant and refresh model. */
 function withVariant(module: PlatformModule, variant: OAuthVariant | undefined): PlatformModule {
@@ -86,7 +94,8 @@ export function redirectUri(env: Env, platform: Platform): string {
 
 function oauthModule(platform: Platform) {
   const module = getModule(platform);
-  if (!module.oauth) {
+  // Bluesky's OAuth is AT Protocol's (PAR, DPoP, discovered servers): bluesky-connect.service.ts.
+  if (!module.oauth && platform !== "bluesky") {
     throw new ApiError(
       "INVALID_PARAM",
       `${module.name} connects without OAuth: use POST /v1/accounts with its credentials`,
@@ -103,10 +112,13 @@ function oauthModule(platform: Platform) {
  * expires with its TTL.
  */
 async function authorize(
-  { env, db, timeouts = DEFAULT_TIMEOUTS }: ServiceContext,
+  service: ServiceContext,
   state: Omit<ConnectState, "codeVerifier" | "redirectUri">,
   forcePrompt: boolean,
+  handle?: string,
 ) {
+  if (state.platform === "bluesky") return authorizeBluesky(service, state, handle);
+  const { env, db, timeouts = DEFAULT_TIMEOUTS } = service;
   const base = oauthModule(state.platform);
   const variant = grantVariant(base, { oauthVersion: state.variant });
   const module = withVariant(base, variant);
@@ -183,6 +195,11 @@ async function beginConnect(
       [{ field: "instance", message: "Not used by this platform" }],
     );
   }
+  if (input.handle !== undefined && platform !== "bluesky") {
+    throw new ApiError("INVALID_PARAM", `handle applies to Bluesky, not ${module.name}`, [
+      { field: "handle", message: "Not used by this platform" },
+    ]);
+  }
   const variant = input.facebookLogin ? facebookLoginVariant(module) : undefined;
   const instance = instanceOrigin(platform, input.instance);
   const workspace = await loadWorkspace(db, workspaceId);
@@ -205,6 +222,7 @@ async function beginConnect(
       createdAt: now,
     },
     input.forcePrompt ?? Boolean(bound?.accountId),
+    input.handle,
   );
 }
 
@@ -233,7 +251,8 @@ export async function startReconnect(
   const workspace = await loadWorkspace(db, auth.workspaceId);
   assertPlatformAllowed(workspace, account.platform);
   const callbackUrl = validateCallbackUrl(input.callbackUrl, workspace.allowedCallbackDomains).toString();
-  const extras = module.instances || module.variants ? await accountExtras(env, account) : null;
+  const bluesky = account.platform === "bluesky";
+  const extras = module.instances || module.variants || bluesky ? await accountExtras(env, account) : null;
   const instance = module.instances && typeof extras?.instance === "string" ? extras.instance : null;
   const variant =
     typeof extras?.oauthVersion === "string" && grantVariant(module, extras) ? extras.oauthVersion : null;
@@ -250,6 +269,8 @@ export async function startReconnect(
       createdAt: now,
     },
     input.forcePrompt ?? true,
+    // A Bluesky reconnect asks for the account it holds, by DID.
+    bluesky && typeof extras?.did === "string" ? extras.did : undefined,
   );
 }
 
@@ -269,8 +290,9 @@ export async function redirectTarget(
   const found = await readState(env.OAUTH_STATE, await getSecretBox(env), token, now, timeouts.storageMs);
   if (!found || found.state.platform !== platform) return undefined;
   const target = new URL(found.state.callbackUrl);
+  const checked = checkedRedirect(found.state, params);
   for (const name of ["code", "state", "error", "error_description"]) {
-    const value = params.get(name);
+    const value = checked.get(name);
     if (value !== null) target.searchParams.set(name, value.slice(0, 2048));
   }
   return target.toString();
@@ -313,29 +335,33 @@ export async function completeCallback(
   let tokens: TokenSet;
   let profile: Profile;
   try {
-    // A variant's OAuth runs at its `via` platform; the account's API calls stay with the platform.
-    const ctx = await resolveContext(env, db, variant?.via ?? platform, now, state.instance, {
-      timeoutMs: timeouts.providerMs,
-    });
-    tokens = await exchangeCode(ctx, withVariant(module, variant), {
-      code: input.code,
-      codeVerifier: state.codeVerifier,
-      redirectUri: state.redirectUri,
-    });
-    if (state.instance) tokens.extras = { ...tokens.extras, instance: state.instance };
-    const apiCtx = variant
-      ? await resolveContext(env, db, platform, now, state.instance, {
-          requireClientCredentials: false,
-          timeoutMs: timeouts.providerMs,
-        })
-      : ctx;
-    profile = await module.profile(apiCtx, {
-      accessToken: tokens.accessToken,
-      refreshToken: tokens.refreshToken ?? null,
-      extras: tokens.extras ?? {},
-      expiresAt: tokens.expiresAt,
-      issuedAt: now,
-    });
+    if (state.atproto) {
+      ({ tokens, profile } = await exchangeBluesky({ env, db, now, timeouts }, state, input.code));
+    } else {
+      // A variant's OAuth runs at its `via` platform; the account's API calls stay with the platform.
+      const ctx = await resolveContext(env, db, variant?.via ?? platform, now, state.instance, {
+        timeoutMs: timeouts.providerMs,
+      });
+      tokens = await exchangeCode(ctx, withVariant(module, variant), {
+        code: input.code,
+        codeVerifier: state.codeVerifier,
+        redirectUri: state.redirectUri,
+      });
+      if (state.instance) tokens.extras = { ...tokens.extras, instance: state.instance };
+      const apiCtx = variant
+        ? await resolveContext(env, db, platform, now, state.instance, {
+            requireClientCredentials: false,
+            timeoutMs: timeouts.providerMs,
+          })
+        : ctx;
+      profile = await module.profile(apiCtx, {
+        accessToken: tokens.accessToken,
+        refreshToken: tokens.refreshToken ?? null,
+        extras: tokens.extras ?? {},
+        expiresAt: tokens.expiresAt,
+        issuedAt: now,
+      });
+    }
   } catch (err) {
     if (err instanceof ProviderError && err.kind === "refused") {
       throw new ApiError("INVALID_PARAM", `Invalid authorization code: ${err.message}`, [
