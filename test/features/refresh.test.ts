@@ -9,7 +9,7 @@ import {
   takeRefreshLease,
 } from "../../src/features/accounts/refresh.service";
 import { HOUR, MINUTE } from "../../src/lib/time";
-import { call, createWorkspace, insertAccount, type TestWorkspace } from "../helpers/api";
+import { api, call, createWorkspace, insertAccount, ok, type TestWorkspace } from "../helpers/api";
 import { connectAccount } from "../helpers/connect";
 import { type FakePlatform, fakePlatform } from "../helpers/fake-provider";
 import { twitterMeRoute } from "../helpers/platform-fakes";
@@ -30,50 +30,66 @@ async function connected(id = crypto.randomUUID()) {
   return res.json.account.id as string;
 }
 
+/** POST …/refresh through the typed client: the result, or the error envelope's error, and the headers. */
+async function refresh(id: string, key = ws.key) {
+  const { data, error, response } = await api(key).POST("/v1/accounts/{id}/refresh", {
+    params: { path: { id } },
+  });
+  return { status: response.status, result: data, error: error?.error, headers: response.headers };
+}
+
+const getAccount = (id: string) => ok(api(ws.key).GET("/v1/accounts/{id}", { params: { path: { id } } }));
+const accountCall = (id: string) => {
+  const client = api(ws.key);
+  const params = { path: { id } };
+  return {
+    test: () => ok(client.POST("/v1/accounts/{id}/test", { params })),
+    delete: () => ok(client.DELETE("/v1/accounts/{id}", { params })),
+  };
+};
+
 describe("POST /v1/accounts/:id/refresh", () => {
   it("refreshes a rotating grant: new tokens stored, new expiry answered", async () => {
     const id = await connected();
     const before = await rowOf(id);
-    const res = await call(`/v1/accounts/${id}/refresh`, { method: "POST", key: ws.key });
-    expect(res.status, res.text).toBe(200);
-    expect(res.json).toMatchObject({ success: true, refreshed: true, message: "Token refreshed" });
-    expect(Date.parse(res.json.tokenExpiresAt)).toBeGreaterThan(Date.now() + HOUR);
+    const res = await refresh(id);
+    expect(res.status, JSON.stringify(res.error)).toBe(200);
+    expect(res.result).toMatchObject({ success: true, refreshed: true, message: "Token refreshed" });
+    expect(Date.parse(res.result?.tokenExpiresAt ?? "")).toBeGreaterThan(Date.now() + HOUR);
     const after = await rowOf(id);
     expect(after?.refresh_token_enc).not.toBe(before?.refresh_token_enc);
     expect(after?.refresh_lease_id).toBeNull();
     expect(fake.refreshRequests).toBe(1);
     expect(fake.liveGrants).toHaveLength(1);
-    expect(res.text).not.toContain(fake.grants[0]?.accessToken);
+    expect(JSON.stringify(res.result)).not.toContain(fake.grants[0]?.accessToken);
   });
 
   it("50 parallel refreshes spend the rotating refresh token exactly once and agree", async () => {
     const id = await connected();
-    const results = await Promise.all(
-      Array.from({ length: 50 }, () => call(`/v1/accounts/${id}/refresh`, { method: "POST", key: ws.key })),
-    );
+    const results = await Promise.all(Array.from({ length: 50 }, () => refresh(id)));
     expect(results.map((r) => r.status)).toEqual(Array(50).fill(200));
     expect(fake.refreshRequests).toBe(1);
-    expect(new Set(results.map((r) => r.json.tokenExpiresAt)).size).toBe(1);
+    expect(new Set(results.map((r) => r.result?.tokenExpiresAt)).size).toBe(1);
     // A refresh within the last 30 s answers without spending the token again…
-    expect((await call(`/v1/accounts/${id}/refresh`, { method: "POST", key: ws.key })).status).toBe(200);
+    expect((await refresh(id)).status).toBe(200);
     expect(fake.refreshRequests).toBe(1);
     // …and the grant is alive: once that refresh is older, the next one works.
     expect(fake.liveGrants).toHaveLength(1);
     await env.DB.prepare("UPDATE accounts SET last_refreshed_at = last_refreshed_at - 60000 WHERE id = ?")
       .bind(id)
       .run();
-    expect((await call(`/v1/accounts/${id}/refresh`, { method: "POST", key: ws.key })).status).toBe(200);
+    expect((await refresh(id)).status).toBe(200);
     expect(fake.refreshRequests).toBe(2);
   });
 
   it("answers 409 REFRESH_FAILED and marks the account error when the grant of a valid token is refused", async () => {
     const id = await connected();
     fake.failNext({ kind: "invalid_grant" });
-    const res = await call(`/v1/accounts/${id}/refresh`, { method: "POST", key: ws.key });
+    const res = await refresh(id);
     expect(res.status).toBe(409);
-    expect(res.json.error.code).toBe("REFRESH_FAILED");
-    const account = (await call(`/v1/accounts/${id}`, { key: ws.key })).json;
-    expect(Date.parse(account.tokenExpiresAt)).toBeGreaterThan(Date.now());
+    expect(res.error?.code).toBe("REFRESH_FAILED");
+    const account = await getAccount(id);
+    expect(Date.parse(account.tokenExpiresAt ?? "")).toBeGreaterThan(Date.now());
     expect(account).toMatchObject({ status: "error", error: { code: "invalid_grant" } });
     expect((await rowOf(id))?.next_refresh_at).toBeNull();
   });
@@ -84,26 +100,26 @@ describe("POST /v1/accounts/:id/refresh", () => {
       .bind(Date.now() - MINUTE, id)
       .run();
     fake.failNext({ kind: "invalid_grant" });
-    const res = await call(`/v1/accounts/${id}/refresh`, { method: "POST", key: ws.key });
+    const res = await refresh(id);
     expect(res.status).toBe(409);
-    const account = (await call(`/v1/accounts/${id}`, { key: ws.key })).json;
+    const account = await getAccount(id);
     expect(account).toMatchObject({ status: "expired", error: { code: "invalid_grant" } });
   });
 
   it("a transient failure answers 502, backs off and leaves the status alone", async () => {
     const id = await connected();
     fake.failNext({ kind: "5xx" });
-    const res = await call(`/v1/accounts/${id}/refresh`, { method: "POST", key: ws.key });
+    const res = await refresh(id);
     expect(res.status).toBe(502);
-    expect(res.json.error.code).toBe("PROVIDER_ERROR");
+    expect(res.error?.code).toBe("PROVIDER_ERROR");
     const row = await rowOf(id);
     expect(row).toMatchObject({ status: "active", refresh_failures: 1 });
     fake.failNext({ kind: "429", retryAfter: "120" });
-    const limited = await call(`/v1/accounts/${id}/refresh`, { method: "POST", key: ws.key });
+    const limited = await refresh(id);
     expect(limited.status).toBe(429);
     expect(limited.headers.get("retry-after")).toBe("120");
     expect(Number((await rowOf(id))?.next_refresh_at)).toBeGreaterThanOrEqual(Date.now() + 110_000);
-    expect((await call(`/v1/accounts/${id}/refresh`, { method: "POST", key: ws.key })).status).toBe(200);
+    expect((await refresh(id)).status).toBe(200);
     expect(await rowOf(id)).toMatchObject({ refresh_failures: 0, status: "active" });
   });
 
@@ -112,13 +128,11 @@ describe("POST /v1/accounts/:id/refresh", () => {
       platform: "twitter",
       credentials: { accessToken: "only-access" },
     });
-    const res = await call(`/v1/accounts/${mastodonLike.id}/refresh`, { method: "POST", key: ws.key });
+    const res = await refresh(mastodonLike.id);
     expect(res.status).toBe(200);
-    expect(res.json).toMatchObject({ success: true, refreshed: false });
+    expect(res.result).toMatchObject({ success: true, refreshed: false });
     const other = await createWorkspace();
-    expect(
-      (await call(`/v1/accounts/${mastodonLike.id}/refresh`, { method: "POST", key: other.key })).status,
-    ).toBe(404);
+    expect((await refresh(mastodonLike.id, other.key)).status).toBe(404);
   });
 });
 
@@ -166,22 +180,20 @@ describe("the refresh lease", () => {
 describe("POST /v1/accounts/:id/test and DELETE", () => {
   it("verifies the connection with the stored token", async () => {
     const id = await connected("42");
-    const res = await call(`/v1/accounts/${id}/test`, { method: "POST", key: ws.key });
-    expect(res.json).toEqual({
+    expect(await accountCall(id).test()).toEqual({
       success: true,
       message: "Connection verified",
       details: { platformUserId: "42", username: expect.stringMatching(/^@u/), displayName: "U" },
     });
     for (const g of fake.grants) g.revoked = true;
-    const broken = await call(`/v1/accounts/${id}/test`, { method: "POST", key: ws.key });
-    expect(broken.json.success).toBe(false);
-    expect(broken.json.message).toMatch(/401/);
+    const broken = await accountCall(id).test();
+    expect(broken.success).toBe(false);
+    expect(broken.message).toMatch(/401/);
   });
 
   it("revokes at the provider, wipes credentials, and does not revoke twice", async () => {
     const id = await connected();
-    const res = await call(`/v1/accounts/${id}`, { method: "DELETE", key: ws.key });
-    expect(res.json).toEqual({ success: true });
+    expect(await accountCall(id).delete()).toEqual({ success: true });
     expect(fake.revocations).toBe(2);
     expect(fake.liveGrants).toHaveLength(0);
     expect(await rowOf(id)).toMatchObject({
@@ -189,7 +201,7 @@ describe("POST /v1/accounts/:id/test and DELETE", () => {
       access_token_enc: null,
       refresh_token_enc: null,
     });
-    await call(`/v1/accounts/${id}`, { method: "DELETE", key: ws.key });
+    await accountCall(id).delete();
     expect(fake.revocations).toBe(2);
   });
 
@@ -197,10 +209,10 @@ describe("POST /v1/accounts/:id/test and DELETE", () => {
     const id = await connected();
     fake.failNext({ kind: "5xx" }, 2);
     const logged = vi.spyOn(console, "warn").mockImplementation(() => {});
-    const res = await call(`/v1/accounts/${id}`, { method: "DELETE", key: ws.key });
+    const res = await accountCall(id).delete();
     const lines = logged.mock.calls.map(([line]) => String(line));
     logged.mockRestore();
-    expect(res.json).toEqual({ success: true });
+    expect(res).toEqual({ success: true });
     expect((await rowOf(id))?.status).toBe("disconnected");
     // The failed revoke is logged, with no token in the line.
     expect(lines.map((line) => JSON.parse(line))).toEqual([
