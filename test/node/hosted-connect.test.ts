@@ -1,7 +1,7 @@
 // Runs in Node: the hosted connect page in a real headless Chromium (the system's, not a download)
 // against `npm run dev` with the built-in sandbox providers, one dev server and one browser for
 // every flow. Screenshots of each step go to test-results/hosted-connect (git-ignored).
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -14,6 +14,17 @@ const START_TIMEOUT_MS = 120_000;
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SHOTS = path.join(import.meta.dirname, "..", "..", "test-results", "hosted-connect");
 const FLOW_TIMEOUT_MS = 30_000;
+const SDK = path.join(import.meta.dirname, "..", "..", "client", "connect", "switchboard-connect.js");
+/** The customer's page: a button that opens the session given in ?session= through the SDK. */
+const APP_PAGE = `<!doctype html><title>App</title><button id="connect">Connect</button>
+<script type="module">
+import { openConnect } from "/sdk/switchboard-connect.js";
+const url = new URLSearchParams(location.search).get("session");
+document.querySelector("#connect").addEventListener("click", async () => {
+  const result = await openConnect({ url, onError: (e) => { document.body.dataset.error = e.code; } });
+  document.body.dataset.result = JSON.stringify(result);
+});
+</script>`;
 const TEST_TIMEOUT_MS = 60_000;
 
 interface Hook {
@@ -65,6 +76,14 @@ describe.skipIf(!existsSync(CHROMIUM))("hosted connect in a real browser, agains
           hooks.push(JSON.parse(body) as Hook);
           res.writeHead(204).end();
         });
+        return;
+      }
+      if (req.url?.startsWith("/sdk/")) {
+        res.writeHead(200, { "content-type": "text/javascript" }).end(readFileSync(SDK));
+        return;
+      }
+      if (req.url?.startsWith("/app")) {
+        res.writeHead(200, { "content-type": "text/html" }).end(APP_PAGE);
         return;
       }
       res
@@ -209,6 +228,32 @@ describe.skipIf(!existsSync(CHROMIUM))("hosted connect in a real browser, agains
       await approve(page, "mastodon", "mastodon");
       const account = await landed(page, session, "end-mastodon", "mastodon");
       expect(account.platform).toBe("mastodon");
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    "the browser SDK: a popup whose result is posted to the app's origin",
+    async () => {
+      const created = await api("POST", "/v1/connect/sessions", {
+        endUserId: "end-sdk",
+        origin: receiverUrl,
+      });
+      expect(created.status, created.text).toBe(201);
+      const page = await open(`${receiverUrl}/app?session=${encodeURIComponent(created.json.url)}`);
+      const [popup] = await Promise.all([page.waitForEvent("popup"), page.click("#connect")]);
+      popup.setDefaultTimeout(FLOW_TIMEOUT_MS);
+      await popup.click("[data-platform=twitter]");
+      await approve(popup, "twitter", "sdk");
+      await popup.waitForSelector('[data-connect-result="success"]');
+      await shot(popup, "sdk-4-popup-result");
+      await page.waitForFunction(() => document.body.dataset.result !== undefined);
+      const result = JSON.parse((await page.getAttribute("body", "data-result")) as string);
+      expect(result).toMatchObject({ endUserId: "end-sdk", sessionId: created.json.id, platform: "twitter" });
+      const session = await api("GET", `/v1/connect/sessions/${created.json.id}`);
+      expect(result.accountId).toBe(session.json.accountId);
+      await popup.waitForEvent("close");
+      await page.context().close();
     },
     TEST_TIMEOUT_MS,
   );
