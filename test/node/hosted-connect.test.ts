@@ -247,7 +247,7 @@ describe.skipIf(!existsSync(CHROMIUM))("hosted connect in a real browser, agains
       await approve(popup, "twitter", "sdk");
       await popup.waitForSelector('[data-connect-result="success"]');
       await shot(popup, "sdk-4-popup-result");
-      await page.waitForFunction(() => document.body.dataset.result !== undefined);
+      await page.waitForFunction("document.body.dataset.result !== undefined");
       const result = JSON.parse((await page.getAttribute("body", "data-result")) as string);
       expect(result).toMatchObject({ endUserId: "end-sdk", sessionId: created.json.id, platform: "twitter" });
       const session = await api("GET", `/v1/connect/sessions/${created.json.id}`);
