@@ -577,7 +577,10 @@ export interface paths {
     delete?: never;
     options?: never;
     head?: never;
-    /** Update a workspace's plan, limits, platforms or callback domains */
+    /**
+     * Update a workspace's plan, limits, platforms or callback domains
+     * @description platformAccountLimits replaces the whole per-platform override ({twitter: 20, instagram: null}: 20 X accounts, Instagram free of the plan's limit); null clears it.
+     */
     patch: operations["updateWorkspace"];
     trace?: never;
   };
@@ -1479,6 +1482,13 @@ export interface components {
       /** @description Effective limit; null is unlimited */
       accountLimit: number | null;
       accountLimitOverride: number | null;
+      /** @description Effective per-platform limits; a platform not named is limited only by accountLimit */
+      platformAccountLimits: {
+        [key: string]: number;
+      };
+      platformAccountLimitsOverride: {
+        [key: string]: number | null;
+      } | null;
       allowedPlatforms:
         | (
             | "twitter"
@@ -1513,6 +1523,30 @@ export interface components {
       plan?: "free" | "pro" | "enterprise";
       /** @description Overrides the plan's limit (free 5, pro 50, enterprise unlimited); null uses the plan's */
       accountLimit?: number | null;
+      /**
+       * @description Per-platform account limits overriding the plan's (pro: 10 on twitter), platform by platform; a null limit lifts the plan's, and null as the whole value uses the plan's
+       * @example {
+       *       "twitter": 20,
+       *       "instagram": 5
+       *     }
+       */
+      platformAccountLimits?: {
+        twitter?: number | null;
+        linkedin?: number | null;
+        instagram?: number | null;
+        facebook?: number | null;
+        bluesky?: number | null;
+        threads?: number | null;
+        youtube?: number | null;
+        mastodon?: number | null;
+        tiktok?: number | null;
+        pinterest?: number | null;
+        snapchat?: number | null;
+        reddit?: number | null;
+        telegram?: number | null;
+        googlebusiness?: number | null;
+        whatsapp?: number | null;
+      } | null;
       /** @description Platforms this workspace may connect; null allows all */
       allowedPlatforms?:
         | (
@@ -1549,6 +1583,30 @@ export interface components {
       plan?: "free" | "pro" | "enterprise";
       /** @description Overrides the plan's limit (free 5, pro 50, enterprise unlimited); null uses the plan's */
       accountLimit?: number | null;
+      /**
+       * @description Per-platform account limits overriding the plan's (pro: 10 on twitter), platform by platform; a null limit lifts the plan's, and null as the whole value uses the plan's
+       * @example {
+       *       "twitter": 20,
+       *       "instagram": 5
+       *     }
+       */
+      platformAccountLimits?: {
+        twitter?: number | null;
+        linkedin?: number | null;
+        instagram?: number | null;
+        facebook?: number | null;
+        bluesky?: number | null;
+        threads?: number | null;
+        youtube?: number | null;
+        mastodon?: number | null;
+        tiktok?: number | null;
+        pinterest?: number | null;
+        snapchat?: number | null;
+        reddit?: number | null;
+        telegram?: number | null;
+        googlebusiness?: number | null;
+        whatsapp?: number | null;
+      } | null;
       /** @description Platforms this workspace may connect; null allows all */
       allowedPlatforms?:
         | (

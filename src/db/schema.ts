@@ -18,6 +18,10 @@ export const workspaces = sqliteTable("workspaces", {
   plan: text("plan").$type<Plan>().notNull().default("free"),
   /** Overrides the plan's account limit; null means the plan's own. */
   accountLimit: integer("account_limit"),
+  /** Overrides the plan's per-platform account limits, platform by platform; a null limit lifts the plan's. */
+  platformAccountLimits: text("platform_account_limits", { mode: "json" }).$type<
+    Partial<Record<Platform, number | null>>
+  >(),
   /** Null means every platform. */
   allowedPlatforms: text("allowed_platforms", { mode: "json" }).$type<Platform[]>(),
   allowedCallbackDomains: text("allowed_callback_domains", { mode: "json" })

@@ -447,13 +447,16 @@ export async function insertAccount(db: Db, row: NewAccountRow): Promise<Account
   return inserted;
 }
 
-/** Accounts that count against the plan: every one not disconnected. */
-export async function countConnectedAccounts(db: Db, workspaceId: string): Promise<number> {
+/** Accounts that count against the plan (every one not disconnected): all, and those of `platform`. */
+export async function countConnectedAccounts(db: Db, workspaceId: string, platform?: Platform) {
   const [row] = await db
-    .select({ n: sql<number>`count(*)` })
+    .select({
+      total: sql<number>`count(*)`,
+      onPlatform: sql<number>`count(CASE WHEN ${accounts.platform} = ${platform ?? null} THEN 1 END)`,
+    })
     .from(accounts)
     .where(and(eq(accounts.workspaceId, workspaceId), ne(accounts.status, "disconnected")));
-  return row?.n ?? 0;
+  return { total: row?.total ?? 0, onPlatform: row?.onPlatform ?? 0 };
 }
 
 /** This workspace's row for a platform user, and whether another workspace holds the same user. */

@@ -11,7 +11,7 @@ import { grantsPlaylistRead } from "../../platforms/pages/youtube-playlists";
 import { nextRefreshAt } from "../../platforms/schedule";
 import { type Profile, refreshModelOf, type TokenSet } from "../../platforms/types";
 import { findWorkspace } from "../admin/admin.repository";
-import { accountLimitOf } from "../admin/admin.service";
+import { accountLimitOf, platformLimitsOf } from "../admin/admin.service";
 import { accountEvent, commitWithEvents } from "../webhooks/events";
 import {
   countConnectedAccounts,
@@ -50,13 +50,25 @@ export function assertPlatformAllowed(workspace: WorkspaceRow, platform: Platfor
   }
 }
 
-/** PLAN_LIMIT_EXCEEDED when one more account would pass the plan's limit. */
-export async function assertPlanRoom(db: Db, workspace: WorkspaceRow) {
+/**
+ * PLAN_LIMIT_EXCEEDED when one more account would pass the plan's limit, or, given a platform, that
+ * platform's limit (the message names it). Both counts in one round trip.
+ */
+export async function assertPlanRoom(db: Db, workspace: WorkspaceRow, platform?: Platform) {
   const limit = accountLimitOf(workspace);
-  if (limit !== null && (await countConnectedAccounts(db, workspace.id)) >= limit) {
+  const platformLimit = platform ? (platformLimitsOf(workspace)[platform] ?? null) : null;
+  if (limit === null && platformLimit === null) return;
+  const { total, onPlatform } = await countConnectedAccounts(db, workspace.id, platform);
+  if (limit !== null && total >= limit) {
     throw new ApiError(
       "PLAN_LIMIT_EXCEEDED",
       `This workspace has reached its limit of ${limit} connected accounts on the ${workspace.plan} plan`,
+    );
+  }
+  if (platformLimit !== null && onPlatform >= platformLimit) {
+    throw new ApiError(
+      "PLAN_LIMIT_EXCEEDED",
+      `This workspace has reached its limit of ${platformLimit} connected ${platform} accounts on the ${workspace.plan} plan`,
     );
   }
 }
@@ -133,6 +145,8 @@ export async function upsertConnectedAccount(
   let row: AccountRow | undefined;
   let deliveries: string[] = [];
   if (existing) {
+    // An archived account counts again once reconnected, so it needs the room a new one would.
+    if (existing.status === "disconnected") await assertPlanRoom(db, workspace, platform);
     const previous =
       existing.accessTokenEnc || existing.refreshTokenEnc || existing.extrasEnc
         ? await openAccountSecrets(box, existing)
@@ -175,7 +189,7 @@ export async function upsertConnectedAccount(
     row = (results[0] as AccountRow[])[0];
     deliveries = deliveryIds;
   } else {
-    await assertPlanRoom(db, workspace);
+    await assertPlanRoom(db, workspace, platform);
     const id = newId("acc", now);
     const secrets = await sealAccountSecrets(box, id, {
       accessToken: tokens.accessToken,

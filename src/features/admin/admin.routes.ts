@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import type { WorkspaceRow } from "../../db/schema";
 import { getSecretBox } from "../../lib/config";
 import { ApiError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
@@ -56,6 +57,11 @@ const adminErrors = {
 };
 const workspaceNotFound = () => new ApiError("NOT_FOUND", "Workspace not found");
 const ms = (value: string | null | undefined) => (value ? Date.parse(value) : null);
+/** A per-platform override as stored: only the platforms it names, null when it names none. */
+const withoutUnset = (limits: Record<string, number | null | undefined> | null | undefined) => {
+  const named = Object.entries(limits ?? {}).filter(([, limit]) => limit !== undefined);
+  return named.length ? (Object.fromEntries(named) as WorkspaceRow["platformAccountLimits"]) : null;
+};
 
 export const createWorkspace = createRoute({
   operationId: "createWorkspace",
@@ -89,6 +95,8 @@ export const updateWorkspace = createRoute({
   security,
   middleware,
   summary: "Update a workspace's plan, limits, platforms or callback domains",
+  description:
+    "platformAccountLimits replaces the whole per-platform override ({twitter: 20, instagram: null}: 20 X accounts, Instagram free of the plan's limit); null clears it.",
   request: { params: WorkspaceIdParamsSchema, ...jsonBody(UpdateWorkspaceBodySchema) },
   responses: { 200: json(WorkspaceSchema, "The workspace"), ...adminErrors },
 });
@@ -176,6 +184,7 @@ export const adminRouter = createRouter()
         name: body.name,
         plan: body.plan,
         accountLimit: body.accountLimit ?? null,
+        platformAccountLimits: withoutUnset(body.platformAccountLimits),
         allowedPlatforms: body.allowedPlatforms ?? null,
         allowedCallbackDomains: [...new Set(body.allowedCallbackDomains)],
         sandbox: body.sandbox,
@@ -198,6 +207,8 @@ export const adminRouter = createRouter()
     const domains = body.allowedCallbackDomains && [...new Set(body.allowedCallbackDomains)];
     const row = await updateWorkspaceRow(c.var.db, id, {
       ...body,
+      platformAccountLimits:
+        body.platformAccountLimits === undefined ? undefined : withoutUnset(body.platformAccountLimits),
       allowedCallbackDomains: domains,
       updatedAt: Date.now(),
     });

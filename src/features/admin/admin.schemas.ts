@@ -34,6 +34,19 @@ const workspaceFields = {
   accountLimit: z.number().int().min(0).max(1_000_000).nullable().openapi({
     description: "Overrides the plan's limit (free 5, pro 50, enterprise unlimited); null uses the plan's",
   }),
+  platformAccountLimits: z
+    .object(
+      Object.fromEntries(
+        PLATFORMS.map((p) => [p, z.number().int().min(0).max(1_000_000).nullable().optional()]),
+      ) as Record<(typeof PLATFORMS)[number], z.ZodOptional<z.ZodNullable<z.ZodNumber>>>,
+    )
+    .strict()
+    .nullable()
+    .openapi({
+      description:
+        "Per-platform account limits overriding the plan's (pro: 10 on twitter), platform by platform; a null limit lifts the plan's, and null as the whole value uses the plan's",
+      example: { twitter: 20, instagram: 5 },
+    }),
   allowedPlatforms: z.array(z.enum(PLATFORMS)).max(PLATFORMS.length).nullable().openapi({
     description: "Platforms this workspace may connect; null allows all",
   }),
@@ -45,6 +58,7 @@ export const CreateWorkspaceBodySchema = z
     name: workspaceFields.name,
     plan: workspaceFields.plan.default("free"),
     accountLimit: workspaceFields.accountLimit.optional(),
+    platformAccountLimits: workspaceFields.platformAccountLimits.optional(),
     allowedPlatforms: workspaceFields.allowedPlatforms.optional(),
     allowedCallbackDomains: workspaceFields.allowedCallbackDomains.default([]),
     sandbox: z.boolean().default(false).openapi({ description: "Sandbox workspaces get swb_test_ keys" }),
@@ -58,6 +72,7 @@ export const UpdateWorkspaceBodySchema = z
     name: workspaceFields.name.optional(),
     plan: workspaceFields.plan.optional(),
     accountLimit: workspaceFields.accountLimit.optional(),
+    platformAccountLimits: workspaceFields.platformAccountLimits.optional(),
     allowedPlatforms: workspaceFields.allowedPlatforms.optional(),
     allowedCallbackDomains: workspaceFields.allowedCallbackDomains.optional(),
   })
@@ -72,6 +87,12 @@ export const WorkspaceSchema = z
     plan: z.enum(PLANS),
     accountLimit: z.number().int().nullable().openapi({ description: "Effective limit; null is unlimited" }),
     accountLimitOverride: z.number().int().nullable(),
+    platformAccountLimits: z
+      .record(z.string(), z.number().int())
+      .openapi({
+        description: "Effective per-platform limits; a platform not named is limited only by accountLimit",
+      }),
+    platformAccountLimitsOverride: z.record(z.string(), z.number().int().nullable()).nullable(),
     allowedPlatforms: z.array(z.enum(PLATFORMS)).nullable(),
     allowedCallbackDomains: z.array(z.string()),
     sandbox: z.boolean(),

@@ -1,13 +1,33 @@
 import type { z } from "@hono/zod-openapi";
 import type { ApiKeyRow, WorkspaceRow } from "../../db/schema";
 import { randomToken, sha256Hex } from "../../lib/crypto";
-import { PLAN_ACCOUNT_LIMITS } from "../../lib/domain";
+import { PLAN_ACCOUNT_LIMITS, type Plan, type Platform } from "../../lib/domain";
 import { iso } from "../../lib/time";
 import type { ApiKeySchema, WorkspaceSchema } from "./admin.schemas";
 
 /** The account limit in force: the workspace's override, else its plan's (null is unlimited). */
 export function accountLimitOf(workspace: Pick<WorkspaceRow, "plan" | "accountLimit">): number | null {
   return workspace.accountLimit ?? PLAN_ACCOUNT_LIMITS[workspace.plan];
+}
+
+/** Accounts of one platform a plan may hold, where it limits them (the reference peer's Pro: 10 on X). */
+export const PLAN_PLATFORM_ACCOUNT_LIMITS: Record<Plan, Partial<Record<Platform, number>>> = {
+  free: {},
+  pro: { twitter: 10 },
+  enterprise: {},
+};
+
+/** The per-platform limits in force: the plan's, each overridden by the workspace's (null lifts it). */
+export function platformLimitsOf(
+  workspace: Pick<WorkspaceRow, "plan" | "platformAccountLimits">,
+): Partial<Record<Platform, number>> {
+  const merged: Partial<Record<Platform, number | null>> = {
+    ...PLAN_PLATFORM_ACCOUNT_LIMITS[workspace.plan],
+    ...workspace.platformAccountLimits,
+  };
+  return Object.fromEntries(
+    Object.entries(merged).filter(([, limit]) => limit !== null && limit !== undefined),
+  );
 }
 
 export function toWorkspace(row: WorkspaceRow, ownerUserId: string | null): z.infer<typeof WorkspaceSchema> {
@@ -17,6 +37,8 @@ export function toWorkspace(row: WorkspaceRow, ownerUserId: string | null): z.in
     plan: row.plan,
     accountLimit: accountLimitOf(row),
     accountLimitOverride: row.accountLimit,
+    platformAccountLimits: platformLimitsOf(row),
+    platformAccountLimitsOverride: row.platformAccountLimits,
     allowedPlatforms: row.allowedPlatforms,
     allowedCallbackDomains: row.allowedCallbackDomains,
     sandbox: row.sandbox,

@@ -1,0 +1,1 @@
+ALTER TABLE `workspaces` ADD `platform_account_limits` text;
