@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { http } from "msw";
 import type { Platform } from "../../src/lib/domain";
 import { atprotoClient } from "../../src/platforms/atproto/client";
-import { clientKeys } from "../../src/platforms/atproto/keys";
+import { clientKeys, type KeySource } from "../../src/platforms/atproto/keys";
 import { DOH_URL, PLC_URL } from "../../src/platforms/atproto/resolve";
 import { verifyClientAssertion, verifyDpopProof } from "../../src/platforms/atproto/verify";
 import { GRAPH_VERSION } from "../../src/platforms/meta";
@@ -899,6 +899,8 @@ export class FakeAtprotoServer {
   /** Refresh tokens by value: the DPoP key they are bound to, and whether spent. */
   readonly refreshTokens = new Map<string, { jkt: string; did: string; spent: boolean; revoked: boolean }>();
   readonly assertions: { kid: string; endpoint: string }[] = [];
+  /** The client keys assertions are checked against (what the client's JWKS publishes): the Worker's own unless set. */
+  clientKeys: KeySource | undefined;
 
   constructor(
     readonly fake: FakePlatform,
@@ -1032,7 +1034,7 @@ export class FakeAtprotoServer {
 
   private async checkClient(form: URLSearchParams, endpoint: string): Promise<Response | undefined> {
     const client = atprotoClient(env);
-    const keys = await clientKeys(client.keys ?? { seed: "" });
+    const keys = await clientKeys(this.clientKeys ?? client.keys ?? { seed: "" });
     const result = await verifyClientAssertion(form, {
       clientId: client.clientId,
       issuer: this.issuer,

@@ -154,6 +154,33 @@ describe("bluesky handle resolution", () => {
     ]);
   });
 
+  it("resolves a did:web through its host's did.json and refuses one with a path", async () => {
+    const web = "did:web:pds.example.com";
+    const doc = {
+      id: web,
+      alsoKnownAs: [],
+      service: [{ id: "#atproto_pds", type: "AtprotoPersonalDataServer", serviceEndpoint: BLUESKY_PDS }],
+    };
+    const ctx = {
+      ...context(),
+      fetch: (async (input: RequestInfo | URL) =>
+        String(input) === "https://pds.example.com/.well-known/did.json"
+          ? Response.json(doc)
+          : new Response("no", { status: 404 })) as typeof fetch,
+    };
+    expect(await resolveIdentity(ctx, { kind: "did", did: web }, "handle")).toEqual({
+      did: web,
+      handle: null,
+      pds: BLUESKY_PDS,
+    });
+    const err = await resolveIdentity(
+      ctx,
+      { kind: "did", did: "did:web:pds.example.com%2Fuser" },
+      "handle",
+    ).catch((e) => e);
+    expect(err.code).toBe("INVALID_PARAM");
+  });
+
   it("treats the PLC directory failing as transient, not as the user's mistake", async () => {
     blueskyNetwork.docs.delete(DID);
     const ctx = { ...context(), fetch: (async () => new Response("busy", { status: 503 })) as typeof fetch };
@@ -335,5 +362,33 @@ describe("bluesky OAuth refresh", () => {
     const err = await bluesky.profile(context(), grantOf(tokens)).catch((e) => e);
     expect(err.kind).toBe("refused");
     expect(pds.refresh.get(tokens.refreshToken ?? "")?.deleted).toBe(true);
+  });
+
+  it("keeps signing a grant's refreshes with the key it was made with while that key is listed", async () => {
+    const pkcs8 = async () => {
+      const pair = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
+        "sign",
+      ])) as CryptoKeyPair;
+      const der = new Uint8Array((await crypto.subtle.exportKey("pkcs8", pair.privateKey)) as ArrayBuffer);
+      return btoa(String.fromCharCode(...der));
+    };
+    const [b1, b2] = [`b1:${await pkcs8()}`, `b2:${await pkcs8()}`];
+    const keyed = (secret: string) => {
+      const ctx = context();
+      return { ...ctx, atproto: ctx.atproto ? { ...ctx.atproto, keys: { secret } } : undefined };
+    };
+    server.clientKeys = { secret: `${b2},${b1}` };
+    const tokens = await connect(keyed(b1));
+    expect(tokens.extras?.oauth).toMatchObject({ kid: "b1" });
+    // b2 now signs new grants; the grant made with b1 refreshes with b1.
+    const rotated = await refreshGrant(keyed(`${b2},${b1}`), bluesky, grantOf(tokens));
+    expect(server.assertions.at(-1)).toEqual({ kid: "b1", endpoint: "token" });
+    expect(rotated.extras?.oauth).toMatchObject({ kid: "b1" });
+    // Once b1 is dropped, the next refresh signs with b2 and the grant remembers it.
+    // As the refresh service stores it: the new tokens, the extras merged over the old.
+    const stored = { ...grantOf(rotated), extras: { ...tokens.extras, ...rotated.extras } };
+    const moved = await refreshGrant(keyed(b2), bluesky, stored);
+    expect(server.assertions.at(-1)).toEqual({ kid: "b2", endpoint: "token" });
+    expect(moved.extras?.oauth).toMatchObject({ kid: "b2" });
   });
 });

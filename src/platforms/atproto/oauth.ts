@@ -74,6 +74,26 @@ function options(ctx: PlatformContext, dpop: oauth.DPoPHandle) {
   };
 }
 
+const handles = new Map<string, oauth.DPoPHandle>();
+const MAX_HANDLES = 256;
+
+/**
+ * The grant's DPoP handle, kept per isolate (bounded): it remembers each server's last nonce, so
+ * later calls skip the use_dpop_nonce round trip. Keyed by the public key; the private half stays inside.
+ */
+async function dpopHandle(jwk: JsonWebKey): Promise<oauth.DPoPHandle> {
+  const id = `${jwk.x}.${jwk.y}`;
+  let handle = handles.get(id);
+  if (handle) {
+    handles.delete(id);
+  } else {
+    handle = oauth.DPoP({}, await dpopKeyPair(jwk));
+    if (handles.size >= MAX_HANDLES) handles.delete(handles.keys().next().value as string);
+  }
+  handles.set(id, handle);
+  return handle;
+}
+
 /** Runs a request once more when the server asks for a (fresh) DPoP nonce, as RFC 9449 §8 has it. */
 export async function withNonce<T>(request: () => Promise<T>): Promise<T> {
   try {
@@ -122,7 +142,7 @@ export async function pushAuthorization(
   const client = requireClient(ctx);
   const key = await signingKey(client);
   const as = asOf(server);
-  const dpop = oauth.DPoP({}, await dpopKeyPair(input.dpopJwk));
+  const dpop = await dpopHandle(input.dpopJwk);
   const params: Record<string, string> = {
     response_type: "code",
     redirect_uri: client.redirectUri,
@@ -186,7 +206,7 @@ export async function exchangeCode(
   const client = requireClient(ctx);
   const key = await signingKey(client, grant.kid);
   const as = asOf({ issuer: grant.issuer, token_endpoint: grant.tokenEndpoint });
-  const dpop = oauth.DPoP({}, await dpopKeyPair(grant.dpopJwk));
+  const dpop = await dpopHandle(grant.dpopJwk);
   const c = { client_id: client.clientId };
   let response: oauth.TokenEndpointResponse;
   try {
@@ -256,7 +276,7 @@ export async function refreshTokens(
   const client = requireClient(ctx);
   const key = await signingKey(client, grant.kid);
   const as = asOf({ issuer: grant.issuer, token_endpoint: grant.tokenEndpoint });
-  const dpop = oauth.DPoP({}, await dpopKeyPair(grant.dpopJwk));
+  const dpop = await dpopHandle(grant.dpopJwk);
   const c = { client_id: client.clientId };
   let response: oauth.TokenEndpointResponse;
   try {
@@ -315,7 +335,7 @@ export async function pdsRequest(
 ): Promise<Response> {
   const grant = atprotoGrant(extras);
   if (!grant) throw new ProviderError("refused", "The Bluesky account holds no OAuth session");
-  const dpop = oauth.DPoP({}, await dpopKeyPair(grant.dpopJwk));
+  const dpop = await dpopHandle(grant.dpopJwk);
   const send = () =>
     oauth.protectedResourceRequest(
       accessToken,

@@ -168,10 +168,9 @@ async function didDocument(
   }
   if (did.startsWith("did:plc:")) url = `${PLC_URL}/${did}`;
   else {
-    // did:web names a host (percent-encoded port allowed) and, in atproto, no path.
+    // did:web names a host (a percent-encoded port allowed) and, in atproto, no path.
     const host = decodeURIComponent(did.slice("did:web:".length));
-    if (host.includes(":") && !/^[a-z0-9.-]+:\d+$/i.test(host))
-      throw invalid(field, `Unsupported DID ${did}`);
+    if (!/^[a-z0-9.-]+(?::\d{1,5})?$/i.test(host)) throw invalid(field, `Unsupported DID ${did}`);
     url = `https://${host}/.well-known/did.json`;
   }
   const doc = jsonOf(await fetchSmall(ctx, url, "application/did+ld+json, application/json"));
