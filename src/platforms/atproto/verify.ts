@@ -56,7 +56,8 @@ export async function verifyDpopProof(
   if (header.typ !== "dpop+jwt" || header.alg !== "ES256" || !jwk || typeof jwk !== "object")
     return bad("The DPoP proof must be an ES256 dpop+jwt carrying its public jwk");
   if ("d" in jwk) return bad("The DPoP proof carries a private key");
-  if (!(await verifyEs256(jwk, jwt.input, jwt.signature))) return bad("The DPoP proof's signature is invalid");
+  if (!(await verifyEs256(jwk, jwt.input, jwt.signature)))
+    return bad("The DPoP proof's signature is invalid");
   const url = new URL(check.url);
   if (payload.htm !== check.method.toUpperCase()) return bad("htm does not match the request");
   if (payload.htu !== `${url.origin}${url.pathname}`) return bad("htu does not match the request");
@@ -67,7 +68,11 @@ export async function verifyDpopProof(
     if (payload.ath !== ath) return bad("ath does not match the access token");
   }
   if (!check.nonceValid(typeof payload.nonce === "string" ? payload.nonce : undefined))
-    return { ok: false, error: "use_dpop_nonce", description: "Authorization server requires nonce in DPoP proof" };
+    return {
+      ok: false,
+      error: "use_dpop_nonce",
+      description: "Authorization server requires nonce in DPoP proof",
+    };
   return { ok: true, jkt: await jwkThumbprint(jwk), jti: payload.jti };
 }
 
@@ -92,7 +97,8 @@ export async function verifyClientAssertion(
   const { header, payload } = jwt;
   const key = check.keys.find((k) => k.kid === header.kid);
   if (header.alg !== "ES256" || !key) return bad("The client assertion names no key of the client's JWKS");
-  if (!(await verifyEs256(key, jwt.input, jwt.signature))) return bad("The client assertion's signature is invalid");
+  if (!(await verifyEs256(key, jwt.input, jwt.signature)))
+    return bad("The client assertion's signature is invalid");
   if (payload.iss !== check.clientId || payload.sub !== check.clientId)
     return bad("The client assertion's iss and sub must be the client_id");
   if (payload.aud !== check.issuer) return bad("The client assertion's aud must be the issuer");
