@@ -8,7 +8,7 @@ import { newLeaseId, takeRefreshLease } from "../../src/features/accounts/refres
 import { recordRefusal } from "../../src/features/accounts/refusal.service";
 import { HOUR, MINUTE } from "../../src/lib/time";
 import { ProviderError } from "../../src/platforms/http";
-import { call, createWorkspace, insertAccount, type TestWorkspace } from "../helpers/api";
+import { api, call, createWorkspace, insertAccount, ok, type TestWorkspace } from "../helpers/api";
 import { connectAccount } from "../helpers/connect";
 import { type FakePlatform, fakePlatform } from "../helpers/fake-provider";
 import { googleError, twitterMeRoute } from "../helpers/platform-fakes";
@@ -45,38 +45,34 @@ const eventsOf = async (accountId: string, type: string) =>
     .map((r) => JSON.parse(r.payload))
     .filter((p) => p.data.account.id === accountId);
 
-const test = (id: string) => call(`/v1/accounts/${id}/test`, { method: "POST", key: ws.key });
+const test = (id: string) => ok(api(ws.key).POST("/v1/accounts/{id}/test", { params: { path: { id } } }));
 
 async function healthOf(id: string) {
-  const res = await call("/v1/accounts/health", { key: ws.key });
-  expect(res.status, res.text).toBe(200);
-  return res.json.accounts.find((a: { accountId: string }) => a.accountId === id);
+  const report = await ok(api(ws.key).GET("/v1/accounts/health"));
+  return report.accounts.find((a) => a.accountId === id);
 }
 
 describe("a refusal seen by POST …/test", () => {
   it("breaks the account like a refused refresh: status, last error, one account.error, health error", async () => {
     const id = await connected();
     const receiver = new Receiver();
-    const hook = await call("/v1/webhooks", { method: "POST", key: ws.key, body: { url: receiver.url } });
-    expect(hook.status, hook.text).toBe(201);
+    const hook = await ok(api(ws.key).POST("/v1/webhooks", { body: { url: receiver.url } }), 201);
     revokeAll();
 
-    const first = await test(id);
-    expect(first.status).toBe(200);
-    expect(first.json).toEqual({ success: false, message: expect.stringContaining("HTTP 401") });
-    const account = (await call(`/v1/accounts/${id}`, { key: ws.key })).json;
-    expect(Date.parse(account.tokenExpiresAt)).toBeGreaterThan(Date.now());
+    expect(await test(id)).toEqual({ success: false, message: expect.stringContaining("HTTP 401") });
+    const account = await ok(api(ws.key).GET("/v1/accounts/{id}", { params: { path: { id } } }));
+    expect(Date.parse(account.tokenExpiresAt ?? "")).toBeGreaterThan(Date.now());
     expect(account).toMatchObject({
       status: "error",
       error: { code: "access_refused", message: expect.stringContaining("HTTP 401") },
     });
     const health = await healthOf(id);
     expect(health).toMatchObject({ health: "error", needsReconnect: true, tokenValid: false });
-    expect(health.recommendations[0]).toMatch(/HTTP 401 .*\. Reconnect the account\.$/);
+    expect(health?.recommendations[0]).toMatch(/HTTP 401 .*\. Reconnect the account\.$/);
 
     // Once broken, further refusals are not new breakages.
-    expect((await test(id)).json.success).toBe(false);
-    expect((await test(id)).json.success).toBe(false);
+    expect((await test(id)).success).toBe(false);
+    expect((await test(id)).success).toBe(false);
     const errors = await eventsOf(id, "account.error");
     expect(errors).toHaveLength(1);
     expect(errors[0].data).toMatchObject({
@@ -86,7 +82,7 @@ describe("a refusal seen by POST …/test", () => {
     // The first attempt went out right after the response, as for any other account event.
     await vi.waitFor(
       async () => {
-        const rows = await deliveriesOf(hook.json.webhook.id);
+        const rows = await deliveriesOf(hook.webhook.id);
         expect(rows).toHaveLength(1);
         expect(rows[0]?.attempts).toBeGreaterThan(0);
       },
@@ -104,7 +100,7 @@ describe("a refusal seen by POST …/test", () => {
     const id = await connected();
     revokeAll();
     const results = await Promise.all(Array.from({ length: 10 }, () => test(id)));
-    expect(results.map((r) => r.json.success)).toEqual(Array(10).fill(false));
+    expect(results.map((r) => r.success)).toEqual(Array(10).fill(false));
     expect(await eventsOf(id, "account.error")).toHaveLength(1);
     expect((await rowOf(id))?.status).toBe("error");
   });
@@ -118,13 +114,12 @@ describe("a refusal seen by POST …/test", () => {
       { kind: "network" },
     ] as const) {
       fake.failNext(failure);
-      const res = await test(id);
-      expect(res.json.success, failure.kind).toBe(false);
+      expect((await test(id)).success, failure.kind).toBe(false);
     }
     expect(await rowOf(id)).toEqual(before);
     expect(await eventsOf(id, "account.error")).toHaveLength(0);
-    expect((await healthOf(id)).health).toBe("healthy");
-    expect((await test(id)).json.success).toBe(true);
+    expect((await healthOf(id))?.health).toBe("healthy");
+    expect((await test(id)).success).toBe(true);
   });
 
   it("a token past its expiry that the cron will renew is left to the refresh", async () => {
@@ -133,7 +128,7 @@ describe("a refusal seen by POST …/test", () => {
       .bind(Date.now() - MINUTE, id)
       .run();
     revokeAll();
-    expect((await test(id)).json.success).toBe(false);
+    expect((await test(id)).success).toBe(false);
     expect(await rowOf(id)).toMatchObject({ status: "active", last_error_code: null });
     expect(await eventsOf(id, "account.error")).toHaveLength(0);
   });
@@ -147,7 +142,7 @@ describe("a refusal seen by POST …/test", () => {
     });
     expect((await rowOf(account.id))?.next_refresh_at).toBeNull();
     revokeAll();
-    expect((await test(account.id)).json.success).toBe(false);
+    expect((await test(account.id)).success).toBe(false);
     expect(await rowOf(account.id)).toMatchObject({ status: "expired", last_error_code: "access_refused" });
     expect(await eventsOf(account.id, "account.error")).toHaveLength(1);
   });
@@ -159,7 +154,7 @@ describe("the refusal write is fenced", () => {
     const leaseId = newLeaseId();
     expect(await takeRefreshLease(db, id, leaseId, Date.now())).toBeDefined();
     revokeAll();
-    expect((await test(id)).json.success).toBe(false);
+    expect((await test(id)).success).toBe(false);
     expect(await rowOf(id)).toMatchObject({ status: "active", refresh_lease_id: leaseId });
     expect(await eventsOf(id, "account.error")).toHaveLength(0);
   });
