@@ -104,17 +104,11 @@ const FORMS: Partial<Record<Platform, { heading: string; fields: Field[] }>> = {
     heading: STRINGS.credentials.heading("Bluesky"),
     fields: [
       {
-        name: "identifier",
-        label: STRINGS.credentials.bluesky.identifier,
-        hint: STRINGS.credentials.bluesky.identifierHint,
+        name: "handle",
+        label: STRINGS.credentials.bluesky.handle,
+        hint: STRINGS.credentials.bluesky.handleHint,
         autocomplete: "username",
-      },
-      {
-        name: "appPassword",
-        label: STRINGS.credentials.bluesky.appPassword,
-        hint: STRINGS.credentials.bluesky.appPasswordHint,
-        type: "password",
-        autocomplete: "current-password",
+        required: false,
       },
     ],
   },

@@ -186,10 +186,12 @@ export const hostedRouter = createRouter()
         }
       }
       const instance = text(body, "instance");
+      const handle = text(body, "handle");
       try {
         const url = await startSessionPlatform(service, row, token, {
           platform,
           ...(instance !== undefined ? { instance } : {}),
+          ...(handle ? { handle } : {}),
           facebookLogin: platform === "instagram" && text(body, "login") === "facebook",
         });
         return c.body(null, 303, {

@@ -26,10 +26,8 @@ export const STRINGS = {
   credentials: {
     heading: (platform: string) => `Connect ${platform}`,
     bluesky: {
-      identifier: "Handle",
-      identifierHint: "For example alice.bsky.social",
-      appPassword: "App password",
-      appPasswordHint: "Create one under Settings → Privacy and security → App passwords",
+      handle: "Your handle (optional)",
+      handleHint: "For example alice.bsky.social; leave it empty to choose your account on Bluesky",
     },
     telegram: {
       botToken: "Bot token",

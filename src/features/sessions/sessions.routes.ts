@@ -12,6 +12,7 @@ import { createSession, getSession } from "./sessions.service";
 const tags = ["Connect sessions"];
 
 export const createConnectSession = createRoute({
+  operationId: "createConnectSession",
   method: "post",
   path: "/",
   tags,
@@ -24,6 +25,7 @@ export const createConnectSession = createRoute({
 });
 
 export const getConnectSession = createRoute({
+  operationId: "getConnectSession",
   method: "get",
   path: "/{id}",
   tags,

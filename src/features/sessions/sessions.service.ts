@@ -35,7 +35,7 @@ const TOKEN_PREFIX = "cst_";
 const TOKEN_PATTERN = /^cst_[A-Za-z0-9_-]{40,60}$/;
 
 /** Platforms the page connects with a form instead of a consent screen. */
-export const CREDENTIAL_PLATFORMS: readonly Platform[] = ["telegram", "whatsapp", "bluesky"];
+export const CREDENTIAL_PLATFORMS: readonly Platform[] = ["telegram", "whatsapp"];
 
 export const sessionUrl = (env: Env, token: string) => `${getConfig(env).publicUrl}/connect/${token}`;
 
@@ -198,6 +198,8 @@ export async function offeredPlatforms(
   const platforms = (row.allowedPlatforms ?? [...PLATFORMS]).filter((platform) => {
     if (workspace.allowedPlatforms && !workspace.allowedPlatforms.includes(platform)) return false;
     const module = getModule(platform);
+    // Bluesky signs in through AT Protocol OAuth, with no app of ours to configure.
+    if (platform === "bluesky") return true;
     if (!module.oauth) return CREDENTIAL_PLATFORMS.includes(platform);
     if (module.instances) return true;
     try {
@@ -240,6 +242,8 @@ function hostedFailure(err: unknown): HostedError {
 export interface StartInput {
   platform: Platform;
   instance?: string;
+  /** Bluesky: the handle or DID to sign in as. */
+  handle?: string;
   facebookLogin?: boolean;
 }
 
@@ -259,6 +263,7 @@ export async function startSessionPlatform(
       // The page offers LinkedIn organisations, so it asks for their scopes.
       pageMode: input.platform === "linkedin",
       ...(input.instance !== undefined ? { instance: input.instance } : {}),
+      ...(input.handle ? { handle: input.handle } : {}),
       ...(input.facebookLogin ? { facebookLogin: true } : {}),
       sessionId: row.id,
       accountId: row.reconnectAccountId,
@@ -347,9 +352,7 @@ export function credentialsOf(platform: Platform, form: Record<string, string | 
   const fields: Record<string, string | undefined> =
     platform === "telegram"
       ? { botToken: form.botToken, chatId: form.chatId }
-      : platform === "whatsapp"
-        ? { accessToken: form.accessToken, phoneNumberId: form.phoneNumberId, wabaId: form.wabaId }
-        : { identifier: form.identifier, appPassword: form.appPassword };
+      : { accessToken: form.accessToken, phoneNumberId: form.phoneNumberId, wabaId: form.wabaId };
   const credentials = Object.fromEntries(
     Object.entries(fields).filter(([, v]) => v !== undefined && v !== ""),
   );
