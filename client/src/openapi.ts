@@ -91,6 +91,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/accounts/{id}/credentials": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Replace an account's credentials
+     * @description For an account connected without OAuth: a new Telegram bot token, Bluesky app password (the account's DID signs in unless identifier is given), WhatsApp token or bring-your-own access token. The platform verifies them first, and they must belong to the same platform user; then they are stored, the status is back to active, errors are cleared and account.connected is sent. Ids stored with the old credentials (phoneNumberId, chatId, pageId…) are kept unless given. A refusal (INVALID_PARAM) or an outage changes nothing. An OAuth account is reconnected instead (INVALID_PARAM).
+     */
+    post: operations["updateAccountCredentials"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/accounts/{id}/test": {
     parameters: {
       query?: never;
@@ -1086,6 +1106,39 @@ export interface components {
       metadata?: {
         [key: string]: unknown;
       } | null;
+    };
+    UpdateCredentials: {
+      credentials: {
+        /** @description Bring-your-own token; for Telegram the bot token */
+        accessToken?: string;
+        refreshToken?: string;
+        /**
+         * Format: date-time
+         * @description When accessToken expires
+         */
+        expiresAt?: string;
+        /** @description Telegram: the bot token from @BotFather */
+        botToken?: string;
+        /** @description Bluesky: handle or DID */
+        identifier?: string;
+        /** @description Bluesky: an app password (never stored) */
+        appPassword?: string;
+        pageId?: string;
+        igUserId?: string;
+        authorUrn?: string;
+        /** @description WhatsApp: the phone number id */
+        phoneNumberId?: string;
+        wabaId?: string;
+        /** @description Telegram: the channel or chat to post to */
+        chatId?: string;
+        /** @description Mastodon: the account's instance */
+        instance?: string;
+        /**
+         * @description Instagram: fb_login when accessToken is a Facebook user token (Instagram through Facebook Login); instagram_login (the default) for an Instagram-Login token
+         * @enum {string}
+         */
+        oauthVersion?: "instagram_login" | "fb_login";
+      };
     };
     TestResult: {
       success: boolean;
@@ -2719,6 +2772,178 @@ export interface operations {
            *       "error": {
            *         "code": "INTERNAL",
            *         "message": "Internal error",
+           *         "requestId": "req_01jv7k2m4n6p8r0s2t4v6x8z0b"
+           *       }
+           *     }
+           */
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  updateAccountCredentials: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path: {
+        id: string;
+      };
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["UpdateCredentials"];
+      };
+    };
+    responses: {
+      /** @description The account, with its new credentials */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ConnectedAccount"];
+        };
+      };
+      /** @description The request is invalid (INVALID_PARAM); details name each offending field */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "INVALID_PARAM",
+           *         "message": "Invalid limit: Too big: expected number to be <=100",
+           *         "requestId": "req_01jv7k2m4n6p8r0s2t4v6x8z0b"
+           *       }
+           *     }
+           */
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, malformed, unknown, revoked or expired API key (UNAUTHORIZED) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "UNAUTHORIZED",
+           *         "message": "Invalid API key",
+           *         "requestId": "req_01jv7k2m4n6p8r0s2t4v6x8z0b"
+           *       }
+           *     }
+           */
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Connecting would exceed the workspace's account limit (PLAN_LIMIT_EXCEEDED) */
+      402: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "PLAN_LIMIT_EXCEEDED",
+           *         "message": "This workspace has reached its limit of 5 connected accounts on the free plan",
+           *         "requestId": "req_01jv7k2m4n6p8r0s2t4v6x8z0b"
+           *       }
+           *     }
+           */
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The API key lacks accounts:write (INSUFFICIENT_SCOPE), or the workspace may not use the platform (PLATFORM_RESTRICTED) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "INSUFFICIENT_SCOPE",
+           *         "message": "This API key lacks the accounts:write scope",
+           *         "requestId": "req_01jv7k2m4n6p8r0s2t4v6x8z0b"
+           *       }
+           *     }
+           */
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description No such resource in this workspace (NOT_FOUND) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "NOT_FOUND",
+           *         "message": "Account not found",
+           *         "requestId": "req_01jv7k2m4n6p8r0s2t4v6x8z0b"
+           *       }
+           *     }
+           */
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The platform is rate limiting (RATE_LIMITED) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again, from the platform's own Retry-After; absent when it gave none */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "RATE_LIMITED",
+           *         "message": "The platform is rate limiting; retry after 120 s",
+           *         "requestId": "req_01jv7k2m4n6p8r0s2t4v6x8z0b"
+           *       }
+           *     }
+           */
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description An unexpected failure (INTERNAL), logged under the body's requestId */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "INTERNAL",
+           *         "message": "Internal error",
+           *         "requestId": "req_01jv7k2m4n6p8r0s2t4v6x8z0b"
+           *       }
+           *     }
+           */
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The platform failed or answered something unusable (PROVIDER_ERROR) */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "PROVIDER_ERROR",
+           *         "message": "Token endpoint answered HTTP 502",
            *         "requestId": "req_01jv7k2m4n6p8r0s2t4v6x8z0b"
            *       }
            *     }

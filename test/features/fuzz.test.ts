@@ -140,6 +140,7 @@ const SCOPE_OF: Record<string, Scope | "any key" | "admin" | "public"> = {
   "GET /v1/accounts/by-platform/{platform}/{platformAccountId}": "accounts:read",
   "DELETE /v1/accounts/by-platform/{platform}/{platformAccountId}": "accounts:write",
   "POST /v1/accounts/{id}/test": "accounts:write",
+  "POST /v1/accounts/{id}/credentials": "accounts:write",
   "POST /v1/accounts/{id}/refresh": "accounts:write",
   "POST /v1/accounts/connect/{platform}": "accounts:write",
   "POST /v1/accounts/callback/{platform}": "accounts:write",
@@ -185,6 +186,8 @@ type Connected = "twitter" | "youtube" | "linkedin";
 interface Tenant {
   ws: TestWorkspace;
   accounts: Record<Connected | "instagram" | "telegram", string>;
+  /** The bot of accounts.telegram, whose token its credentials update sends again. */
+  telegramBot: TelegramBot;
   webhook: string;
 }
 
@@ -270,6 +273,7 @@ async function tenant(label: string): Promise<Tenant> {
       instagram: instagram.id,
       telegram: telegram.json.account.id,
     },
+    telegramBot: bot,
     webhook: webhook.json.webhook.id,
   };
 }
@@ -453,6 +457,7 @@ function ownId(op: Operation): string {
   if (op.path.startsWith("/v1/connect/sessions")) return A.session;
   if (kindOf(op) === "webhook") return op.method === "DELETE" ? A.spareWebhook : A.webhook;
   if (op.method === "DELETE") return A.spareAccount;
+  if (op.path.endsWith("/credentials")) return A.accounts.telegram;
   if (op.path.includes("/pages") || op.path.includes("/select-page")) return A.accounts.linkedin;
   if (op.path.includes("/youtube/")) return A.accounts.youtube;
   return A.accounts.twitter;
@@ -462,6 +467,8 @@ function validBody(op: Operation): Json | undefined {
   switch (op.id) {
     case "POST /v1/accounts":
       return { platform: "telegram", credentials: { botToken: A.bot.token } };
+    case "POST /v1/accounts/{id}/credentials":
+      return { credentials: { botToken: A.telegramBot.token } };
     case "PATCH /v1/accounts/{id}":
       return { name: "Fuzzed", metadata: { customer: "c_1" } };
     case "POST /v1/accounts/connect/{platform}":

@@ -15,6 +15,7 @@ import {
 import { SuccessSchema } from "../../lib/schemas";
 import { iso } from "../../lib/time";
 import { providerFailure } from "../../platforms/failure";
+import type { CredentialsInput } from "../../platforms/types";
 import { serviceOf } from "../context";
 import { sendSoon } from "../webhooks/webhooks.service";
 import {
@@ -33,6 +34,7 @@ import {
   ByPlatformParamsSchema,
   ConnectedAccountSchema,
   CreateAccountBodySchema,
+  type Credentials,
   DeleteAccountQuerySchema,
   HealthQuerySchema,
   HealthReportSchema,
@@ -40,9 +42,17 @@ import {
   RefreshResultSchema,
   TestResultSchema,
   UpdateAccountBodySchema,
+  UpdateCredentialsBodySchema,
 } from "./accounts.schemas";
 import { toAccount, toAccountHealth } from "./accounts.service";
-import { connectWithCredentials, disconnect, erase, refreshNow, testConnection } from "./connection.service";
+import {
+  connectWithCredentials,
+  disconnect,
+  erase,
+  refreshNow,
+  testConnection,
+  updateCredentials,
+} from "./connection.service";
 import { toConnected } from "./upsert.service";
 
 const tags = ["Accounts"];
@@ -159,6 +169,29 @@ export const createAccount = createRoute({
   },
 });
 
+export const updateAccountCredentials = createRoute({
+  operationId: "updateAccountCredentials",
+  method: "post",
+  path: "/{id}/credentials",
+  tags,
+  security: bearer("accounts:write"),
+  summary: "Replace an account's credentials",
+  description:
+    "For an account connected without OAuth: a new Telegram bot token, Bluesky app password (the account's DID signs in unless identifier is given), WhatsApp token or bring-your-own access token. The platform verifies them first, and they must belong to the same platform user; then they are stored, the status is back to active, errors are cleared and account.connected is sent. Ids stored with the old credentials (phoneNumberId, chatId, pageId…) are kept unless given. A refusal (INVALID_PARAM) or an outage changes nothing. An OAuth account is reconnected instead (INVALID_PARAM).",
+  request: { params: AccountIdParamsSchema, ...jsonBody(UpdateCredentialsBodySchema) },
+  responses: {
+    200: json(ConnectedAccountSchema, "The account, with its new credentials"),
+    ...errorResponses,
+    402: errorResponse(402),
+    403: errorResponse(403, {
+      description:
+        "The API key lacks accounts:write (INSUFFICIENT_SCOPE), or the workspace may not use the platform (PLATFORM_RESTRICTED)",
+      message: "This API key lacks the accounts:write scope",
+    }),
+    ...platformErrorResponses,
+  },
+});
+
 export const testAccount = createRoute({
   operationId: "testAccount",
   method: "post",
@@ -189,6 +222,22 @@ export const refreshAccount = createRoute({
     ...platformErrorResponses,
   },
 });
+
+/** The credentials a body names, as the platform modules take them. */
+function toCredentialsInput(given: Credentials): CredentialsInput {
+  const { accessToken, refreshToken, expiresAt, botToken, identifier, appPassword, ...ids } = given;
+  const extras = Object.fromEntries(Object.entries(ids).filter(([, v]) => v !== undefined));
+  return {
+    accessToken: accessToken ?? botToken,
+    // Set only when the token came as botToken, so a refusal names the field the caller sent.
+    botToken: accessToken === undefined ? botToken : undefined,
+    refreshToken,
+    expiresAt: expiresAt ? Date.parse(expiresAt) : undefined,
+    identifier,
+    password: appPassword,
+    extras: Object.keys(extras).length ? extras : undefined,
+  };
+}
 
 /** DELETE's two meanings: archive (the default, with its account.disconnected event) or erase. */
 async function removeAccount(c: Context<AppEnv>, id: string, eraseIt = false) {
@@ -282,23 +331,24 @@ export const accountsRouter = createRouter()
     return c.json({ success: true as const }, 200);
   })
   .openapi(createAccount, async (c) => {
-    const { credentials: given, ...rest } = c.req.valid("json");
-    const { accessToken, refreshToken, expiresAt, botToken, identifier, appPassword, ...ids } = given;
-    const extras = Object.fromEntries(Object.entries(ids).filter(([, v]) => v !== undefined));
-    const credentials = {
-      accessToken: accessToken ?? botToken,
-      // Set only when the token came as botToken, so a refusal names the field the caller sent.
-      botToken: accessToken === undefined ? botToken : undefined,
-      refreshToken,
-      expiresAt: expiresAt ? Date.parse(expiresAt) : undefined,
-      identifier,
-      password: appPassword,
-      extras: Object.keys(extras).length ? extras : undefined,
-    };
+    const { credentials, ...rest } = c.req.valid("json");
     const service = serviceOf(c);
-    const result = await connectWithCredentials(service, c.var.auth.workspaceId, { ...rest, credentials });
+    const result = await connectWithCredentials(service, c.var.auth.workspaceId, {
+      ...rest,
+      credentials: toCredentialsInput(credentials),
+    });
     sendSoon(c, result.deliveryIds);
     return c.json(toConnected(result), result.account.connectedAt === service.now ? 201 : 200);
+  })
+  .openapi(updateAccountCredentials, async (c) => {
+    const result = await updateCredentials(
+      serviceOf(c),
+      c.var.auth.workspaceId,
+      c.req.valid("param").id,
+      toCredentialsInput(c.req.valid("json").credentials),
+    );
+    sendSoon(c, result.deliveryIds);
+    return c.json(toConnected(result), 200);
   })
   .openapi(testAccount, async (c) => {
     const result = await testConnection(

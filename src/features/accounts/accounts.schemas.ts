@@ -214,9 +214,43 @@ export type Account = z.infer<typeof AccountSchema>;
 export type AccountHealth = z.infer<typeof AccountHealthSchema>;
 export type ListAccountsQuery = z.infer<typeof ListAccountsQuerySchema>;
 export type HealthLevel = z.infer<typeof HealthLevelSchema>;
+export type Credentials = z.infer<typeof CredentialsSchema>;
 
 const Secret = z.string().min(1).max(8192);
 const ExtraId = z.string().min(1).max(256);
+
+/** Credentials as POST /v1/accounts and POST …/credentials take them. */
+export const CredentialsSchema = z
+  .object({
+    accessToken: Secret.optional().openapi({
+      description: "Bring-your-own token; for Telegram the bot token",
+    }),
+    refreshToken: Secret.optional(),
+    expiresAt: z.iso
+      .datetime({ offset: true })
+      .optional()
+      .openapi({ description: "When accessToken expires" }),
+    botToken: Secret.optional().openapi({ description: "Telegram: the bot token from @BotFather" }),
+    identifier: z.string().min(1).max(256).optional().openapi({ description: "Bluesky: handle or DID" }),
+    appPassword: Secret.optional().openapi({ description: "Bluesky: an app password (never stored)" }),
+    pageId: ExtraId.optional(),
+    igUserId: ExtraId.optional(),
+    authorUrn: ExtraId.optional(),
+    phoneNumberId: ExtraId.optional().openapi({ description: "WhatsApp: the phone number id" }),
+    wabaId: ExtraId.optional(),
+    chatId: ExtraId.optional().openapi({ description: "Telegram: the channel or chat to post to" }),
+    instance: z
+      .string()
+      .min(1)
+      .max(253)
+      .optional()
+      .openapi({ description: "Mastodon: the account's instance" }),
+    oauthVersion: z.enum(["instagram_login", "fb_login"]).optional().openapi({
+      description:
+        "Instagram: fb_login when accessToken is a Facebook user token (Instagram through Facebook Login); instagram_login (the default) for an Instagram-Login token",
+    }),
+  })
+  .strict();
 
 export const CreateAccountBodySchema = z
   .object({
@@ -228,37 +262,7 @@ export const CreateAccountBodySchema = z
       description:
         "The account's id on the platform; when given it must match what the credentials belong to",
     }),
-    credentials: z
-      .object({
-        accessToken: Secret.optional().openapi({
-          description: "Bring-your-own token; for Telegram the bot token",
-        }),
-        refreshToken: Secret.optional(),
-        expiresAt: z.iso
-          .datetime({ offset: true })
-          .optional()
-          .openapi({ description: "When accessToken expires" }),
-        botToken: Secret.optional().openapi({ description: "Telegram: the bot token from @BotFather" }),
-        identifier: z.string().min(1).max(256).optional().openapi({ description: "Bluesky: handle or DID" }),
-        appPassword: Secret.optional().openapi({ description: "Bluesky: an app password (never stored)" }),
-        pageId: ExtraId.optional(),
-        igUserId: ExtraId.optional(),
-        authorUrn: ExtraId.optional(),
-        phoneNumberId: ExtraId.optional().openapi({ description: "WhatsApp: the phone number id" }),
-        wabaId: ExtraId.optional(),
-        chatId: ExtraId.optional().openapi({ description: "Telegram: the channel or chat to post to" }),
-        instance: z
-          .string()
-          .min(1)
-          .max(253)
-          .optional()
-          .openapi({ description: "Mastodon: the account's instance" }),
-        oauthVersion: z.enum(["instagram_login", "fb_login"]).optional().openapi({
-          description:
-            "Instagram: fb_login when accessToken is a Facebook user token (Instagram through Facebook Login); instagram_login (the default) for an Instagram-Login token",
-        }),
-      })
-      .strict(),
+    credentials: CredentialsSchema,
     name: z.string().trim().min(1).max(100).nullable().optional(),
     metadata: MetadataSchema.nullable().optional(),
   })
@@ -268,6 +272,16 @@ export const CreateAccountBodySchema = z
     path: ["credentials", "oauthVersion"],
   })
   .openapi("CreateAccount");
+
+export const UpdateCredentialsBodySchema = z
+  .object({ credentials: CredentialsSchema })
+  .strict()
+  .refine(
+    ({ credentials: c }) =>
+      c.accessToken !== undefined || c.botToken !== undefined || c.appPassword !== undefined,
+    { message: "Provide accessToken, botToken or appPassword", path: ["credentials"] },
+  )
+  .openapi("UpdateCredentials");
 
 export const ConnectedAccountSchema = z
   .object({ account: AccountSchema, warning: z.string().optional() })

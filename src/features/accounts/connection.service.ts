@@ -1,4 +1,5 @@
 import type { AccountRow } from "../../db/schema";
+import { getSecretBox } from "../../lib/config";
 import type { Platform } from "../../lib/domain";
 import { ApiError } from "../../lib/errors";
 import { SECOND } from "../../lib/time";
@@ -9,7 +10,7 @@ import type { CredentialsInput, Profile, TokenSet } from "../../platforms/types"
 import { instanceOrigin, resolveContext } from "../connect/platform-apps";
 import type { ServiceContext } from "../context";
 import { accountEvent, commitWithEvents } from "../webhooks/events";
-import { disconnectAccount, eraseAccount, findAccount } from "./accounts.repository";
+import { disconnectAccount, eraseAccount, findAccount, openAccountSecrets } from "./accounts.repository";
 import { forgetPendingGrant } from "./pending-grants";
 import {
   newLeaseId,
@@ -181,43 +182,37 @@ export interface CredentialsConnect {
   alsoCommit?: UpsertInput["alsoCommit"];
 }
 
-/** POST /v1/accounts: a connection without OAuth, verified against the platform before anything is stored. */
-export async function connectWithCredentials(
+/** The platform's verdict on credentials: tokens and profile, or the one error (nothing stored). */
+async function verifyCredentials(
   { env, db, now }: ServiceContext,
-  workspaceId: string,
-  input: CredentialsConnect,
-): Promise<ConnectedAccount> {
-  const module = getModule(input.platform);
-  const instance = instanceOrigin(input.platform, input.credentials.extras?.instance, "credentials.instance");
-  if (instance) input.credentials.extras = { ...input.credentials.extras, instance };
-  const ctx = await resolveContext(env, db, input.platform, now, instance, {
-    requireClientCredentials: false,
-  });
-  let tokens: TokenSet;
-  let profile: Profile;
-  const connectionType = module.connectWithCredentials ? "credentials" : "byok";
+  platform: Platform,
+  credentials: CredentialsInput,
+  platformAccountId?: string,
+): Promise<{ tokens: TokenSet; profile: Profile; connectionType: "credentials" | "byok" }> {
+  const module = getModule(platform);
+  const instance = instanceOrigin(platform, credentials.extras?.instance, "credentials.instance");
+  if (instance) credentials.extras = { ...credentials.extras, instance };
+  const ctx = await resolveContext(env, db, platform, now, instance, { requireClientCredentials: false });
   try {
     if (module.connectWithCredentials) {
-      ({ tokens, profile } = await module.connectWithCredentials(ctx, {
-        ...input.credentials,
-        platformAccountId: input.platformAccountId,
-      }));
-    } else {
-      const { accessToken, refreshToken, expiresAt, extras } = input.credentials;
-      if (!accessToken) {
-        throw new ApiError("INVALID_PARAM", `${module.name} needs credentials.accessToken`, [
-          { field: "credentials.accessToken", message: "Required" },
-        ]);
-      }
-      tokens = { accessToken, refreshToken: refreshToken ?? null, expiresAt: expiresAt ?? null, extras };
-      profile = await module.profile(ctx, {
-        accessToken,
-        refreshToken: refreshToken ?? null,
-        extras: extras ?? {},
-        expiresAt,
-        issuedAt: now,
-      });
+      const verified = await module.connectWithCredentials(ctx, { ...credentials, platformAccountId });
+      return { ...verified, connectionType: "credentials" };
     }
+    const { accessToken, refreshToken, expiresAt, extras } = credentials;
+    if (!accessToken) {
+      throw new ApiError("INVALID_PARAM", `${module.name} needs credentials.accessToken`, [
+        { field: "credentials.accessToken", message: "Required" },
+      ]);
+    }
+    const tokens = { accessToken, refreshToken: refreshToken ?? null, expiresAt: expiresAt ?? null, extras };
+    const profile = await module.profile(ctx, {
+      accessToken,
+      refreshToken: refreshToken ?? null,
+      extras: extras ?? {},
+      expiresAt,
+      issuedAt: now,
+    });
+    return { tokens, profile, connectionType: "byok" };
   } catch (err) {
     if (err instanceof ProviderError && err.kind !== "transient") {
       throw new ApiError("INVALID_PARAM", `${module.name} rejected these credentials: ${err.message}`, [
@@ -226,6 +221,20 @@ export async function connectWithCredentials(
     }
     throw providerFailure(err);
   }
+}
+
+/** POST /v1/accounts: a connection without OAuth, verified against the platform before anything is stored. */
+export async function connectWithCredentials(
+  service: ServiceContext,
+  workspaceId: string,
+  input: CredentialsConnect,
+): Promise<ConnectedAccount> {
+  const { tokens, profile, connectionType } = await verifyCredentials(
+    service,
+    input.platform,
+    input.credentials,
+    input.platformAccountId,
+  );
   if (input.platformAccountId && input.platformAccountId !== profile.platformUserId) {
     throw new ApiError(
       "INVALID_PARAM",
@@ -233,15 +242,77 @@ export async function connectWithCredentials(
       [{ field: "platformAccountId", message: `The credentials belong to ${profile.platformUserId}` }],
     );
   }
-  return upsertConnectedAccount(env, db, workspaceId, {
+  return upsertConnectedAccount(service.env, service.db, workspaceId, {
     platform: input.platform,
     tokens,
     profile,
     connectionType,
-    now,
+    now: service.now,
     name: input.name,
     metadata: input.metadata,
     endUserId: input.endUserId,
     alsoCommit: input.alsoCommit,
+  });
+}
+
+/** Ids kept with an account's credentials that a new token or password goes on using when not given. */
+const KEPT_EXTRAS = [
+  "pageId",
+  "igUserId",
+  "authorUrn",
+  "phoneNumberId",
+  "wabaId",
+  "chatId",
+  "instance",
+  "oauthVersion",
+] as const;
+
+/**
+ * POST /v1/accounts/{id}/credentials: new credentials for an account connected without OAuth,
+ * verified against the platform first (they must belong to the same platform user), then stored in
+ * the one upsert of every connect: status active, errors cleared, account.connected sent. A refusal
+ * or an outage changes nothing.
+ */
+export async function updateCredentials(
+  service: ServiceContext,
+  workspaceId: string,
+  accountId: string,
+  given: CredentialsInput,
+): Promise<ConnectedAccount> {
+  const row = await findAccount(service.db, workspaceId, accountId);
+  if (!row) throw notFound();
+  if (row.connectionType === "oauth") {
+    throw new ApiError(
+      "INVALID_PARAM",
+      "This account was connected through OAuth: reconnect it (POST /v1/accounts/{id}/reconnect) instead",
+      [{ field: "id", message: "Not a credentials or bring-your-own-token account" }],
+    );
+  }
+  const stored = row.extrasEnc
+    ? (await openAccountSecrets(await getSecretBox(service.env), row)).extras
+    : null;
+  const kept = Object.fromEntries(
+    KEPT_EXTRAS.flatMap((key) => (stored?.[key] === undefined ? [] : [[key, stored[key]]])),
+  );
+  const credentials: CredentialsInput = {
+    ...given,
+    identifier: given.identifier ?? (given.password !== undefined ? row.platformUserId : undefined),
+    extras: { ...kept, ...given.extras },
+  };
+  const { tokens, profile, connectionType } = await verifyCredentials(service, row.platform, credentials);
+  if (profile.platformUserId !== row.platformUserId) {
+    throw new ApiError("INVALID_PARAM", "These credentials belong to another account on the platform", [
+      {
+        field: "credentials",
+        message: `They belong to ${profile.platformUserId}, not ${row.platformUserId}`,
+      },
+    ]);
+  }
+  return upsertConnectedAccount(service.env, service.db, workspaceId, {
+    platform: row.platform,
+    tokens,
+    profile,
+    connectionType,
+    now: service.now,
   });
 }
