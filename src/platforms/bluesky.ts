@@ -22,7 +22,10 @@ interface ActorProfile {
   avatar?: string;
 }
 
-/** Documented lifetimes, used only when a JWT carries no readable exp claim. */
+/**
+ * Lifetimes of app-password sessions, used only when a JWT carries no readable exp claim.
+ * Unverified 2026-12-06: the 2 h and 90 days are the reference PDS's defaults, not a documented contract.
+ */
 const ACCESS_FALLBACK_MS = 2 * HOUR;
 const REFRESH_FALLBACK_MS = 90 * DAY;
 
@@ -150,9 +153,13 @@ export const bluesky: PlatformModule = {
   id: "bluesky",
   name: "Bluesky",
   // bsky.social is the entryway for Bluesky-hosted accounts: the default authorization server and sign-in.
+  // Checked 2026-12-06: https://atproto.com/specs/oauth (an entryway is the authorization server for its PDSes)
   endpoints: { apiBaseUrl: "https://bsky.social" },
+  // No client secret: the OAuth client is its metadata document's URL and signs with BLUESKY_OAUTH_KEYS.
   needsClientCredentials: false,
   // refreshSession and the OAuth refresh grant both rotate a single-use refresh token: one refresh at a time.
+  // Checked 2026-12-06: https://atproto.com/specs/oauth (refresh tokens are single-use; access tokens short-lived,
+  // their lifetime is the server's) and https://docs.bsky.app/docs/api/com-atproto-server-refresh-session
   refresh: { kind: "rotating", leadMs: 15 * MINUTE },
 
   async connectWithCredentials(ctx, input) {
