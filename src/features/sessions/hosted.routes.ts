@@ -1,4 +1,6 @@
 import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
+import { createDb } from "../../db/client";
 import type { ConnectSessionRow } from "../../db/schema";
 import { PLATFORMS, type Platform } from "../../lib/domain";
 import { type AppEnv, createRouter } from "../../lib/router";
@@ -133,8 +135,19 @@ function afterConnect(c: C, token: string, platform: Platform) {
 const text = (body: Record<string, unknown>, name: string) =>
   typeof body[name] === "string" ? (body[name] as string).trim().slice(0, 8192) : undefined;
 
+/**
+ * A person's next page must see what the previous one wrote, and a browser sends back no bookmark:
+ * every page reads the primary, never a replica.
+ */
+const onPrimary = createMiddleware<AppEnv>(async (c, next) => {
+  c.set("db", createDb(c.env.DB.withSession("first-primary")));
+  await next();
+});
+
 /** The hosted connect page, mounted at /connect: public, its link's token being the credential. */
 export const hostedRouter = createRouter()
+  .use("/:token", onPrimary)
+  .use("/:token/*", onPrimary)
   .get("/assets/connect.css", (c) =>
     c.body(STYLE, 200, { "content-type": "text/css; charset=UTF-8", ...ASSET_HEADERS }),
   )
