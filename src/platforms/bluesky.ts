@@ -158,8 +158,9 @@ export const bluesky: PlatformModule = {
   // No client secret: the OAuth client is its metadata document's URL and signs with BLUESKY_OAUTH_KEYS.
   needsClientCredentials: false,
   // refreshSession and the OAuth refresh grant both rotate a single-use refresh token: one refresh at a time.
-  // Checked 2026-12-06: https://atproto.com/specs/oauth (refresh tokens are single-use; access tokens short-lived,
-  // their lifetime is the server's) and https://docs.bsky.app/docs/api/com-atproto-server-refresh-session
+  // Checked 2026-12-06: bluesky-social/atproto packages/oauth/oauth-provider/src/constants.ts (OAuth access
+  // tokens live 60 min at most; a confidential client's refresh token lapses after a month unused, its session
+  // after a year), so a 15-min lead refreshes about every 45 min; refreshSession is the app-password path's.
   refresh: { kind: "rotating", leadMs: 15 * MINUTE },
 
   async connectWithCredentials(ctx, input) {
