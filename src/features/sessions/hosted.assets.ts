@@ -7,6 +7,7 @@ export const STYLE = `:root{color-scheme:light dark;--bg:#f5f6f8;--card:#fff;--t
 body{margin:0;min-height:100vh;background:var(--bg);color:var(--text);font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;display:flex;align-items:flex-start;justify-content:center;padding:1rem}
 main{width:100%;max-width:28rem;margin-top:4vh;background:var(--card);border:1px solid var(--line);border-radius:14px;padding:1.5rem}
 h1{font-size:1.35rem;margin:0 0 .5rem;outline:none}
+.titled{display:flex;align-items:center;gap:.6rem}
 p{margin:.25rem 0 1rem;color:var(--muted)}
 ul{list-style:none;margin:0;padding:0;display:grid;gap:.5rem}
 form{margin:0}

@@ -157,7 +157,7 @@ export function formPage(base: string, platform: Platform): string {
   if (!form) return choosePage({ base, endUserName: null, platforms: [], reconnect: null });
   return layout(
     form.heading,
-    `<h1 id="title" tabindex="-1" data-focus>${mark(platform)} ${esc(form.heading)}</h1><form method="post" action="${esc(`${base}/start`)}">${hidden}${form.fields.map(field).join("")}<div class="actions"><button class="button primary" type="submit">${esc(STRINGS.submit)}</button></div></form>${back}`,
+    `<h1 class="titled" id="title" tabindex="-1" data-focus>${mark(platform)}<span>${esc(form.heading)}</span></h1><form method="post" action="${esc(`${base}/start`)}">${hidden}${form.fields.map(field).join("")}<div class="actions"><button class="button primary" type="submit">${esc(STRINGS.submit)}</button></div></form>${back}`,
   );
 }
 
