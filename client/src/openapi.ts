@@ -63,7 +63,7 @@ export interface paths {
     delete: operations["deleteAccount"];
     options?: never;
     head?: never;
-    /** Rename an account or replace its metadata */
+    /** Rename an account, or replace its metadata or usage labels */
     patch: operations["updateAccount"];
     trace?: never;
   };
@@ -953,6 +953,8 @@ export interface components {
       } | null;
       /** @description Your id for the person who connected it through a hosted connect session */
       endUserId: string | null;
+      /** @description Your labels for what uses the account (your jobs, say), set through PATCH; GET /v1/accounts?usage= filters on one */
+      usage: string[];
       /** @description When the API last used its token for you (test, pages, playlists, audio search, a backfill page); updated at most once a minute */
       lastUsedAt: string | null;
       error: components["schemas"]["AccountError"];
@@ -1058,6 +1060,14 @@ export interface components {
       metadata?: {
         [key: string]: unknown;
       } | null;
+      /**
+       * @description Replaces the account's usage labels (free strings, at most 20 of 64 characters; repeats dropped); null or [] clears them
+       * @example [
+       *       "nightly-digest",
+       *       "campaign-42"
+       *     ]
+       */
+      usage?: string[] | null;
     };
     Success: {
       /** @enum {boolean} */
@@ -1801,6 +1811,8 @@ export interface operations {
         endUserId?: string;
         /** @description Add pagination.total, the count of every matching account (one more query) */
         includeTotal?: boolean;
+        /** @description Only accounts carrying this usage label (exact, case-sensitive) */
+        usage?: string;
         limit?: number;
         /** @description next_cursor of the previous page */
         cursor?: string;

@@ -129,6 +129,8 @@ export const accounts = sqliteTable(
     isSharedAccount: integer("is_shared_account", { mode: "boolean" }).notNull().default(false),
     /** The customer's own id for the person who connected it (hosted connect sessions). */
     endUserId: text("end_user_id"),
+    /** The customer's labels for what uses the account (its jobs), at most 20; the list filters on one. */
+    usage: text("usage", { mode: "json" }).$type<string[]>().notNull().default(sql`'[]'`),
     /** When the API last read its tokens for the customer's use, at most once a minute (session.ts). */
     lastUsedAt: integer("last_used_at"),
 

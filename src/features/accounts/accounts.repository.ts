@@ -37,6 +37,8 @@ export interface AccountFilter {
   includeArchived?: boolean;
   q?: string;
   endUserId?: string;
+  /** Only accounts carrying this usage label. */
+  usage?: string;
   /** Only rows with an id below this one (keyset pagination, newest first). */
   beforeId?: string;
 }
@@ -47,6 +49,7 @@ interface FilterValues {
   includeArchived?: boolean;
   platform?: Platform | Placeholder;
   endUserId?: string | Placeholder;
+  usage?: string | Placeholder;
   beforeId?: string | Placeholder;
   /** A LIKE pattern (`likePattern`) matched against username, display name and name. */
   pattern?: string | Placeholder;
@@ -82,6 +85,9 @@ function filterConditions(workspaceId: string | Placeholder, filter: FilterValue
     statusCondition(filter.status, filter.includeArchived ?? false),
     filter.platform ? eq(accounts.platform, filter.platform) : undefined,
     filter.endUserId ? eq(accounts.endUserId, filter.endUserId) : undefined,
+    filter.usage
+      ? sql`EXISTS (SELECT 1 FROM json_each(${accounts.usage}) WHERE json_each.value = ${filter.usage})`
+      : undefined,
     filter.beforeId ? lt(accounts.id, filter.beforeId) : undefined,
   ];
   if (filter.pattern) {
@@ -117,6 +123,7 @@ export const accountViewColumns = {
   selectedPageId: accounts.selectedPageId,
   selectedPageName: accounts.selectedPageName,
   endUserId: accounts.endUserId,
+  usage: accounts.usage,
   lastUsedAt: accounts.lastUsedAt,
   lastErrorCode: accounts.lastErrorCode,
   lastErrorMessage: accounts.lastErrorMessage,
@@ -138,6 +145,7 @@ function listQuery(filter: AccountFilter): CompiledSelect<AccountView> {
     !!filter.endUserId,
     !!filter.beforeId,
     !!filter.q,
+    !!filter.usage,
   ].join();
   let query = listQueries.get(shape);
   if (!query) {
@@ -146,6 +154,7 @@ function listQuery(filter: AccountFilter): CompiledSelect<AccountView> {
       includeArchived: filter.includeArchived,
       platform: filter.platform && sql.placeholder("platform"),
       endUserId: filter.endUserId && sql.placeholder("endUserId"),
+      usage: filter.usage && sql.placeholder("usage"),
       beforeId: filter.beforeId && sql.placeholder("beforeId"),
       pattern: filter.q && sql.placeholder("pattern"),
     });
@@ -163,6 +172,7 @@ export function listAccounts(db: Db, workspaceId: string, filter: AccountFilter,
     workspaceId,
     platform: filter.platform,
     endUserId: filter.endUserId,
+    usage: filter.usage,
     beforeId: filter.beforeId,
     pattern: filter.q && likePattern(filter.q),
     limit: limit + 1,
@@ -180,6 +190,7 @@ export async function countAccounts(db: Db, workspaceId: string, filter: Account
         includeArchived: filter.includeArchived,
         platform: filter.platform,
         endUserId: filter.endUserId,
+        usage: filter.usage,
         pattern: filter.q && likePattern(filter.q),
       }),
     );
@@ -238,7 +249,7 @@ export async function updateAccount(
   db: Db,
   workspaceId: string,
   id: string,
-  changes: { name?: string | null; metadata?: Record<string, unknown> | null },
+  changes: { name?: string | null; metadata?: Record<string, unknown> | null; usage?: string[] },
   now: number,
 ): Promise<AccountRow | undefined> {
   const [row] = await db

@@ -101,7 +101,7 @@ export const updateAccount = createRoute({
   path: "/{id}",
   tags,
   security: bearer("accounts:write"),
-  summary: "Rename an account or replace its metadata",
+  summary: "Rename an account, or replace its metadata or usage labels",
   request: { params: AccountIdParamsSchema, ...jsonBody(UpdateAccountBodySchema) },
   responses: { 200: json(AccountSchema, "The updated account"), ...errorResponses },
 });
@@ -292,12 +292,12 @@ export const accountsRouter = createRouter()
     return c.json(toAccount(row), 200);
   })
   .openapi(updateAccount, async (c) => {
-    const body = c.req.valid("json");
+    const { usage, ...body } = c.req.valid("json");
     const row = await updateAccountRow(
       c.var.db,
       c.var.auth.workspaceId,
       c.req.valid("param").id,
-      body,
+      { ...body, ...(usage !== undefined ? { usage: [...new Set(usage ?? [])] } : {}) },
       Date.now(),
     );
     if (!row) throw notFound();

@@ -39,6 +39,10 @@ const queryInt = (min: number, max: number, fallback: number) =>
     .default(fallback)
     .openapi({ type: "integer", minimum: min, maximum: max, default: fallback });
 
+/** Bounds of an account's usage labels: how many, and how long each. */
+export const USAGE_LABELS_MAX = 20;
+export const USAGE_LABEL_MAX = 64;
+
 export const ListAccountsQuerySchema = z.object({
   status: anyCase(STATUS_FILTERS).optional().openapi({
     description:
@@ -69,6 +73,13 @@ export const ListAccountsQuerySchema = z.object({
     description: "Add pagination.total, the count of every matching account (one more query)",
     default: false,
   }),
+  usage: z
+    .string()
+    .trim()
+    .min(1, "Must not be empty")
+    .max(USAGE_LABEL_MAX, `At most ${USAGE_LABEL_MAX} characters`)
+    .optional()
+    .openapi({ description: "Only accounts carrying this usage label (exact, case-sensitive)" }),
   limit: queryInt(1, 100, 20),
   cursor: z.string().max(200).optional().openapi({ description: "next_cursor of the previous page" }),
 });
@@ -133,6 +144,10 @@ export const AccountSchema = z
     endUserId: z.string().nullable().openapi({
       description: "Your id for the person who connected it through a hosted connect session",
     }),
+    usage: z.array(z.string()).openapi({
+      description:
+        "Your labels for what uses the account (your jobs, say), set through PATCH; GET /v1/accounts?usage= filters on one",
+    }),
     lastUsedAt: z.string().nullable().openapi({
       description:
         "When the API last used its token for you (test, pages, playlists, audio search, a backfill page); updated at most once a minute",
@@ -170,10 +185,25 @@ export const UpdateAccountBodySchema = z
     metadata: MetadataSchema.nullable()
       .optional()
       .openapi({ description: "Replaces the whole object; null clears it" }),
+    usage: z
+      .array(
+        z
+          .string()
+          .trim()
+          .min(1, "Must not be empty")
+          .max(USAGE_LABEL_MAX, `At most ${USAGE_LABEL_MAX} characters`),
+      )
+      .max(USAGE_LABELS_MAX, `At most ${USAGE_LABELS_MAX} labels`)
+      .nullable()
+      .optional()
+      .openapi({
+        description: `Replaces the account's usage labels (free strings, at most ${USAGE_LABELS_MAX} of ${USAGE_LABEL_MAX} characters; repeats dropped); null or [] clears them`,
+        example: ["nightly-digest", "campaign-42"],
+      }),
   })
   .strict()
-  .refine((body) => body.name !== undefined || body.metadata !== undefined, {
-    message: "Provide name or metadata",
+  .refine((body) => body.name !== undefined || body.metadata !== undefined || body.usage !== undefined, {
+    message: "Provide name, metadata or usage",
   })
   .openapi("UpdateAccount");
 

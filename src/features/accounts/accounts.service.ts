@@ -24,6 +24,7 @@ export function toAccount(row: AccountView): Account {
     isSharedAccount: row.isSharedAccount,
     selectedPage: row.selectedPageId ? { id: row.selectedPageId, name: row.selectedPageName } : null,
     endUserId: row.endUserId,
+    usage: row.usage,
     lastUsedAt: iso(row.lastUsedAt),
     error: accountError(row),
     connectedAt: iso(row.connectedAt),
