@@ -87,11 +87,9 @@ export const WorkspaceSchema = z
     plan: z.enum(PLANS),
     accountLimit: z.number().int().nullable().openapi({ description: "Effective limit; null is unlimited" }),
     accountLimitOverride: z.number().int().nullable(),
-    platformAccountLimits: z
-      .record(z.string(), z.number().int())
-      .openapi({
-        description: "Effective per-platform limits; a platform not named is limited only by accountLimit",
-      }),
+    platformAccountLimits: z.record(z.string(), z.number().int()).openapi({
+      description: "Effective per-platform limits; a platform not named is limited only by accountLimit",
+    }),
     platformAccountLimitsOverride: z.record(z.string(), z.number().int().nullable()).nullable(),
     allowedPlatforms: z.array(z.enum(PLATFORMS)).nullable(),
     allowedCallbackDomains: z.array(z.string()),
