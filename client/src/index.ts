@@ -158,6 +158,9 @@ export function createSwitchboard(options: ClientOptions) {
           params: { path: { platform, platformAccountId } },
         }),
       ),
+    /** Replaces the credentials of an account connected without OAuth, verified at the platform first. */
+    updateCredentials: (accountId: string, body: BodyOf<"updateAccountCredentials">) =>
+      unwrap(raw.POST("/v1/accounts/{id}/credentials", { ...id(accountId), body })),
     health: (query: QueryOf<"getAccountHealth"> = {}) =>
       unwrap(raw.GET("/v1/accounts/health", { params: { query } })),
     test: (accountId: string) => unwrap(raw.POST("/v1/accounts/{id}/test", id(accountId))),
