@@ -116,7 +116,11 @@ describe("a refusal seen by POST …/test", () => {
       fake.failNext(failure);
       expect((await test(id)).success, failure.kind).toBe(false);
     }
-    expect(await rowOf(id)).toEqual(before);
+    // Only the usage stamp moves: the API did open the account's token for the customer.
+    const { last_used_at: used, ...after } = (await rowOf(id)) ?? {};
+    const { last_used_at: _, ...unchanged } = before ?? {};
+    expect(after).toEqual(unchanged);
+    expect(used).toEqual(expect.any(Number));
     expect(await eventsOf(id, "account.error")).toHaveLength(0);
     expect((await healthOf(id))?.health).toBe("healthy");
     expect((await test(id)).success).toBe(true);

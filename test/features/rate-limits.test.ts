@@ -99,6 +99,7 @@ describe("the OpenAPI document", () => {
     expect(limitedOps.sort()).toEqual(
       [
         "POST /v1/accounts",
+        "POST /v1/accounts/{id}/credentials",
         "POST /v1/accounts/{id}/refresh",
         "POST /v1/accounts/connect/{platform}",
         "POST /v1/accounts/callback/{platform}",
