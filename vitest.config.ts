@@ -82,7 +82,17 @@ export default defineConfig({
       },
       {
         // Runs `npm run dev` itself: wrangler's own config and .dev.vars loading.
-        test: { name: "node", include: ["test/node/**/*.test.ts"], environment: "node" },
+        test: {
+          name: "node",
+          include: ["test/node/**/*.test.ts"],
+          exclude: ["test/node/**/*.browser.test.ts"],
+          environment: "node",
+        },
+      },
+      {
+        // A real headless Chromium against `npm run dev` (npm run test:browser, part of npm run check):
+        // a minute of browser work kept out of `npm test`, which stays well inside 90 s.
+        test: { name: "browser", include: ["test/node/**/*.browser.test.ts"], environment: "node" },
       },
     ],
   },
