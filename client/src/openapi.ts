@@ -220,7 +220,7 @@ export interface paths {
     };
     /**
      * List pages
-     * @description LinkedIn: the organisations the member administers. Instagram connected through Facebook Login: the Instagram business accounts linked to the user's Facebook Pages. Facebook: the Pages the user manages. Google Business Profile: every location of every Business Profile account the user manages. Every other platform, and Instagram Direct Login accounts, answer an empty list.
+     * @description LinkedIn: the organisations the member administers. Instagram connected through Facebook Login: the Instagram business accounts linked to the user's Facebook Pages. Facebook: the Pages the user manages. Google Business Profile: every location of every Business Profile account the user manages. YouTube: the channels the Google account owns (its own and its brand accounts'). A LinkedIn account connected without pageMode answers an empty list with requiresReauth: true and a hint to reconnect with pageMode. Every other platform, and Instagram Direct Login accounts, answer an empty list.
      */
     get: operations["listAccountPages"];
     put?: never;
@@ -242,7 +242,7 @@ export interface paths {
     put?: never;
     /**
      * Select a page
-     * @description Persists the page later posts go to, after checking it against a fresh listing: INVALID_PAGE_ID (400) when it is not among the account's pages. Instagram (Facebook Login) stores the business account and its Page; Facebook stores the Page; in both the Page token, which does not expire, becomes the account's credential (tokenExpiresAt null; tokens encrypted, never answered). Google Business Profile stores the location and its account.
+     * @description Persists the page later posts go to, after checking it against a fresh listing: INVALID_PAGE_ID (400) when it is not among the account's pages. Instagram (Facebook Login) stores the business account and its Page; Facebook stores the Page; in both the Page token, which does not expire, becomes the account's credential (tokenExpiresAt null; tokens encrypted, never answered). Google Business Profile stores the location and its account; YouTube stores the channel. A LinkedIn account connected without pageMode answers INVALID_PARAM: reconnect it with pageMode.
      */
     post: operations["selectAccountPage"];
     delete?: never;
@@ -1216,12 +1216,20 @@ export interface components {
     };
     PageList: {
       pages: components["schemas"]["Page"][];
+      /** @description True when the grant cannot list pages (a LinkedIn account connected without pageMode): the list is empty; reconnect as hint says */
+      requiresReauth?: boolean;
+      /**
+       * @description What to do when requiresReauth is true
+       * @example Reconnect this account with pageMode: true to grant the organisation scopes
+       */
+      hint?: string;
     };
     Page:
       | components["schemas"]["LinkedInPage"]
       | components["schemas"]["InstagramPage"]
       | components["schemas"]["FacebookPage"]
-      | components["schemas"]["GoogleBusinessLocation"];
+      | components["schemas"]["GoogleBusinessLocation"]
+      | components["schemas"]["YouTubeChannel"];
     LinkedInPage: {
       /** @description The organisation's id: pass it as pageId to select-page */
       id: string;
@@ -1280,13 +1288,27 @@ export interface components {
       /** @description The storefront address on one line; null for service-area businesses */
       address: string | null;
     };
+    YouTubeChannel: {
+      /** @description The channel id: pass it as pageId to select-page */
+      id: string;
+      /** @description The channel's title */
+      name: string;
+      /**
+       * @description discriminator enum property added by openapi-typescript
+       * @enum {string}
+       */
+      type: "channel";
+      /** @example @voxbakery */
+      handle: string | null;
+      avatarUrl: string | null;
+    };
     SelectPageResult: {
       /** @enum {boolean} */
       success: true;
       account: components["schemas"]["Account"];
     };
     SelectPageRequest: {
-      /** @description LinkedIn: the organisation id (or its URN); Instagram: the Facebook Page id (pageId from the list); Facebook: the Page id; Google Business Profile: the location id (or locations/{id}) */
+      /** @description LinkedIn: the organisation id (or its URN); Instagram: the Facebook Page id (pageId from the list); Facebook: the Page id; Google Business Profile: the location id (or locations/{id}); YouTube: the channel id */
       pageId: string;
       /** @description Display name to keep for the page; defaults to the platform's */
       pageName?: string;

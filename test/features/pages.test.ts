@@ -4,6 +4,7 @@ import { createDb } from "../../src/db/client";
 import { saveSelectedPage } from "../../src/features/pages/pages.repository";
 import { DAY } from "../../src/lib/time";
 import { GRAPH_VERSION } from "../../src/platforms/meta";
+import { linkedinNoOrganizationAccess } from "../../src/platforms/wire/linkedin";
 import { facebookPageList } from "../../src/platforms/wire/meta";
 import {
   type CallOptions,
@@ -14,7 +15,15 @@ import {
   type TestWorkspace,
 } from "../helpers/api";
 import { type FakePlatform, type FakeRequest, fakePlatform } from "../helpers/fake-provider";
-import { BUSINESS_GROUP, BUSINESS_LOCATIONS, graphError, oauthFake } from "../helpers/platform-fakes";
+import {
+  BUSINESS_GROUP,
+  BUSINESS_LOCATIONS,
+  graphError,
+  oauthFake,
+  recordRoute,
+  sendError,
+  youtubeFake,
+} from "../helpers/platform-fakes";
 import { extrasOf, rowOf } from "../helpers/rows";
 
 let responses: string[] = [];
@@ -232,6 +241,125 @@ describe("LinkedIn pages", () => {
     expect(disconnected.json.error).toMatchObject({
       code: "INVALID_PARAM",
       message: expect.stringContaining("disconnected"),
+    });
+  });
+});
+
+describe("LinkedIn accounts connected without pageMode", () => {
+  const hint = expect.stringContaining("reconnect it with pageMode: true");
+
+  it("answer no pages with requiresReauth and a hint, without calling LinkedIn, and refuse select-page", async () => {
+    const token = MEMBER_TOKEN();
+    const fake = linkedinFake(token, [{ id: 12345678, name: "Vox Burst" }]);
+    const account = await linkedinAccount(token, { scopes: ["openid", "profile", "w_member_social"] });
+    const res = await api(`/v1/accounts/${account.id}/pages`, { key: ws.key });
+    expect(res.status, res.text).toBe(200);
+    expect(res.json).toEqual({ pages: [], requiresReauth: true, hint });
+    const select = await api(`/v1/accounts/${account.id}/select-page`, {
+      method: "POST",
+      key: ws.key,
+      body: { pageId: "12345678" },
+    });
+    expect(select.status).toBe(400);
+    expect(select.json.error).toMatchObject({ code: "INVALID_PARAM", message: hint });
+    expect(fake.calls).toHaveLength(0);
+    expect(await rowOf(account.id)).toMatchObject({ selected_page_id: null, status: "active" });
+  });
+
+  it("read LinkedIn's 403 ACCESS_DENIED the same way when the grant's scopes are unknown; the account stays active", async () => {
+    const token = MEMBER_TOKEN();
+    const fake = fakePlatform("linkedin");
+    fake.api("GET /v2/organizationAcls", () => sendError(linkedinNoOrganizationAccess()));
+    const account = await linkedinAccount(token);
+    const res = await api(`/v1/accounts/${account.id}/pages`, { key: ws.key });
+    expect(res.status, res.text).toBe(200);
+    expect(res.json).toEqual({ pages: [], requiresReauth: true, hint });
+    expect(fake.calls).toHaveLength(1);
+    expect(await rowOf(account.id)).toMatchObject({ status: "active", last_error_code: null });
+  });
+
+  it("list organisations as before when the grant holds rw_organization_admin", async () => {
+    const token = MEMBER_TOKEN();
+    linkedinFake(token, [{ id: 12345678, name: "Vox Burst" }]);
+    const scopes = ["openid", "profile", "w_member_social", "rw_organization_admin", "w_organization_social"];
+    const account = await linkedinAccount(token, { scopes });
+    const res = await api(`/v1/accounts/${account.id}/pages`, { key: ws.key });
+    expect(res.status, res.text).toBe(200);
+    expect(res.json).toEqual({ pages: [expect.objectContaining({ id: "12345678", type: "organization" })] });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// YouTube channels (a Google account's own channel and its brand accounts')
+
+describe("YouTube channels", () => {
+  const brands = Array.from({ length: 51 }, (_, i) => ({
+    id: `UCbrand${String(i).padStart(17, "0")}`,
+    title: `Brand ${i}`,
+    customUrl: `@brand${i}`,
+  }));
+
+  async function youtubeAccount() {
+    const fake = oauthFake("youtube");
+    youtubeFake(fake, { brands });
+    const grant = fake.newGrant({ id: "UCown0000000000000000001", username: "@ada", name: "Ada's channel" });
+    const account = await insertAccount(ws.id, {
+      platform: "youtube",
+      platformUserId: grant.profile.id,
+      username: "@ada",
+      displayName: "Ada's channel",
+      credentials: { accessToken: grant.accessToken, refreshToken: grant.refreshToken ?? undefined },
+    });
+    return { fake, grant, account };
+  }
+
+  it("lists every channel mine=true answers, following nextPageToken", async () => {
+    const { fake, account } = await youtubeAccount();
+    const listed = recordRoute(fake, "GET /youtube/v3/channels");
+    const res = await api(`/v1/accounts/${account.id}/pages`, { key: ws.key });
+    expect(res.status, res.text).toBe(200);
+    expect(res.json.pages).toHaveLength(52);
+    expect(res.json.pages[0]).toEqual({
+      id: "UCown0000000000000000001",
+      name: "Ada's channel",
+      type: "channel",
+      handle: "@ada",
+      avatarUrl: "https://yt3.ggpht.com/UCown0000000000000000001=s800-c-k-c0x00ffffff-no-rj",
+    });
+    expect(res.json.pages[51]).toMatchObject({ id: brands[50]?.id, name: "Brand 50", handle: "@brand50" });
+    const urls = listed.map((req) => req.url);
+    expect(urls.map((u) => u.searchParams.get("mine"))).toEqual(["true", "true"]);
+    expect(urls.map((u) => u.searchParams.get("maxResults"))).toEqual(["50", "50"]);
+    expect(urls[0]?.searchParams.get("pageToken")).toBeNull();
+    expect(urls[1]?.searchParams.get("pageToken")).toEqual(expect.any(String));
+  });
+
+  it("selects a brand channel by id, keeping the given or YouTube's name, and refuses a channel it does not own", async () => {
+    const { account } = await youtubeAccount();
+    const brand = brands[50] as (typeof brands)[number];
+    const res = await api(`/v1/accounts/${account.id}/select-page`, {
+      method: "POST",
+      key: ws.key,
+      body: { pageId: brand.id },
+    });
+    expect(res.status, res.text).toBe(200);
+    expect(res.json.account.selectedPage).toEqual({ id: brand.id, name: brand.title });
+    const renamed = await api(`/v1/accounts/${account.id}/select-page`, {
+      method: "POST",
+      key: ws.key,
+      body: { pageId: brand.id, pageName: "Our brand" },
+    });
+    expect(renamed.json.account.selectedPage).toEqual({ id: brand.id, name: "Our brand" });
+    const foreign = await api(`/v1/accounts/${account.id}/select-page`, {
+      method: "POST",
+      key: ws.key,
+      body: { pageId: "UCsomeoneelse0000000000" },
+    });
+    expect(foreign.status).toBe(400);
+    expect(foreign.json.error.code).toBe("INVALID_PAGE_ID");
+    expect(await rowOf(account.id)).toMatchObject({
+      selected_page_id: brand.id,
+      selected_page_name: "Our brand",
     });
   });
 });

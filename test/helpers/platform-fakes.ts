@@ -344,8 +344,18 @@ function googleOAuthFake(fake: FakePlatform) {
   fake.shapeToken = wireTokenShape(fake, { resendRefresh: false });
 }
 
-/** YouTube Data API: GET /youtube/v3/channels?part=snippet&mine=true (a youtube#channelListResponse). */
-export function youtubeFake(fake: FakePlatform) {
+/** A brand account's channel the fake's Google user also owns. */
+export interface YouTubeBrandChannel {
+  id: string;
+  title: string;
+  customUrl: string;
+}
+
+/**
+ * YouTube Data API: GET /youtube/v3/channels?part=snippet&mine=true (a youtube#channelListResponse,
+ * paged by maxResults and pageToken): the grant's own channel first, then `brands`.
+ */
+export function youtubeFake(fake: FakePlatform, { brands = [] }: { brands?: YouTubeBrandChannel[] } = {}) {
   googleOAuthFake(fake);
   fake.api("GET /youtube/v3/channels", ({ grant, url }) => {
     if (!grant)
@@ -357,17 +367,20 @@ export function youtubeFake(fake: FakePlatform) {
       );
     if (url.searchParams.get("part") !== "snippet" || url.searchParams.get("mine") !== "true")
       return googleError(400, "INVALID_ARGUMENT", "missingRequiredParameter", "No filter selected.");
-    const channel = {
-      id: grant.profile.id,
-      etag: "etag-2",
-      title: grant.profile.name,
+    const channel = (c: YouTubeBrandChannel) => ({
+      ...c,
+      etag: `etag-${c.id}`,
       description: "Videos about switching boards",
-      customUrl: grant.profile.username,
       publishedAt: "2015-03-01T10:00:00Z",
-      thumbnail: (px: number) => `https://yt3.ggpht.com/${grant.profile.id}=s${px}-c-k-c0x00ffffff-no-rj`,
+      thumbnail: (px: number) => `https://yt3.ggpht.com/${c.id}=s${px}-c-k-c0x00ffffff-no-rj`,
       country: "FR",
+    });
+    const own = { id: grant.profile.id, title: grant.profile.name, customUrl: grant.profile.username };
+    const paging = {
+      maxResults: url.searchParams.get("maxResults"),
+      pageToken: url.searchParams.get("pageToken"),
     };
-    return Response.json(google.youtubeChannelList([channel], "etag-1"));
+    return Response.json(google.youtubeChannelList([own, ...brands].map(channel), "etag-1", paging));
   });
 }
 

@@ -25,7 +25,7 @@ export const listAccountPages = createRoute({
   security: bearer("accounts:read"),
   summary: "List pages",
   description:
-    "LinkedIn: the organisations the member administers. Instagram connected through Facebook Login: the Instagram business accounts linked to the user's Facebook Pages. Facebook: the Pages the user manages. Google Business Profile: every location of every Business Profile account the user manages. Every other platform, and Instagram Direct Login accounts, answer an empty list.",
+    "LinkedIn: the organisations the member administers. Instagram connected through Facebook Login: the Instagram business accounts linked to the user's Facebook Pages. Facebook: the Pages the user manages. Google Business Profile: every location of every Business Profile account the user manages. YouTube: the channels the Google account owns (its own and its brand accounts'). A LinkedIn account connected without pageMode answers an empty list with requiresReauth: true and a hint to reconnect with pageMode. Every other platform, and Instagram Direct Login accounts, answer an empty list.",
   request: { params: AccountIdParamsSchema },
   responses: { 200: json(PageListSchema, "The account's pages"), ...platformErrors },
 });
@@ -38,17 +38,17 @@ export const selectAccountPage = createRoute({
   security: bearer("accounts:write"),
   summary: "Select a page",
   description:
-    "Persists the page later posts go to, after checking it against a fresh listing: INVALID_PAGE_ID (400) when it is not among the account's pages. Instagram (Facebook Login) stores the business account and its Page; Facebook stores the Page; in both the Page token, which does not expire, becomes the account's credential (tokenExpiresAt null; tokens encrypted, never answered). Google Business Profile stores the location and its account.",
+    "Persists the page later posts go to, after checking it against a fresh listing: INVALID_PAGE_ID (400) when it is not among the account's pages. Instagram (Facebook Login) stores the business account and its Page; Facebook stores the Page; in both the Page token, which does not expire, becomes the account's credential (tokenExpiresAt null; tokens encrypted, never answered). Google Business Profile stores the location and its account; YouTube stores the channel. A LinkedIn account connected without pageMode answers INVALID_PARAM: reconnect it with pageMode.",
   request: { params: AccountIdParamsSchema, ...jsonBody(SelectPageBodySchema) },
   responses: { 200: json(SelectPageResultSchema, "The account with its selected page"), ...platformErrors },
 });
 
 export const pagesRouter = createRouter()
   .openapi(listAccountPages, async (c) => {
-    const pages = await listPages(serviceOf(c), c.var.auth.workspaceId, c.req.valid("param").id, (ids) =>
+    const list = await listPages(serviceOf(c), c.var.auth.workspaceId, c.req.valid("param").id, (ids) =>
       sendSoon(c, ids),
     );
-    return c.json({ pages }, 200);
+    return c.json(list, 200);
   })
   .openapi(selectAccountPage, async (c) => {
     const row = await selectPage(

@@ -44,22 +44,45 @@ export const GoogleBusinessLocationSchema = z
   })
   .openapi("GoogleBusinessLocation");
 
+export const YouTubeChannelSchema = z
+  .object({
+    id: z.string().openapi({ description: "The channel id: pass it as pageId to select-page" }),
+    name: z.string().openapi({ description: "The channel's title" }),
+    type: z.literal("channel"),
+    handle: z.string().nullable().openapi({ example: "@voxbakery" }),
+    avatarUrl: z.string().nullable(),
+  })
+  .openapi("YouTubeChannel");
+
 export const PageSchema = z
   .discriminatedUnion("type", [
     LinkedInPageSchema,
     InstagramPageSchema,
     FacebookPageSchema,
     GoogleBusinessLocationSchema,
+    YouTubeChannelSchema,
   ])
   .openapi("Page");
 
-export const PageListSchema = z.object({ pages: z.array(PageSchema) }).openapi("PageList");
+export const PageListSchema = z
+  .object({
+    pages: z.array(PageSchema),
+    requiresReauth: z.boolean().optional().openapi({
+      description:
+        "True when the grant cannot list pages (a LinkedIn account connected without pageMode): the list is empty; reconnect as hint says",
+    }),
+    hint: z.string().optional().openapi({
+      description: "What to do when requiresReauth is true",
+      example: "Reconnect this account with pageMode: true to grant the organisation scopes",
+    }),
+  })
+  .openapi("PageList");
 
 export const SelectPageBodySchema = z
   .object({
     pageId: z.string().trim().min(1, "Must not be empty").max(256).openapi({
       description:
-        "LinkedIn: the organisation id (or its URN); Instagram: the Facebook Page id (pageId from the list); Facebook: the Page id; Google Business Profile: the location id (or locations/{id})",
+        "LinkedIn: the organisation id (or its URN); Instagram: the Facebook Page id (pageId from the list); Facebook: the Page id; Google Business Profile: the location id (or locations/{id}); YouTube: the channel id",
     }),
     pageName: z.string().trim().min(1).max(256).optional().openapi({
       description: "Display name to keep for the page; defaults to the platform's",
@@ -73,4 +96,5 @@ export const SelectPageResultSchema = z
   .openapi("SelectPageResult");
 
 export type Page = z.infer<typeof PageSchema>;
+export type PageList = z.infer<typeof PageListSchema>;
 export type SelectPageBody = z.infer<typeof SelectPageBodySchema>;

@@ -7,21 +7,22 @@ import { providerFailure } from "../../platforms/failure";
 import { isFacebookLogin } from "../../platforms/instagram";
 import { FACEBOOK_LOGIN, facebookUserToken } from "../../platforms/meta";
 import { listBusinessLocations } from "../../platforms/pages/google-locations";
-import { listAdministeredOrganizations } from "../../platforms/pages/linkedin-pages";
+import { lacksOrganizationAccess, listOrganizations } from "../../platforms/pages/linkedin-pages";
 import { listFacebookPages, listInstagramBusinessAccounts } from "../../platforms/pages/meta-pages";
+import { listYouTubeChannels } from "../../platforms/pages/youtube-channels";
 import type { Grant, PlatformContext } from "../../platforms/types";
 import { findAccount, sealAccountSecrets } from "../accounts/accounts.repository";
 import { withRefusals } from "../accounts/refusal.service";
 import { openSession } from "../accounts/session";
 import type { ServiceContext } from "../context";
 import { type PageSelection, saveSelectedPage } from "./pages.repository";
-import type { Page, SelectPageBody } from "./pages.schemas";
+import type { PageList, SelectPageBody } from "./pages.schemas";
 
 const notFound = () => new ApiError("NOT_FOUND", "Account not found");
 /** Attempts at a guarded selection write before giving up on a row that keeps changing. */
 const SAVE_ATTEMPTS = 3;
 
-const PAGE_PLATFORMS = ["linkedin", "instagram", "facebook", "googlebusiness"] as const;
+const PAGE_PLATFORMS = ["linkedin", "instagram", "facebook", "googlebusiness", "youtube"] as const;
 type PagePlatform = (typeof PAGE_PLATFORMS)[number];
 const hasPages = (platform: string): platform is PagePlatform =>
   (PAGE_PLATFORMS as readonly string[]).includes(platform);
@@ -72,13 +73,43 @@ async function platformCall<T>(opened: Opened, call: () => Promise<T>): Promise<
 const directLogin = (row: AccountRow, extras: Record<string, unknown>) =>
   row.platform === "instagram" && !isFacebookLogin(extras);
 
-/** GET …/pages: LinkedIn organisations, Instagram business accounts (Facebook Login), Facebook Pages, Business Profile locations; else none. */
+/** A LinkedIn member-only grant's answer: no pages, and how to get them. */
+export const LINKEDIN_PAGE_MODE_HINT =
+  "This LinkedIn account was connected without pageMode, so it holds no organisation scopes: reconnect it with pageMode: true to list and select the Company Pages the member administers";
+const noOrganizationAccess = (): PageList => ({
+  pages: [],
+  requiresReauth: true,
+  hint: LINKEDIN_PAGE_MODE_HINT,
+});
+
+/** The member's organisations, or undefined when the grant has no organisation access (known from its scopes or LinkedIn's 403). */
+async function linkedinOrganizations(opened: Opened) {
+  if (lacksOrganizationAccess(opened.row.scopes)) return undefined;
+  const listing = await platformCall(opened, () => listOrganizations(opened.ctx, opened.token));
+  return listing.kind === "ok" ? listing.organizations : undefined;
+}
+
+/**
+ * GET …/pages: LinkedIn organisations, Instagram business accounts (Facebook Login), Facebook Pages,
+ * Business Profile locations, YouTube channels; else none. A LinkedIn grant without organisation
+ * access answers none with requiresReauth and a hint.
+ */
 export async function listPages(
   service: ServiceContext,
   workspaceId: string,
   accountId: string,
   deliver?: Deliver,
-): Promise<Page[]> {
+): Promise<PageList> {
+  const pages = await listedPages(service, workspaceId, accountId, deliver);
+  return Array.isArray(pages) ? { pages } : pages;
+}
+
+async function listedPages(
+  service: ServiceContext,
+  workspaceId: string,
+  accountId: string,
+  deliver?: Deliver,
+): Promise<PageList["pages"] | PageList> {
   const row = await findAccount(service.db, workspaceId, accountId);
   if (!row) throw notFound();
   if (!hasPages(row.platform)) return [];
@@ -90,8 +121,19 @@ export async function listPages(
   const { ctx, token } = opened;
   switch (row.platform) {
     case "linkedin": {
-      const orgs = await platformCall(opened, () => listAdministeredOrganizations(ctx, token));
+      const orgs = await linkedinOrganizations(opened);
+      if (!orgs) return noOrganizationAccess();
       return orgs.map((org) => ({ ...org, type: "organization" as const }));
+    }
+    case "youtube": {
+      const channels = await platformCall(opened, () => listYouTubeChannels(ctx, token));
+      return channels.map((channel) => ({
+        id: channel.id,
+        name: channel.title,
+        type: "channel" as const,
+        handle: channel.handle,
+        avatarUrl: channel.avatarUrl,
+      }));
     }
     case "instagram": {
       const accounts = await platformCall(opened, () => listInstagramBusinessAccounts(ctx, token));
@@ -158,7 +200,12 @@ async function selectionFor(
       : { secrets: await reseal({ ...extras, pageAccessToken: null }, token) };
   switch (row.platform) {
     case "linkedin": {
-      const orgs = await platformCall(opened, () => listAdministeredOrganizations(ctx, token));
+      const orgs = await linkedinOrganizations(opened);
+      if (!orgs) {
+        throw new ApiError("INVALID_PARAM", LINKEDIN_PAGE_MODE_HINT, [
+          { field: "id", message: "LinkedIn account without organisation scopes" },
+        ]);
+      }
       const wanted = input.pageId.replace(/^urn:li:organization:/, "");
       const org = orgs.find((o) => o.id === wanted);
       if (!org) {
@@ -218,6 +265,19 @@ async function selectionFor(
         guarded: true,
       };
     }
+    case "youtube": {
+      const channels = await platformCall(opened, () => listYouTubeChannels(ctx, token));
+      const channel = channels.find((c) => c.id === input.pageId);
+      if (!channel) {
+        throw invalidPageId(
+          "pageId is not a channel this Google account owns. Re-fetch pages with GET /v1/accounts/:id/pages and use an id from that response.",
+        );
+      }
+      return {
+        selection: { selectedPageId: channel.id, selectedPageName: input.pageName ?? channel.title },
+        guarded: false,
+      };
+    }
     case "googlebusiness": {
       const locations = await platformCall(opened, () => listBusinessLocations(ctx, token));
       const wanted = input.pageId.replace(/^(?:accounts\/[^/]+\/)?locations\//, "");
@@ -265,7 +325,7 @@ export async function selectPage(
     if (!hasPages(row.platform)) {
       throw new ApiError(
         "INVALID_PARAM",
-        `Page selection does not apply to ${getModule(row.platform).name} accounts; it applies to LinkedIn, Instagram (Facebook Login), Facebook and Google Business Profile`,
+        `Page selection does not apply to ${getModule(row.platform).name} accounts; it applies to LinkedIn, Instagram (Facebook Login), Facebook, Google Business Profile and YouTube`,
         [{ field: "id", message: "Platform without pages" }],
       );
     }

@@ -174,7 +174,9 @@ export function pagesPage(base: string, platform: Platform, pages: PageChoice[])
       ? STRINGS.pages.linkedin
       : platform === "instagram"
         ? STRINGS.pages.instagram
-        : STRINGS.pages.facebook;
+        : platform === "youtube"
+          ? STRINGS.pages.youtube
+          : STRINGS.pages.facebook;
   const skip = platform === "linkedin" ? STRINGS.pages.skipLinkedin : STRINGS.pages.skip;
   const items = pages.map((page) => {
     const avatar = page.avatarUrl

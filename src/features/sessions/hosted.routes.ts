@@ -33,7 +33,7 @@ type C = Context<AppEnv>;
 
 const ASSET_HEADERS = { "cache-control": "public, max-age=3600", "x-content-type-options": "nosniff" };
 /** Platforms whose step 3 picks a page (Instagram only when connected through Facebook Login: it lists none otherwise). */
-const WITH_PAGES: readonly Platform[] = ["linkedin", "facebook", "instagram"];
+const WITH_PAGES: readonly Platform[] = ["linkedin", "facebook", "instagram", "youtube"];
 
 const platformOf = (value: string | undefined): Platform | undefined =>
   (PLATFORMS as readonly string[]).includes(value ?? "") ? (value as Platform) : undefined;
@@ -246,15 +246,17 @@ export const hostedRouter = createRouter()
         ? await findAccount(service.db, row.workspaceId, row.accountId)
         : undefined;
       if (!account || !WITH_PAGES.includes(account.platform)) return see(c, `${base(token)}/done`);
-      let pages: Awaited<ReturnType<typeof sessionPages>>;
+      let pages: Awaited<ReturnType<typeof sessionPages>>["pages"];
       try {
-        pages = await sessionPages(service, row);
+        ({ pages } = await sessionPages(service, row));
       } catch (err) {
         if (err instanceof HostedError) throw err;
         // The account is connected either way; its page can be chosen later through the API.
         return see(c, `${base(token)}/done`);
       }
-      if (!pages.length) return see(c, `${base(token)}/done`);
+      // A Google account with one channel has nothing to choose.
+      if (!pages.length || (account.platform === "youtube" && pages.length < 2))
+        return see(c, `${base(token)}/done`);
       const choices = pages.map((page) => ({
         id: page.type === "instagram" ? page.pageId : page.id,
         name: page.name,

@@ -46,6 +46,7 @@ export const STRINGS = {
     linkedin: "Pick the LinkedIn Page to post as, or post as yourself.",
     facebook: "Pick the Facebook Page to connect.",
     instagram: "Pick the Instagram business account to connect.",
+    youtube: "Pick the YouTube channel to connect.",
     skipLinkedin: "Post as myself",
     skip: "Choose later",
     failed: "We could not load your pages. You can choose one later in the app.",

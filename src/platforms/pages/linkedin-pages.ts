@@ -1,4 +1,4 @@
-import { apiJson, apiUrl } from "../http";
+import { apiJson, apiUrl, ProviderError } from "../http";
 import type { PlatformContext } from "../types";
 
 /** An organisation (Company Page) the member administers. */
@@ -53,6 +53,32 @@ function logoOf(org: DecoratedOrganization | undefined): string | null {
     if (url) return url;
   }
   return null;
+}
+
+/** The scopes that let organizationAcls list the member's roles; a grant without either is a member-only one. */
+export const ORGANIZATION_ADMIN_SCOPES: readonly string[] = ["rw_organization_admin", "r_organization_admin"];
+
+/** Whether a granted scope list is known to lack organisation access (an empty list says nothing). */
+export function lacksOrganizationAccess(scopes: readonly string[]): boolean {
+  return scopes.length > 0 && !scopes.some((scope) => ORGANIZATION_ADMIN_SCOPES.includes(scope));
+}
+
+export type OrganizationListing =
+  | { kind: "ok"; organizations: LinkedInOrganization[] }
+  | { kind: "no-organization-access" };
+
+/**
+ * The member's administered organisations; LinkedIn's 403 ACCESS_DENIED to a token without the
+ * organisation scopes is answered as no-organization-access, not as a failure.
+ */
+export async function listOrganizations(ctx: PlatformContext, token: string): Promise<OrganizationListing> {
+  try {
+    return { kind: "ok", organizations: await listAdministeredOrganizations(ctx, token) };
+  } catch (err) {
+    if (err instanceof ProviderError && err.kind === "refused" && err.details.status === 403)
+      return { kind: "no-organization-access" };
+    throw err;
+  }
 }
 
 /** Organisations where the member's ADMINISTRATOR role is APPROVED, each once, in LinkedIn's order. */

@@ -225,17 +225,26 @@ const youtube: Handler = async (call) => {
   if (call.method !== "GET" || call.path !== "/youtube/v3/channels") return undefined;
   const user = await who(call);
   if (!user) return unauthorized(call.platform);
-  const avatar = avatarOf(call, user);
-  const channel = {
-    id: user.sub,
-    etag: randomToken(12),
-    title: nameOf(call, user),
-    description: "A channel of Switchboard's sandbox.",
-    customUrl: `@${user.u.toLowerCase()}`,
-    publishedAt: isoAt(user.iat),
-    thumbnail: () => avatar,
+  const channel = (id: string, title: string, handle: string) => {
+    const avatar = avatarUrl(call.publicUrl, call.platform, id);
+    return {
+      id,
+      etag: randomToken(12),
+      title,
+      description: "A channel of Switchboard's sandbox.",
+      customUrl: `@${handle.toLowerCase()}`,
+      publishedAt: isoAt(user.iat),
+      thumbnail: () => avatar,
+    };
   };
-  return json(youtubeChannelList(call.query.get("mine") === "true" ? [channel] : [], randomToken(12)));
+  // The user's own channel first (the profile reads the first), then a brand account's, as a picker needs.
+  const channels = [
+    channel(user.sub, nameOf(call, user), user.u),
+    channel(`${user.sub}-brand`, `${nameOf(call, user)} Brand`, `${user.u}_brand`),
+  ];
+  const paging = { maxResults: call.query.get("maxResults"), pageToken: call.query.get("pageToken") };
+  const mine = call.query.get("mine") === "true";
+  return json(youtubeChannelList(mine ? channels : [], randomToken(12), paging));
 };
 
 /** A sandbox user's Business Profile locations, ids derived from theirs: two storefronts and a service area. */

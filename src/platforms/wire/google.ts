@@ -114,13 +114,34 @@ export function youtubeList(kind: string, items: unknown[], etag: string) {
   return { kind, etag, pageInfo: { totalResults: items.length, resultsPerPage: 50 }, items };
 }
 
-/** GET /youtube/v3/channels: a youtube#channelListResponse. */
-export function youtubeChannelList(channels: YoutubeChannel[], etag: string) {
+/** YouTube's page tokens are opaque; these encode the offset, which nothing but this code reads. */
+const channelPageToken = (offset: number) => `CAU${offset.toString(36).toUpperCase()}QAA`;
+const channelPageOffset = (token: string | null) => {
+  const match = token ? /^CAU([0-9A-Z]+)QAA$/.exec(token) : null;
+  return match?.[1] ? Number.parseInt(match[1], 36) : 0;
+};
+
+/**
+ * GET /youtube/v3/channels: a youtube#channelListResponse, one page of `maxResults` (0 to 50,
+ * 5 when absent) from `pageToken`, with nextPageToken while more remain.
+ */
+// Checked 2026-12-06: https://developers.google.com/youtube/v3/docs/channels/list (maxResults 0 to 50, default 5; pageToken and nextPageToken)
+export function youtubeChannelList(
+  channels: YoutubeChannel[],
+  etag: string,
+  paging: { maxResults?: string | null; pageToken?: string | null } = {},
+) {
+  const asked = Number(paging.maxResults);
+  const size = paging.maxResults && Number.isInteger(asked) ? Math.min(Math.max(asked, 0), 50) : 5;
+  const offset = channelPageOffset(paging.pageToken ?? null);
+  const next = offset + size;
   return {
     kind: "youtube#channelListResponse",
     etag,
-    pageInfo: { totalResults: channels.length, resultsPerPage: 5 },
-    items: channels.map(youtubeChannel),
+    ...(size > 0 && next < channels.length ? { nextPageToken: channelPageToken(next) } : {}),
+    ...(offset > 0 ? { prevPageToken: channelPageToken(Math.max(offset - size, 0)) } : {}),
+    pageInfo: { totalResults: channels.length, resultsPerPage: size },
+    items: channels.slice(offset, next).map(youtubeChannel),
   };
 }
 
