@@ -110,6 +110,23 @@ describe("hosted connect against the sandbox", () => {
     });
   });
 
+  it("YouTube: the Google account's channels to pick (its own and a brand account's), and the pick saved", async () => {
+    const { base, id, next } = await hostedConnect("youtube");
+    expect(next).toBe(`${base}/pages`);
+    const picker = await api(next);
+    const ids = [...picker.text.matchAll(/data-page-id="([^"]+)"/g)].map((m) => m[1]);
+    expect(ids).toEqual(["sbx-youtube-1001", "sbx-youtube-1001-brand"]);
+    expect(picker.text).toContain("Pick the YouTube channel to connect.");
+    await api(`${base}/pages`, form({ pageId: ids[1] as string }));
+    const done = await api(`${base}/done`);
+    expect(attr(done.text, "data-connect-result")).toBe("success");
+    expect(await sessionAccount(id)).toMatchObject({
+      platform: "youtube",
+      endUserId: "end-youtube",
+      selectedPage: { id: "sbx-youtube-1001-brand", name: "Sandbox YouTube Channel Brand" },
+    });
+  });
+
   it("X and Mastodon go straight to the result", async () => {
     const x = await hostedConnect("twitter");
     expect(x.next).toBe(`${x.base}/done`);
@@ -154,6 +171,24 @@ async function apiConnect(platform: string, body: Record<string, unknown> = {}) 
   expect(done.status, `${platform}: ${done.text}`).toBe(200);
   return done.json.account as { id: string; platform: string };
 }
+
+describe("a LinkedIn account connected without pageMode, against the sandbox", () => {
+  it("lists no pages, with requiresReauth and the pageMode hint, until reconnected with pageMode", async () => {
+    const member = await apiConnect("linkedin", { forcePrompt: true });
+    const pages = await api(`/v1/accounts/${member.id}/pages`, { key: ws.key });
+    expect(pages.status, pages.text).toBe(200);
+    expect(pages.json).toEqual({
+      pages: [],
+      requiresReauth: true,
+      hint: expect.stringContaining("reconnect it with pageMode: true"),
+    });
+    const admin = await apiConnect("linkedin", { pageMode: true, forcePrompt: true });
+    expect(admin.id).toBe(member.id);
+    const again = await api(`/v1/accounts/${admin.id}/pages`, { key: ws.key });
+    expect(again.json.pages).toHaveLength(2);
+    expect(again.json.requiresReauth).toBeUndefined();
+  });
+});
 
 describe("every account route against the sandbox", () => {
   it("answers no 5xx, and backfills end without failing", async () => {
