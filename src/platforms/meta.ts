@@ -13,8 +13,8 @@ export const FACEBOOK_LOGIN = "fb_login";
 /**
  * Once a Page is selected its token is the account's credential (`accessToken`, also kept as
  * `extras.pageAccessToken`) and the Facebook user token moves to `extras.userAccessToken`, kept only
- * to list Pages again and to revoke. Grants stored before, or reconnected since, hold the user token
- * as `accessToken`.
+ * to list Pages again and to revoke; a reconnect derives the Page's token afresh. Grants without a
+ * selected Page, or whose Page sent no token, hold the user token as `accessToken`.
  */
 // Checked 2026-12-06: https://developers.facebook.com/docs/pages/access-tokens/ (Page tokens from a long-lived user token are the non-expiring kind; any token may still be invalidated early)
 export function facebookUserToken(grant: Pick<Grant, "accessToken" | "extras">): string {

@@ -286,9 +286,22 @@ describe("Instagram through Facebook Login: OAuth", () => {
     expect(url.searchParams.get("scope")).toBe(FB_SCOPES);
     expect(again.status, again.text).toBe(200);
     expect(again.json.account.id).toBe(id);
-    expect(await extrasOf(id)).toMatchObject({ oauthVersion: "fb_login", igUserId: IG_ID });
+    // The fresh user token's Page token stays the credential, and the account stays the business account.
+    expect(again.json.account).toMatchObject({
+      tokenExpiresAt: null,
+      username: "@voxburst",
+      displayName: "Vox Burst",
+      selectedPage: { id: PAGE_ID },
+    });
+    expect(again.json.warning).toBeUndefined();
+    const extras = await extrasOf(id);
+    expect(extras).toMatchObject({ oauthVersion: "fb_login", igUserId: IG_ID, pageId: PAGE_ID });
+    expect(extras.userAccessToken).toBe(fb.grants[1]?.accessToken);
+    expect(typeof extras.pageAccessToken).toBe("string");
     const test = await record(`/v1/accounts/${id}/test`, { method: "POST", key: ws.key });
     expect(test.json.details.platformUserId).toBe(IG_ID);
+    const nodeCall = ig.calls.filter((c) => c.path === `/api/${GRAPH_VERSION}/${IG_ID}`).at(-1);
+    expect(nodeCall?.headers.get("authorization")).toBe(`Bearer ${extras.pageAccessToken}`);
 
     const refused = await record(`/v1/accounts/${id}/reconnect`, {
       method: "POST",

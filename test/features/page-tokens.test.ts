@@ -21,6 +21,8 @@ let fb: FakePlatform;
 let clock: number;
 const issuedAt = new Map<string, number>();
 const pageTokens = new Map<string, FakeGrant>();
+/** The Pages /me/accounts lists; a test empties it to take the Page away from the user. */
+let listed: { id: string; name: string }[];
 
 const bearer = (req: FakeRequest) => req.request.headers.get("authorization")?.replace(/^Bearer /i, "");
 
@@ -50,14 +52,17 @@ function facebookWithTime() {
     const token = fb.token("page");
     pageTokens.set(token, grant);
     return Response.json(
-      facebookPageList([{ ...PAGE, accessToken: token }], req.url.searchParams.get("fields")),
+      facebookPageList(
+        listed.map((page) => ({ ...page, accessToken: token })),
+        req.url.searchParams.get("fields"),
+      ),
     );
   });
 }
 
-/** Connects a Facebook user through OAuth at `clock`; answers the account id. */
-async function connectFacebook(userId: string): Promise<string> {
-  const started = await call("/v1/accounts/connect/facebook", {
+/** Connects (or reconnects, with `path`) a Facebook user through OAuth at `clock`; answers the callback. */
+async function oauthFacebook(userId: string, path = "/v1/accounts/connect/facebook") {
+  const started = await call(path, {
     method: "POST",
     key: ws.key,
     body: { callbackUrl: CALLBACK },
@@ -78,8 +83,19 @@ async function connectFacebook(userId: string): Promise<string> {
     body: { code, state: started.json.state },
   });
   expect(done.status, done.text).toBe(200);
-  return done.json.account.id as string;
+  return done;
 }
+
+const connectFacebook = async (userId: string) => (await oauthFacebook(userId)).json.account.id as string;
+
+const selectPage = async (id: string) => {
+  const selected = await call(`/v1/accounts/${id}/select-page`, {
+    method: "POST",
+    key: ws.key,
+    body: { pageId: PAGE.id },
+  });
+  expect(selected.status, selected.text).toBe(200);
+};
 
 const errorEvents = async (accountId: string) =>
   (
@@ -91,6 +107,7 @@ beforeEach(async () => {
   clock = Date.now();
   issuedAt.clear();
   pageTokens.clear();
+  listed = [PAGE];
   facebookWithTime();
 });
 
@@ -135,5 +152,56 @@ describe("a Facebook Page's token as the account's credential", () => {
     expect(await errorEvents(id)).toHaveLength(1);
     const test = await testConnection({ env, db: createDb(env.DB), now: day61 }, ws.id, id);
     expect(test.success).toBe(false);
+  });
+
+  it("a reconnect keeps the selected Page's fresh token as the credential, with no expiry", async () => {
+    const userId = `10${Math.floor(Math.random() * 1e13)}`;
+    const id = await connectFacebook(userId);
+    await selectPage(id);
+    const again = await oauthFacebook(userId, `/v1/accounts/${id}/reconnect`);
+    expect(again.json.account).toMatchObject({ id, tokenExpiresAt: null, selectedPage: { id: PAGE.id } });
+    expect(again.json.warning).toBeUndefined();
+    const extras = await extrasOf(id);
+    expect(extras.userAccessToken).toBe(fb.grants[1]?.accessToken);
+    expect(pageTokens.get(String(extras.pageAccessToken))).toBe(fb.grants[1]);
+    expect((await rowOf(id))?.next_refresh_at).toBeNull();
+
+    const day61 = Date.now() + 61 * DAY;
+    clock = day61;
+    await runScheduled(env, day61);
+    expect((await rowOf(id))?.status).toBe("active");
+    expect(await errorEvents(id)).toEqual([]);
+    const test = await testConnection({ env, db: createDb(env.DB), now: day61 }, ws.id, id);
+    expect(test.details?.platformUserId).toBe(PAGE.id);
+  });
+
+  it("a reconnect whose login no longer manages the selected Page clears the selection and says so", async () => {
+    const userId = `10${Math.floor(Math.random() * 1e13)}`;
+    const id = await connectFacebook(userId);
+    await selectPage(id);
+    listed = [];
+    const again = await oauthFacebook(userId, `/v1/accounts/${id}/reconnect`);
+    expect(again.json.account).toMatchObject({ id, selectedPage: null });
+    expect(Date.parse(again.json.account.tokenExpiresAt)).toBeGreaterThan(Date.now() + 59 * DAY);
+    expect(again.json.warning).toContain(`The selected Page (${PAGE.name}) is no longer among the Pages`);
+    const extras = await extrasOf(id);
+    for (const key of ["pageId", "pageName", "pageAccessToken", "userAccessToken"]) {
+      expect(extras[key], key).toBeUndefined();
+    }
+    const test = await testConnection({ env, db: createDb(env.DB), now: Date.now() }, ws.id, id);
+    expect(test.details?.platformUserId).toBe(userId);
+  });
+
+  it("a reconnect whose Page listing fails keeps the selection with the user token and says so", async () => {
+    const userId = `10${Math.floor(Math.random() * 1e13)}`;
+    const id = await connectFacebook(userId);
+    await selectPage(id);
+    fb.api("GET /me/accounts", () => graphError(2, 500, "An unexpected error has occurred"));
+    const again = await oauthFacebook(userId, `/v1/accounts/${id}/reconnect`);
+    expect(again.json.account).toMatchObject({ id, selectedPage: { id: PAGE.id } });
+    expect(Date.parse(again.json.account.tokenExpiresAt)).toBeGreaterThan(Date.now() + 59 * DAY);
+    expect(again.json.warning).toContain("could not be renewed");
+    const test = await testConnection({ env, db: createDb(env.DB), now: Date.now() }, ws.id, id);
+    expect(test.details?.platformUserId).toBe(userId);
   });
 });

@@ -6,7 +6,10 @@ import { getSecretBox } from "../../lib/config";
 import type { ConnectionType, Platform } from "../../lib/domain";
 import { ApiError } from "../../lib/errors";
 import { newId } from "../../lib/ids";
-import { getModule } from "../../platforms/catalogue";
+import { getModule, platformContext } from "../../platforms/catalogue";
+import { ProviderError } from "../../platforms/http";
+import { isFacebookLogin, selectedIgUserId } from "../../platforms/instagram";
+import { listFacebookPages, listInstagramBusinessAccounts } from "../../platforms/pages/meta-pages";
 import { grantsPlaylistRead } from "../../platforms/pages/youtube-playlists";
 import { nextRefreshAt } from "../../platforms/schedule";
 import { type Profile, refreshModelOf, type TokenSet } from "../../platforms/types";
@@ -73,6 +76,113 @@ export async function assertPlanRoom(db: Db, workspace: WorkspaceRow, platform?:
   }
 }
 
+/** What a reconnect stores for a Meta account whose Page is selected, in place of the grant's own. */
+interface PageReselection {
+  accessToken: string;
+  extras: Record<string, unknown>;
+  /** Columns over the grant's: the Page token's absent expiry, the Instagram account, or a cleared selection. */
+  columns: Partial<AccountRow>;
+  warning?: string;
+}
+
+/** Extras that belong to a selected Page (and, on Instagram, to its business account). */
+const PAGE_EXTRAS = ["pageId", "pageName", "pageAccessToken", "userAccessToken"] as const;
+const INSTAGRAM_PAGE_EXTRAS = [...PAGE_EXTRAS, "igUserId", "username"] as const;
+
+const without = (extras: Record<string, unknown>, keys: readonly string[]) =>
+  Object.fromEntries(Object.entries(extras).filter(([key]) => !keys.includes(key)));
+
+const RESELECT_HINT = "select a Page with POST /v1/accounts/{id}/select-page";
+
+/**
+ * An OAuth reconnect of a Facebook account, or of Instagram through Facebook Login, whose Page is
+ * selected: the fresh user token lists the Pages once and the selected Page's token, which does not
+ * expire, stays the credential. A Page no longer listed clears the selection; a failed listing keeps
+ * it with the user token as the credential. Null when none of this applies.
+ */
+async function reselectPage(
+  env: Env,
+  existing: AccountRow,
+  input: UpsertInput,
+  extras: Record<string, unknown>,
+): Promise<PageReselection | null> {
+  const { platform, tokens, now } = input;
+  const selectedPageId = existing.selectedPageId;
+  const meta = platform === "facebook" || (platform === "instagram" && isFacebookLogin(tokens.extras));
+  if (!selectedPageId || !meta || input.connectionType !== "oauth") return null;
+  const userToken = tokens.accessToken;
+  const pageName = existing.selectedPageName ?? selectedPageId;
+  // Instagram's columns name the business account chosen at select-page, not the Facebook user.
+  const keptProfile =
+    platform === "instagram"
+      ? {
+          username: existing.username,
+          displayName: existing.displayName,
+          avatarUrl: existing.avatarUrl,
+          accountType: existing.accountType,
+        }
+      : {};
+  const ctx = platformContext(env, platform, now, { requireClientCredentials: false });
+  let found: {
+    pageToken: string | null;
+    columns: Partial<AccountRow>;
+    extras: Record<string, unknown>;
+  } | null;
+  try {
+    if (platform === "facebook") {
+      const page = (await listFacebookPages(ctx, userToken)).find((p) => p.id === selectedPageId);
+      found = page ? { pageToken: page.accessToken, columns: {}, extras: { pageId: page.id } } : null;
+    } else {
+      const igUserId = selectedIgUserId(extras);
+      const ig = (await listInstagramBusinessAccounts(ctx, userToken)).find(
+        (a) => a.pageId === selectedPageId && (!igUserId || a.igUserId === igUserId),
+      );
+      found = ig
+        ? {
+            pageToken: ig.pageAccessToken,
+            columns: {
+              username: ig.username ? `@${ig.username}` : existing.username,
+              displayName: ig.name || ig.username || existing.displayName,
+              avatarUrl: ig.avatarUrl ?? existing.avatarUrl,
+              accountType: "business",
+            },
+            extras: { pageId: ig.pageId, igUserId: ig.igUserId, username: ig.username },
+          }
+        : null;
+    }
+  } catch (err) {
+    if (!(err instanceof ProviderError)) throw err;
+    return {
+      accessToken: userToken,
+      extras,
+      columns: keptProfile,
+      warning: `Facebook did not answer the Pages of this login, so the token of the selected Page (${pageName}) could not be renewed; the account holds the user token, which expires in about 60 days, until you ${RESELECT_HINT}.`,
+    };
+  }
+  if (!found) {
+    return {
+      accessToken: userToken,
+      extras: without(extras, platform === "instagram" ? INSTAGRAM_PAGE_EXTRAS : PAGE_EXTRAS),
+      columns: { selectedPageId: null, selectedPageName: null },
+      warning: `The selected Page (${pageName}) is no longer among the Pages this Facebook login manages, so the selection was cleared; the account holds the user token, which expires in about 60 days, until you ${RESELECT_HINT}.`,
+    };
+  }
+  if (!found.pageToken) {
+    // Graph sends no Page token when the user may no longer act for the Page (as at select-page).
+    return {
+      accessToken: userToken,
+      extras: { ...without(extras, ["userAccessToken"]), ...found.extras, pageAccessToken: null },
+      columns: { ...keptProfile, ...found.columns },
+      warning: `Facebook sent no token for the selected Page (${pageName}): this login may no longer act for it, so the account holds the user token, which expires in about 60 days.`,
+    };
+  }
+  return {
+    accessToken: found.pageToken,
+    extras: { ...extras, ...found.extras, pageAccessToken: found.pageToken, userAccessToken: userToken },
+    columns: { ...found.columns, tokenExpiresAt: null, expiringNotifiedAt: null },
+  };
+}
+
 export interface UpsertInput {
   platform: Platform;
   tokens: TokenSet;
@@ -109,9 +219,13 @@ export async function upsertConnectedAccount(
     profile.platformUserId,
   );
   const box = await getSecretBox(env);
-  const schedule = (refreshToken: string | null, extras: Record<string, unknown> | null | undefined) =>
+  const schedule = (
+    refreshToken: string | null,
+    extras: Record<string, unknown> | null | undefined,
+    expiresAt = tokens.expiresAt,
+  ) =>
     nextRefreshAt(refreshModelOf(module, extras), {
-      expiresAt: tokens.expiresAt,
+      expiresAt,
       issuedAt: now,
       hasRefreshToken: Boolean(refreshToken),
     });
@@ -144,6 +258,7 @@ export async function upsertConnectedAccount(
 
   let row: AccountRow | undefined;
   let deliveries: string[] = [];
+  let pageWarning: string | undefined;
   if (existing) {
     // An archived account counts again once reconnected, so it needs the room a new one would.
     if (existing.status === "disconnected") await assertPlanRoom(db, workspace, platform);
@@ -152,27 +267,31 @@ export async function upsertConnectedAccount(
         ? await openAccountSecrets(box, existing)
         : null;
     const refreshToken = tokens.refreshToken || previous?.refreshToken || null;
-    const extras = { ...previous?.extras, ...tokens.extras };
+    const merged = { ...previous?.extras, ...tokens.extras };
+    const reselected = await reselectPage(env, existing, input, merged);
+    pageWarning = reselected?.warning;
+    const extras = reselected?.extras ?? merged;
+    const columns = { ...grantFields, ...reselected?.columns };
     const secrets = await sealAccountSecrets(box, existing.id, {
-      accessToken: tokens.accessToken,
+      accessToken: reselected?.accessToken ?? tokens.accessToken,
       refreshToken,
       extras,
     });
     const scopes = tokens.scopes ?? existing.scopes;
-    const event = accountEvent("account.connected", { ...existing, ...grantFields });
+    const event = accountEvent("account.connected", { ...existing, ...columns });
     const { results, deliveryIds } = await commitWithEvents(
       db,
       [
         db
           .update(accounts)
           .set({
-            ...grantFields,
+            ...columns,
             ...secrets,
             scopes,
             refreshTokenExpiresAt: tokens.refreshToken
               ? (tokens.refreshTokenExpiresAt ?? null)
               : existing.refreshTokenExpiresAt,
-            nextRefreshAt: schedule(refreshToken, extras),
+            nextRefreshAt: schedule(refreshToken, extras, columns.tokenExpiresAt),
             refreshLeaseId: null,
             refreshLeaseUntil: null,
             ...(input.name !== undefined ? { name: input.name } : {}),
@@ -232,11 +351,10 @@ export async function upsertConnectedAccount(
     }
   }
   if (!row) throw new ApiError("NOT_FOUND", "Account not found");
-  return {
-    account: row,
-    deliveryIds: deliveries,
-    ...(sharedElsewhere ? { warning: SHARED_ACCOUNT_WARNING } : {}),
-  };
+  const warning = [sharedElsewhere ? SHARED_ACCOUNT_WARNING : undefined, pageWarning]
+    .filter(Boolean)
+    .join(" ");
+  return { account: row, deliveryIds: deliveries, ...(warning ? { warning } : {}) };
 }
 
 export const toConnected = ({ account, warning }: ConnectedAccount) => ({
