@@ -68,8 +68,7 @@ async function consent(
 }
 
 /** connect → consent → code exchange (oauth.ts and the module's finishGrant) → profile, as the app does. */
-async function connectThroughModule(platform: Platform, username?: string) {
-  const module = CATALOGUE[platform];
+async function connectThroughModule(platform: Platform, username?: string, module = CATALOGUE[platform]) {
   const ctx = context(platform);
   const codeVerifier = oauth.generateRandomCodeVerifier();
   const state = oauth.generateRandomState();
@@ -426,6 +425,7 @@ describe("token endpoint", () => {
 /** What each platform's own module reads from the sandbox, through its real profile()/finishGrant. */
 const EXPECTED: Record<Platform, Partial<Profile>> = {
   twitter: { platformUserId: "sbx-twitter-1001", username: "@sandbox_x", displayName: "Sandbox X User" },
+  // LinkedIn has no handle for API clients; its stand-in, the email, needs the email scope Switchboard does not ask.
   linkedin: { platformUserId: "sbx-linkedin-1001", displayName: "Sandbox LinkedIn Member", username: null },
   youtube: {
     platformUserId: "sbx-youtube-1001",
@@ -467,8 +467,13 @@ const EXPECTED: Record<Platform, Partial<Profile>> = {
     displayName: "Sandbox Business",
     accountType: "business",
   },
-  // TikTok's username needs user.info.profile, which Switchboard asks for.
-  tiktok: { platformUserId: "sbx-tiktok-1001", username: "@sandbox_tiktok", displayName: "Sandbox TikTok" },
+  // TikTok's username needs user.info.profile, which Switchboard asks for; user/info names no account type.
+  tiktok: {
+    platformUserId: "sbx-tiktok-1001",
+    username: "@sandbox_tiktok",
+    displayName: "Sandbox TikTok",
+    accountType: null,
+  },
   snapchat: {
     platformUserId: "sbx-snapchat-1001",
     username: "sandbox_snap",
@@ -496,6 +501,48 @@ function credentials(platform: Platform, ctx: PlatformContext, input: Credential
 
 const BOT_TOKEN = "7012345678:AAHsandboxsandboxsandboxsandbox12345";
 const SYSTEM_USER_TOKEN = "EAAGsandboxSystemUserToken0123456789";
+
+describe("scopes a real consent grants beyond the module's", () => {
+  it("LinkedIn grants email to an app that asks, and the module reads it as the username", async () => {
+    const linkedin = CATALOGUE.linkedin;
+    const oauthSettings = linkedin.oauth as NonNullable<typeof linkedin.oauth>;
+    const withEmail = {
+      ...linkedin,
+      oauth: { ...oauthSettings, scopes: [...oauthSettings.scopes, "email"] },
+    };
+    const { tokens, profile } = await connectThroughModule("linkedin", undefined, withEmail);
+    expect(tokens.scopes).toContain("email");
+    expect(profile).toMatchObject({
+      platformUserId: "sbx-linkedin-1001",
+      username: "sandbox_linkedin@sandbox.invalid",
+      displayName: "Sandbox LinkedIn Member",
+      accountType: "personal",
+    });
+  });
+
+  it("TikTok answers the username and display name the module asks for with user.info.profile", async () => {
+    const { tokens, profile } = await connectThroughModule("tiktok");
+    expect(tokens.scopes).toEqual(expect.arrayContaining(["user.info.basic", "user.info.profile"]));
+    expect(profile).toMatchObject({ username: "@sandbox_tiktok", displayName: "Sandbox TikTok" });
+  });
+
+  it("still refuses a scope the platform does not have", async () => {
+    const linkedin = CATALOGUE.linkedin;
+    const oauthSettings = linkedin.oauth as NonNullable<typeof linkedin.oauth>;
+    const bogus = {
+      ...linkedin,
+      oauth: { ...oauthSettings, scopes: [...oauthSettings.scopes, "r_everything"] },
+    };
+    const url = await buildAuthorizationUrl(context("linkedin"), bogus, {
+      state: "s",
+      codeVerifier: oauth.generateRandomCodeVerifier(),
+      redirectUri: redirectUri("linkedin"),
+    });
+    const res = await sbFetch(url);
+    const back = new URL(res.headers.get("location") as string);
+    expect(back.searchParams.get("error")).toBe("invalid_scope");
+  });
+});
 
 describe("every platform's module reads its sandbox", () => {
   it.each(OAUTH_PLATFORMS)("%s: connect, profile, refresh as its model says, revoke", async (platform) => {

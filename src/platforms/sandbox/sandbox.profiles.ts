@@ -21,6 +21,8 @@ interface SandboxSpec {
   refreshTtl?: number;
   /** Whether the authorization request earns a refresh token; absent: always (when the model has one). */
   offline?: (params: URLSearchParams, scopes: readonly string[]) => boolean;
+  /** Scopes the platform grants an app that asks, beyond those the module asks (a customer's own app may). */
+  otherScopes?: readonly string[];
 }
 
 const googleOffline = (params: URLSearchParams) => params.get("access_type") === "offline";
@@ -38,6 +40,8 @@ export const SANDBOX_SPECS: Record<Platform, SandboxSpec> = {
     displayName: "Sandbox LinkedIn Member",
     accessTtl: s(60 * DAY),
     refreshTtl: s(365 * DAY),
+    // Checked 2026-12-06: https://learn.microsoft.com/en-us/linkedin/consumer/integrations/self-serve/sign-in-with-linkedin-v2 (openid, profile and email come with Sign In with LinkedIn using OpenID Connect)
+    otherScopes: ["email"],
   },
   youtube: {
     username: "sandbox_youtube",

@@ -137,15 +137,16 @@ export async function authorizePage(
       return fail("invalid_request", "code_challenge must be a base64url SHA-256 digest");
   }
   const scopes = (params.get("scope") ?? "").split(/[\s,]+/).filter(Boolean);
+  const spec = SANDBOX_SPECS[platform];
   const known = new Set([
     ...settings.scopes,
     ...(settings.pageScopes ?? []),
     ...variantsVia(platform).flatMap((v) => v.scopes),
+    ...(spec.otherScopes ?? []),
   ]);
   const unknown = scopes.find((scope) => !known.has(scope));
   if (unknown !== undefined) return fail("invalid_scope", `Unknown scope: ${unknown.slice(0, 100)}`);
 
-  const spec = SANDBOX_SPECS[platform];
   const offline = spec.offline ? spec.offline(params, scopes) : true;
   const request = await signToken(env, {
     k: "req",
