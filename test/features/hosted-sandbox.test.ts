@@ -190,6 +190,18 @@ describe("a LinkedIn account connected without pageMode, against the sandbox", (
   });
 });
 
+describe("sandbox profiles through the API", () => {
+  it("a TikTok account has its username and display name, as a real consent's user.info.profile gives", async () => {
+    const account = await apiConnect("tiktok");
+    expect((await api(`/v1/accounts/${account.id}`, { key: ws.key })).json).toMatchObject({
+      platform: "tiktok",
+      username: "@sandbox_tiktok",
+      displayName: "Sandbox TikTok",
+      avatarUrl: expect.stringContaining("/sandbox/tiktok/avatar/"),
+    });
+  });
+});
+
 describe("every account route against the sandbox", () => {
   it("answers no 5xx, and backfills end without failing", async () => {
     const accounts = [];
