@@ -4,6 +4,8 @@ import { DAY } from "../../src/lib/time";
 import { facebook } from "../../src/platforms/facebook";
 import { ProviderError } from "../../src/platforms/http";
 import { refreshGrant } from "../../src/platforms/oauth";
+import { listFacebookPages } from "../../src/platforms/pages/meta-pages";
+import { facebookBusinessList, facebookPageList } from "../../src/platforms/wire/meta";
 import type { FakeGrant, FakePlatform, FakeRequest } from "../helpers/fake-provider";
 import {
   authorizeUrl,
@@ -272,5 +274,69 @@ describe("facebook with a selected Page's token as the credential", () => {
     await facebook.revoke?.(context(), reconnected);
     expect(bearers()).toEqual([granted.accessToken]);
     expect(granted.revoked).toBe(true);
+  });
+});
+
+describe("facebook Pages through the user's businesses", () => {
+  const A = { id: "100000000000001", name: "Own Page" };
+  const B = { id: "100000000000002", name: "Shared Page" };
+  const C = { id: "100000000000003", name: "Client Page" };
+  let asked: URL[] = [];
+  const fields = (req: FakeRequest) => {
+    asked.push(req.url);
+    return req.url.searchParams.get("fields");
+  };
+
+  beforeEach(() => {
+    asked = [];
+    fake.api("GET /me/accounts", (req) =>
+      Response.json(facebookPageList([{ ...A, accessToken: "page-a" }, B], fields(req))),
+    );
+    fake.api("GET /me/businesses", (req) =>
+      Response.json(
+        facebookBusinessList(
+          [
+            { id: "biz-1", name: "Agency" },
+            { id: "biz-2", name: "Brand" },
+          ],
+          fields(req),
+        ),
+      ),
+    );
+    fake.api("GET /biz-1/owned_pages", (req) =>
+      Response.json(facebookPageList([{ ...B, accessToken: "page-b" }], fields(req))),
+    );
+    fake.api("GET /biz-1/client_pages", (req) =>
+      Response.json(facebookPageList([{ ...C, accessToken: "page-c" }], fields(req))),
+    );
+    fake.api("GET /biz-2/owned_pages", (req) =>
+      Response.json(facebookPageList([{ ...A, accessToken: "page-a-2" }], fields(req))),
+    );
+    fake.api("GET /biz-2/client_pages", () => graphError(200, 403, "Permissions error"));
+  });
+
+  it("adds business-owned and client Pages to /me/accounts, once each, a business lending a missing token", async () => {
+    const pages = await listFacebookPages(context(), "user-token", { businesses: true });
+    expect(pages.map((p) => [p.id, p.accessToken])).toEqual([
+      [A.id, "page-a"],
+      [B.id, "page-b"],
+      [C.id, "page-c"],
+    ]);
+    const fieldsOf = (path: string) => asked.find((u) => u.pathname === path)?.searchParams.get("fields");
+    expect(fieldsOf("/facebook/api/me/businesses")).toBe("id,name");
+    expect(fieldsOf("/facebook/api/biz-1/client_pages")).toBe("id,name,access_token,picture");
+    expect(fake.calls.filter((c) => c.headers.get("authorization") !== "Bearer user-token")).toEqual([]);
+  });
+
+  it("reads no businesses without the option (a grant without business_management)", async () => {
+    const pages = await listFacebookPages(context(), "user-token");
+    expect(pages.map((p) => p.id)).toEqual([A.id, B.id]);
+    expect(fake.calls.map((c) => c.path)).toEqual(["/api/me/accounts"]);
+  });
+
+  it("lists /me/accounts alone when the businesses edge is forbidden", async () => {
+    fake.api("GET /me/businesses", () => graphError(200, 403, "Permissions error"));
+    const pages = await listFacebookPages(context(), "user-token", { businesses: true });
+    expect(pages.map((p) => p.id)).toEqual([A.id, B.id]);
   });
 });

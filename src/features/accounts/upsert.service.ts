@@ -9,7 +9,11 @@ import { newId } from "../../lib/ids";
 import { getModule, platformContext } from "../../platforms/catalogue";
 import { ProviderError } from "../../platforms/http";
 import { isFacebookLogin, selectedIgUserId } from "../../platforms/instagram";
-import { listFacebookPages, listInstagramBusinessAccounts } from "../../platforms/pages/meta-pages";
+import {
+  listFacebookPages,
+  listInstagramBusinessAccounts,
+  reachesBusinessPages,
+} from "../../platforms/pages/meta-pages";
 import { grantsPlaylistRead } from "../../platforms/pages/youtube-playlists";
 import { nextRefreshAt } from "../../platforms/schedule";
 import { type Profile, refreshModelOf, type TokenSet } from "../../platforms/types";
@@ -130,7 +134,9 @@ async function reselectPage(
   } | null;
   try {
     if (platform === "facebook") {
-      const page = (await listFacebookPages(ctx, userToken)).find((p) => p.id === selectedPageId);
+      const businesses = reachesBusinessPages(tokens.scopes ?? existing.scopes);
+      const pages = await listFacebookPages(ctx, userToken, { businesses });
+      const page = pages.find((p) => p.id === selectedPageId);
       found = page ? { pageToken: page.accessToken, columns: {}, extras: { pageId: page.id } } : null;
     } else {
       const igUserId = selectedIgUserId(extras);

@@ -8,7 +8,11 @@ import { isFacebookLogin } from "../../platforms/instagram";
 import { FACEBOOK_LOGIN, facebookUserToken } from "../../platforms/meta";
 import { listBusinessLocations } from "../../platforms/pages/google-locations";
 import { lacksOrganizationAccess, listOrganizations } from "../../platforms/pages/linkedin-pages";
-import { listFacebookPages, listInstagramBusinessAccounts } from "../../platforms/pages/meta-pages";
+import {
+  listFacebookPages,
+  listInstagramBusinessAccounts,
+  reachesBusinessPages,
+} from "../../platforms/pages/meta-pages";
 import { listYouTubeChannels } from "../../platforms/pages/youtube-channels";
 import type { Grant, PlatformContext } from "../../platforms/types";
 import { findAccount, sealAccountSecrets } from "../accounts/accounts.repository";
@@ -147,7 +151,9 @@ async function listedPages(
       }));
     }
     case "facebook": {
-      const pages = await platformCall(opened, () => listFacebookPages(ctx, token));
+      const pages = await platformCall(opened, () =>
+        listFacebookPages(ctx, token, { businesses: reachesBusinessPages(row.scopes) }),
+      );
       return pages.map((page) => ({
         id: page.id,
         name: page.name,
@@ -248,7 +254,9 @@ async function selectionFor(
       };
     }
     case "facebook": {
-      const pages = await platformCall(opened, () => listFacebookPages(ctx, token));
+      const pages = await platformCall(opened, () =>
+        listFacebookPages(ctx, token, { businesses: reachesBusinessPages(row.scopes) }),
+      );
       const page = pages.find((p) => p.id === input.pageId);
       if (!page) {
         throw invalidPageId(

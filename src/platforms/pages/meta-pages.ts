@@ -1,3 +1,4 @@
+import { ProviderError } from "../http";
 import { facebookLoginContext } from "../instagram";
 import { GRAPH_VERSION, graphJson } from "../meta";
 import type { PlatformContext } from "../types";
@@ -25,12 +26,13 @@ const PAGE_SIZE = "100";
 /** 5 pages of 100 bound one listing at 500 Pages. */
 const MAX_PAGES = 5;
 
-/** Every Page the user can act for, following Graph's `after` cursor while `paging.next` is present. */
+/** Every entry of a Graph edge, following its `after` cursor while `paging.next` is present. */
 async function listManagedPages(
   ctx: PlatformContext,
   path: string,
   token: string,
   fields: string,
+  what = "Graph me/accounts",
 ): Promise<ManagedPage[]> {
   const pages: ManagedPage[] = [];
   let after: string | undefined;
@@ -39,7 +41,7 @@ async function listManagedPages(
       ctx,
       path,
       { token, query: { fields, limit: PAGE_SIZE, after } },
-      "Graph me/accounts",
+      what,
     );
     for (const page of body.data ?? []) if (page?.id) pages.push(page);
     after = body.paging?.next ? body.paging.cursors?.after : undefined;
@@ -55,9 +57,88 @@ export interface FacebookPage {
   accessToken: string | null;
 }
 
-/** The Pages a Facebook user token manages (`ctx` is Facebook's: its API base carries the version). */
-export async function listFacebookPages(ctx: PlatformContext, userToken: string): Promise<FacebookPage[]> {
-  const pages = await listManagedPages(ctx, "/me/accounts", userToken, "id,name,access_token,picture");
+/** The permission that opens the user's businesses and the Pages they own or manage for clients. */
+// Checked 2026-12-06: https://developers.facebook.com/docs/facebook-login/facebook-login-for-business/ (business_management for user access tokens)
+export const BUSINESS_SCOPE = "business_management";
+
+/** Whether a grant's scopes reach business-owned and client Pages. */
+export const reachesBusinessPages = (scopes: readonly string[] | null | undefined) =>
+  Boolean(scopes?.includes(BUSINESS_SCOPE));
+
+/** Businesses whose Pages one listing reads (two edges each), bounding its Graph calls. */
+const MAX_BUSINESSES = 10;
+const PAGE_FIELDS = "id,name,access_token,picture";
+
+/** Graph's permission errors (10: permission denied; 200: permissions error): that edge is skipped, the token stays good. */
+// Checked 2026-12-06: https://developers.facebook.com/documentation/ads-commerce/marketing-api/reference/business/client_pages (error 200, Permissions error)
+// Unverified 2026-12-06: needs a live app (code 10 on a business edge the user may not read)
+const isPermissionError = (err: unknown) =>
+  err instanceof ProviderError && (Number(err.details.code) === 10 || Number(err.details.code) === 200);
+
+async function unlessForbidden(list: () => Promise<ManagedPage[]>): Promise<ManagedPage[]> {
+  try {
+    return await list();
+  } catch (err) {
+    if (isPermissionError(err)) return [];
+    throw err;
+  }
+}
+
+/**
+ * The Pages the user reaches through their businesses: each business's owned and client Pages.
+ * Graph sends a Page token only where the user has a task on the Page.
+ */
+// Checked 2026-12-06: https://developers.facebook.com/docs/graph-api/reference/user/businesses/ (GET /{user-id}/businesses)
+// Checked 2026-12-06: https://developers.facebook.com/docs/graph-api/reference/business/owned_pages/ (GET /{business-id}/owned_pages)
+// Checked 2026-12-06: https://developers.facebook.com/documentation/ads-commerce/marketing-api/reference/business/client_pages (GET /{business-id}/client_pages: Page nodes)
+// Unverified 2026-12-06: needs a live app (access_token asked of a business edge's Page nodes with the user token)
+async function listBusinessPages(ctx: PlatformContext, token: string): Promise<ManagedPage[]> {
+  const businesses = await unlessForbidden(() =>
+    listManagedPages(ctx, "/me/businesses", token, "id,name", "Graph me/businesses"),
+  );
+  const edges = businesses
+    .slice(0, MAX_BUSINESSES)
+    .flatMap((business) =>
+      ["owned_pages", "client_pages"].map((edge) =>
+        unlessForbidden(() =>
+          listManagedPages(
+            ctx,
+            `/${encodeURIComponent(business.id)}/${edge}`,
+            token,
+            PAGE_FIELDS,
+            `Graph business ${edge}`,
+          ),
+        ),
+      ),
+    );
+  return (await Promise.all(edges)).flat();
+}
+
+/** One entry per Page, the first listing's first; a later one lends the Page token an earlier one lacked. */
+function dedupePages(pages: ManagedPage[]): ManagedPage[] {
+  const byId = new Map<string, ManagedPage>();
+  for (const page of pages) {
+    const seen = byId.get(page.id);
+    if (!seen) byId.set(page.id, page);
+    else if (!seen.access_token && page.access_token)
+      byId.set(page.id, { ...seen, access_token: page.access_token });
+  }
+  return [...byId.values()];
+}
+
+/**
+ * The Pages a Facebook user token manages (`ctx` is Facebook's: its API base carries the version):
+ * `/me/accounts`, then, with `businesses`, those reached through the user's businesses.
+ */
+export async function listFacebookPages(
+  ctx: PlatformContext,
+  userToken: string,
+  options: { businesses?: boolean } = {},
+): Promise<FacebookPage[]> {
+  const managed = await listManagedPages(ctx, "/me/accounts", userToken, PAGE_FIELDS);
+  const pages = options.businesses
+    ? dedupePages([...managed, ...(await listBusinessPages(ctx, userToken))])
+    : managed;
   return pages.map((page) => {
     const picture = page.picture?.data;
     return {

@@ -170,3 +170,11 @@ export function facebookPageList(pages: FacebookPage[], fields: string | null) {
     paging: { cursors: { before: "QVFIUb", after: "QVFIUa" } },
   };
 }
+
+/** Facebook's GET /me/businesses: the businesses a user belongs to, as the fields ask (name by default). */
+export function facebookBusinessList(businesses: { id: string; name: string }[], fields: string | null) {
+  return {
+    data: businesses.map((b) => graphFields(fields, { id: b.id, name: b.name }, ["name"])),
+    paging: { cursors: { before: "QVFIUc", after: "QVFIUd" } },
+  };
+}
