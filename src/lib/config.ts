@@ -89,6 +89,15 @@ export function instagramAudioEnabled(env: Env): boolean {
 }
 
 /**
+ * FACEBOOK_LOGIN_CONFIG_ID: the deployment's Facebook Login for Business configuration, sent as
+ * config_id instead of scope on Facebook's dialog (Facebook, and Instagram through Facebook Login);
+ * undefined when unset or empty.
+ */
+export function facebookLoginConfigId(env: Env): string | undefined {
+  return env.FACEBOOK_LOGIN_CONFIG_ID?.trim() || undefined;
+}
+
+/**
  * BLUESKY_OAUTH_KEYS: the AT Protocol OAuth client's ES256 signing keys, "kid:<base64 PKCS#8>,…"
  * (the first signs new grants; every one is published); undefined when unset or empty.
  */

@@ -1,4 +1,10 @@
-import { ConfigError, getConfig, platformCredentials, platformSecretNames } from "../lib/config";
+import {
+  ConfigError,
+  facebookLoginConfigId,
+  getConfig,
+  platformCredentials,
+  platformSecretNames,
+} from "../lib/config";
 import { PLATFORMS, type Platform } from "../lib/domain";
 import { ApiError } from "../lib/errors";
 import { atprotoClient } from "./atproto/client";
@@ -143,5 +149,12 @@ export function platformContext(
     fetch: sandbox ? sandboxFetch(env, timedFetch(options.timeoutMs)) : timedFetch(options.timeoutMs),
     now,
     ...(platform === "bluesky" ? { atproto: atprotoClient(env) } : {}),
+    // The sandbox's dialog grants the scopes asked, so it is never sent a configuration instead.
+    ...(platform === "facebook" && !sandbox ? loginConfig(env) : {}),
   };
 }
+
+const loginConfig = (env: Env) => {
+  const id = facebookLoginConfigId(env);
+  return id ? { loginConfigId: id } : {};
+};

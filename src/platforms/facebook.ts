@@ -29,6 +29,9 @@ export const facebook: PlatformModule = {
     // Checked 2026-12-06: https://developers.facebook.com/docs/insights/get-started (Page insights need read_insights beside pages_show_list, pages_read_engagement)
     scopes: ["pages_show_list", "pages_manage_posts", "pages_read_engagement", "read_insights"],
     scopeSeparator: ",",
+    // FACEBOOK_LOGIN_CONFIG_ID sends a Login for Business configuration as config_id instead of these scopes.
+    // Checked 2026-12-06: https://developers.facebook.com/docs/facebook-login/facebook-login-for-business/ (a configuration sets the token type, assets and permissions; the user must grant all of them)
+    // Unverified 2026-12-06: needs a live app (config_id in place of scope on a manually built dialog URL; no such example on the pages read)
     // Unverified 2026-12-06: needs a live app (PKCE on the Login dialog is not on the pages read)
     pkce: true,
     clientAuth: "post",

@@ -146,7 +146,9 @@ export async function buildAuthorizationUrl(
     response_type: "code",
     [settings.clientIdParam ?? "client_id"]: ctx.clientId,
     redirect_uri: req.redirectUri,
-    scope: scopes.join(settings.scopeSeparator ?? " "),
+    ...(ctx.loginConfigId
+      ? { config_id: ctx.loginConfigId }
+      : { scope: scopes.join(settings.scopeSeparator ?? " ") }),
     state: req.state,
     ...settings.authorizeParams,
     ...(req.forcePrompt ? settings.forcePromptParams : {}),

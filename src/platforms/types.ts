@@ -92,6 +92,8 @@ export interface PlatformContext {
   now: number;
   /** Bluesky: the deployment's AT Protocol OAuth client (client_id URL, signing keys). */
   atproto?: AtprotoClient;
+  /** Facebook: the deployment's Login for Business configuration, sent as config_id instead of scope. */
+  loginConfigId?: string;
 }
 
 /** Input for a connection without OAuth (POST /v1/accounts). */

@@ -1,6 +1,8 @@
+import { env } from "cloudflare:workers";
 import * as oauth from "oauth4webapi";
 import { beforeEach, describe, expect, it } from "vitest";
 import { DAY } from "../../src/lib/time";
+import { platformContext } from "../../src/platforms/catalogue";
 import { facebook } from "../../src/platforms/facebook";
 import { ProviderError } from "../../src/platforms/http";
 import { refreshGrant } from "../../src/platforms/oauth";
@@ -338,5 +340,30 @@ describe("facebook Pages through the user's businesses", () => {
     fake.api("GET /me/businesses", () => graphError(200, 403, "Permissions error"));
     const pages = await listFacebookPages(context(), "user-token", { businesses: true });
     expect(pages.map((p) => p.id)).toEqual([A.id, B.id]);
+  });
+});
+
+describe("facebook Login for Business", () => {
+  it("sends the deployment's configuration id as config_id instead of scope", async () => {
+    const url = await authorizeUrl(
+      facebook,
+      { codeVerifier: VERIFIER },
+      {
+        ...context(),
+        loginConfigId: "1234567890123456",
+      },
+    );
+    expect(url.searchParams.get("config_id")).toBe("1234567890123456");
+    expect(url.searchParams.has("scope")).toBe(false);
+    expect(url.searchParams.get("code_challenge_method")).toBe("S256");
+    expect(url.searchParams.get("response_type")).toBe("code");
+  });
+
+  it("reads FACEBOOK_LOGIN_CONFIG_ID for Facebook only, and an empty one as unset", () => {
+    const configured = { ...env, FACEBOOK_LOGIN_CONFIG_ID: " 1234567890123456 " };
+    expect(platformContext(configured, "facebook", NOW).loginConfigId).toBe("1234567890123456");
+    expect(platformContext(configured, "instagram", NOW).loginConfigId).toBeUndefined();
+    const unset = { ...env, FACEBOOK_LOGIN_CONFIG_ID: "" };
+    expect(platformContext(unset, "facebook", NOW).loginConfigId).toBeUndefined();
   });
 });
