@@ -95,8 +95,16 @@ describe("KV unavailable or slow during connect", () => {
       });
       const elapsed = Date.now() - started;
       expectUnavailable(res);
-      if (fault === "hangs") expect(elapsed).toBeGreaterThanOrEqual(BOUND_MS - 5);
-      expect(elapsed).toBeLessThan(2_000);
+      // The put never settles: an answer at all is the bound at work, and the log names which bound
+      // (the app's, not the 3 s default), whatever the machine's speed.
+      if (fault === "hangs") {
+        expect(elapsed).toBeGreaterThanOrEqual(BOUND_MS - 5);
+        const [line] = logged.mock.calls.map(([entry]) => JSON.parse(String(entry)));
+        expect(line).toMatchObject({
+          event: "storage_unavailable",
+          message: `timed out after ${BOUND_MS} ms`,
+        });
+      }
       expect(await everyRow()).toEqual(before);
     },
   );
