@@ -248,9 +248,10 @@ describe("LinkedIn pages", () => {
 describe("LinkedIn accounts connected without pageMode", () => {
   const hint = expect.stringContaining("reconnect it with pageMode: true");
 
-  it("answer no pages with requiresReauth and a hint, without calling LinkedIn, and refuse select-page", async () => {
+  it("answer no pages with requiresReauth and a hint on LinkedIn's 403, and refuse select-page", async () => {
     const token = MEMBER_TOKEN();
-    const fake = linkedinFake(token, [{ id: 12345678, name: "Vox Burst" }]);
+    const fake = fakePlatform("linkedin");
+    fake.api("GET /v2/organizationAcls", () => sendError(linkedinNoOrganizationAccess()));
     const account = await linkedinAccount(token, { scopes: ["openid", "profile", "w_member_social"] });
     const res = await api(`/v1/accounts/${account.id}/pages`, { key: ws.key });
     expect(res.status, res.text).toBe(200);
@@ -262,20 +263,23 @@ describe("LinkedIn accounts connected without pageMode", () => {
     });
     expect(select.status).toBe(400);
     expect(select.json.error).toMatchObject({ code: "INVALID_PARAM", message: hint });
-    expect(fake.calls).toHaveLength(0);
-    expect(await rowOf(account.id)).toMatchObject({ selected_page_id: null, status: "active" });
+    expect(fake.calls).toHaveLength(2);
+    expect(await rowOf(account.id)).toMatchObject({
+      selected_page_id: null,
+      status: "active",
+      last_error_code: null,
+    });
   });
 
-  it("read LinkedIn's 403 ACCESS_DENIED the same way when the grant's scopes are unknown; the account stays active", async () => {
-    const token = MEMBER_TOKEN();
+  it("keep LinkedIn's other refusals as PROVIDER_ERROR", async () => {
     const fake = fakePlatform("linkedin");
-    fake.api("GET /v2/organizationAcls", () => sendError(linkedinNoOrganizationAccess()));
-    const account = await linkedinAccount(token);
+    fake.api("GET /v2/organizationAcls", () =>
+      Response.json({ status: 400, code: "ILLEGAL_ARGUMENT", message: "Invalid param" }, { status: 400 }),
+    );
+    const account = await linkedinAccount(MEMBER_TOKEN());
     const res = await api(`/v1/accounts/${account.id}/pages`, { key: ws.key });
-    expect(res.status, res.text).toBe(200);
-    expect(res.json).toEqual({ pages: [], requiresReauth: true, hint });
-    expect(fake.calls).toHaveLength(1);
-    expect(await rowOf(account.id)).toMatchObject({ status: "active", last_error_code: null });
+    expect(res.status).toBe(502);
+    expect(res.json.error.code).toBe("PROVIDER_ERROR");
   });
 
   it("list organisations as before when the grant holds rw_organization_admin", async () => {

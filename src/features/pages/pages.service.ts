@@ -7,7 +7,7 @@ import { providerFailure } from "../../platforms/failure";
 import { isFacebookLogin } from "../../platforms/instagram";
 import { FACEBOOK_LOGIN, facebookUserToken } from "../../platforms/meta";
 import { listBusinessLocations } from "../../platforms/pages/google-locations";
-import { lacksOrganizationAccess, listOrganizations } from "../../platforms/pages/linkedin-pages";
+import { listOrganizations } from "../../platforms/pages/linkedin-pages";
 import {
   listFacebookPages,
   listInstagramBusinessAccounts,
@@ -86,9 +86,11 @@ const noOrganizationAccess = (): PageList => ({
   hint: LINKEDIN_PAGE_MODE_HINT,
 });
 
-/** The member's organisations, or undefined when the grant has no organisation access (known from its scopes or LinkedIn's 403). */
+/**
+ * The member's organisations, or undefined when LinkedIn refuses the grant organisation access (403).
+ * LinkedIn decides, not the stored scopes: a grant's scope list may be absent or stale.
+ */
 async function linkedinOrganizations(opened: Opened) {
-  if (lacksOrganizationAccess(opened.row.scopes)) return undefined;
   const listing = await platformCall(opened, () => listOrganizations(opened.ctx, opened.token));
   return listing.kind === "ok" ? listing.organizations : undefined;
 }

@@ -55,14 +55,6 @@ function logoOf(org: DecoratedOrganization | undefined): string | null {
   return null;
 }
 
-/** The scopes that let organizationAcls list the member's roles; a grant without either is a member-only one. */
-export const ORGANIZATION_ADMIN_SCOPES: readonly string[] = ["rw_organization_admin", "r_organization_admin"];
-
-/** Whether a granted scope list is known to lack organisation access (an empty list says nothing). */
-export function lacksOrganizationAccess(scopes: readonly string[]): boolean {
-  return scopes.length > 0 && !scopes.some((scope) => ORGANIZATION_ADMIN_SCOPES.includes(scope));
-}
-
 export type OrganizationListing =
   | { kind: "ok"; organizations: LinkedInOrganization[] }
   | { kind: "no-organization-access" };
