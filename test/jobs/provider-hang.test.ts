@@ -53,8 +53,9 @@ describe("a platform that hangs", () => {
     // The platform got the request and saw the caller hang up: an abort, not a failed connection.
     expect(fake.calls.filter((c) => c.path === "/token")).toHaveLength(1);
     expect(fake.hangUps).toBe(1);
+    // The hung request never answers: the run ending at all, with the hang-up above, is the
+    // timeout at work; no wall-clock ceiling, which a loaded machine could miss.
     expect(elapsed).toBeGreaterThanOrEqual(TIMEOUT_MS - 5);
-    expect(elapsed).toBeLessThan(5_000);
     const row = await rowOf(id);
     expect(row).toMatchObject({
       status: "active",
