@@ -217,6 +217,26 @@ describe.skipIf(!existsSync(CHROMIUM))("hosted connect in a real browser, agains
   );
 
   it(
+    "YouTube: the brand account's channel picked",
+    async () => {
+      const session = await newSession("end-youtube");
+      const page = await open(session.url);
+      await page.click("[data-platform=youtube]");
+      await approve(page, "youtube", "youtube");
+      await page.waitForSelector("[data-page-id]");
+      await shot(page, "youtube-3-channels");
+      const ids = await page.$$eval("[data-page-id]", (buttons) =>
+        buttons.map((button) => button.getAttribute("data-page-id")),
+      );
+      expect(ids).toHaveLength(2);
+      await page.click(`[data-page-id="${ids[1]}"]`);
+      const account = await landed(page, session, "end-youtube", "youtube");
+      expect(account).toMatchObject({ platform: "youtube", selectedPage: { id: ids[1] } });
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
     "Mastodon: the server asked for, then consent",
     async () => {
       const session = await newSession("end-mastodon");
