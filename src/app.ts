@@ -64,7 +64,7 @@ export const OPENAPI_CONFIG = {
     version: "1.0.0",
     description:
       "Connect your users' social accounts, keep their tokens alive, and learn at once when one breaks.",
-    license: { name: "MIT", identifier: "MIT" },
+    license: { name: "MIT", url: "https://opensource.org/license/mit" },
   },
   // Relative: every deployment serves its own document, so its origin is the API's.
   servers: [{ url: "/", description: "The deployment serving this document" }],
