@@ -122,7 +122,15 @@ function pushedRequest(env: Env, requestUri: string | null, now: number) {
   return verifyToken(env, requestUri.slice(REQUEST_URI_PREFIX.length), "req", "bluesky", now);
 }
 
-async function par(env: Env, request: Request, now: number): Promise<Response> {
+type Proof = Extract<Awaited<ReturnType<typeof verifyDpopProof>>, { ok: true }>;
+type ClientCall = {
+  nonce: Awaited<ReturnType<typeof nonceCheck>>;
+  body: URLSearchParams;
+  proof: Proof;
+};
+
+/** What PAR and the token endpoint both check first: a form body, the client's assertion, a DPoP proof under a live nonce. */
+async function clientCall(env: Env, request: Request, now: number): Promise<ClientCall | Response> {
   const { issuer } = urls(env);
   const nonce = await nonceCheck(env, now);
   const body = await form(request);
@@ -136,6 +144,13 @@ async function par(env: Env, request: Request, now: number): Promise<Response> {
     nonceValid: nonce.valid,
   });
   if (!proof.ok) return oauthError(400, proof.error, proof.description, nonce.current);
+  return { nonce, body, proof };
+}
+
+async function par(env: Env, request: Request, now: number): Promise<Response> {
+  const call = await clientCall(env, request, now);
+  if (call instanceof Response) return call;
+  const { nonce, body, proof } = call;
   if (body.get("response_type") !== "code")
     return oauthError(400, "unsupported_response_type", "Only response_type=code", nonce.current);
   if (body.get("redirect_uri") !== atprotoClient(env).redirectUri)
@@ -246,19 +261,9 @@ async function decide(env: Env, request: Request, now: number): Promise<Response
 }
 
 async function tokenEndpoint(env: Env, request: Request, now: number): Promise<Response> {
-  const { issuer } = urls(env);
-  const nonce = await nonceCheck(env, now);
-  const body = await form(request);
-  if (!body) return oauthError(400, "invalid_request", "The body must be form-encoded", nonce.current);
-  const client = await clientCheck(env, body, issuer, now);
-  if (!client.ok) return oauthError(401, client.error, client.description, nonce.current);
-  const proof = await verifyDpopProof(request.headers.get("dpop"), {
-    method: "POST",
-    url: request.url,
-    now,
-    nonceValid: nonce.valid,
-  });
-  if (!proof.ok) return oauthError(400, proof.error, proof.description, nonce.current);
+  const call = await clientCall(env, request, now);
+  if (call instanceof Response) return call;
+  const { nonce, body, proof } = call;
   const answer = (issued: {
     accessToken: string;
     refreshToken?: string;
