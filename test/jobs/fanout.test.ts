@@ -103,18 +103,21 @@ const refreshedCount = async () =>
     }>()
   )?.n ?? 0;
 
+/** Through Miniflare's own queue (its consumer runs one batch at a time); the 1,000-account cases below hold the messages themselves. */
+const REAL_QUEUE = 300;
+
 describe("the cron schedules, the queue's consumers refresh", () => {
-  it("through the real local queue: 1,000 due accounts, one cron run, each refreshed exactly once", async () => {
+  it("through the real local queue: 300 due accounts, one cron run, each refreshed exactly once", async () => {
     const now = Date.now();
-    await dueTwitterAccounts(fake, ws.id, 1000, now - MINUTE);
+    await dueTwitterAccounts(fake, ws.id, REAL_QUEUE, now - MINUTE);
     const ctx = createExecutionContext();
     worker.scheduled(createScheduledController({ scheduledTime: now, cron: "* * * * *" }), env, ctx);
     await waitOnExecutionContext(ctx);
-    for (let waited = 0; (await refreshedCount()) < 1000 && waited < 60_000; waited += 100) {
+    for (let waited = 0; (await refreshedCount()) < REAL_QUEUE && waited < 60_000; waited += 100) {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    expect(await refreshedCount()).toBe(1000);
-    expect(fake.refreshRequests).toBe(1000);
+    expect(await refreshedCount()).toBe(REAL_QUEUE);
+    expect(fake.refreshRequests).toBe(REAL_QUEUE);
   }, 90_000);
 });
 
