@@ -212,7 +212,7 @@ describe("the refusal write is fenced", () => {
 describe("a refusal seen by any call with the token", () => {
   it("GET …/pages (LinkedIn 401) breaks the account once and answers 502", async () => {
     const linkedin = fakePlatform("linkedin");
-    linkedin.api("GET /v2/organizationAcls", () =>
+    linkedin.api("GET /rest/organizationAcls", () =>
       Response.json(
         { serviceErrorCode: 65601, code: "REVOKED_ACCESS_TOKEN", message: "revoked", status: 401 },
         { status: 401 },
@@ -233,7 +233,7 @@ describe("a refusal seen by any call with the token", () => {
 
   it("GET …/pages with a 503 from the platform changes nothing", async () => {
     const linkedin = fakePlatform("linkedin");
-    linkedin.api("GET /v2/organizationAcls", () => new Response("down", { status: 503 }));
+    linkedin.api("GET /rest/organizationAcls", () => new Response("down", { status: 503 }));
     const account = await insertAccount(ws.id, { platform: "linkedin", scopes: ["r_organization_admin"] });
     expect((await call(`/v1/accounts/${account.id}/pages`, { key: ws.key })).status).toBe(502);
     expect(await rowOf(account.id)).toMatchObject({ status: "active", last_error_code: null });

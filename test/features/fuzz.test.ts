@@ -308,18 +308,22 @@ beforeAll(async () => {
       ? Response.json({ data: [{ audio_id: "1", audio_type: "music", title: "Fuzz" }] })
       : graphError(190, 400, "Invalid OAuth access token data."),
   );
-  fakes.linkedin.api("GET /v2/organizationAcls", ({ grant }) =>
+  fakes.linkedin.api("GET /rest/organizationAcls", ({ grant }) =>
     grant
       ? Response.json({
           paging: { count: 10, start: 0, links: [] },
           elements: [
-            {
-              role: "ADMINISTRATOR",
-              state: "APPROVED",
-              organization: "urn:li:organization:2414183",
-              "organization~": { id: 2414183, localizedName: "Fuzz Org", vanityName: "fuzzorg" },
-            },
+            { role: "ADMINISTRATOR", state: "APPROVED", organization: "urn:li:organization:2414183" },
           ],
+        })
+      : sendError(linkedinUnauthorized()),
+  );
+  fakes.linkedin.api("GET /rest/organizations", ({ grant }) =>
+    grant
+      ? Response.json({
+          results: { "2414183": { id: 2414183, localizedName: "Fuzz Org", vanityName: "fuzzorg" } },
+          statuses: { "2414183": 200 },
+          errors: {},
         })
       : sendError(linkedinUnauthorized()),
   );

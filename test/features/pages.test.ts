@@ -66,21 +66,26 @@ interface Org {
   state?: string;
 }
 
-/** GET /v2/organizationAcls?q=roleAssignee with `organization~` decorated in, paged by start/count. */
+const unauthorizedLinkedIn = () =>
+  Response.json(
+    { serviceErrorCode: 65600, code: "INVALID_ACCESS_TOKEN", message: "Invalid access token", status: 401 },
+    { status: 401 },
+  );
+
+/** The members of a Rest.li 2.0 `ids=List(…)` query. */
+const listIds = (url: URL) =>
+  (url.searchParams.get("ids")?.match(/^List\((.*)\)$/)?.[1] ?? "").split(",").filter(Boolean);
+
+/**
+ * GET /rest/organizationAcls?q=roleAssignee paged by start/count, then the names by a batch
+ * GET /rest/organizations?ids=List(…) and the logos by GET /rest/images?ids=List(…).
+ */
 function linkedinFake(token: string, orgs: Org[]): FakePlatform {
   const fake = fakePlatform("linkedin");
-  fake.api("GET /v2/organizationAcls", (req) => {
+  const imageOf = (org: Org) => `urn:li:image:C4D0BAQ${org.id}`;
+  fake.api("GET /rest/organizationAcls", (req) => {
     seen.push(req.url);
-    if (bearer(req) !== token)
-      return Response.json(
-        {
-          serviceErrorCode: 65600,
-          code: "INVALID_ACCESS_TOKEN",
-          message: "Invalid access token",
-          status: 401,
-        },
-        { status: 401 },
-      );
+    if (bearer(req) !== token) return unauthorizedLinkedIn();
     const start = Number(req.url.searchParams.get("start") ?? 0);
     const count = Number(req.url.searchParams.get("count") ?? 10);
     const page = orgs.slice(start, start + count);
@@ -91,34 +96,38 @@ function linkedinFake(token: string, orgs: Org[]): FakePlatform {
         role: org.role ?? "ADMINISTRATOR",
         state: org.state ?? "APPROVED",
         organization: `urn:li:organization:${org.id}`,
-        "organization~": {
-          id: org.id,
-          localizedName: org.name,
-          vanityName: org.name.toLowerCase().replace(/\s+/g, ""),
-          logoV2: {
-            original: "urn:li:digitalmediaAsset:C4D0BAQH",
-            "original~": {
-              elements: org.logo
-                ? [
-                    {
-                      authorizationMethod: "PUBLIC",
-                      identifiers: [
-                        {
-                          identifier: org.logo,
-                          index: 0,
-                          mediaType: "image/png",
-                          identifierType: "EXTERNAL_URL",
-                          identifierExpiresInSeconds: 1893456000,
-                        },
-                      ],
-                    },
-                  ]
-                : [],
-            },
-          },
-        },
       })),
     });
+  });
+  fake.api("GET /rest/organizations", (req) => {
+    seen.push(req.url);
+    if (bearer(req) !== token) return unauthorizedLinkedIn();
+    const ids = listIds(req.url);
+    const results = Object.fromEntries(
+      orgs
+        .filter((org) => ids.includes(String(org.id)))
+        .map((org) => [
+          String(org.id),
+          {
+            id: org.id,
+            localizedName: org.name,
+            vanityName: org.name.toLowerCase().replace(/\s+/g, ""),
+            ...(org.logo ? { logoV2: { original: imageOf(org), cropped: imageOf(org) } } : {}),
+          },
+        ]),
+    );
+    return Response.json({ results, statuses: {}, errors: {} });
+  });
+  fake.api("GET /rest/images", (req) => {
+    seen.push(req.url);
+    if (bearer(req) !== token) return unauthorizedLinkedIn();
+    const urns = listIds(req.url).map(decodeURIComponent);
+    const results = Object.fromEntries(
+      orgs
+        .filter((org) => org.logo && urns.includes(imageOf(org)))
+        .map((org) => [imageOf(org), { id: imageOf(org), status: "AVAILABLE", downloadUrl: org.logo }]),
+    );
+    return Response.json({ results, statuses: {}, errors: {} });
   });
   return fake;
 }
@@ -164,17 +173,24 @@ describe("LinkedIn pages", () => {
         },
       ],
     });
-    const [call] = fake.calls;
-    const [url] = seen;
-    expect(call?.headers.get("x-restli-protocol-version")).toBe("2.0.0");
-    expect(call?.headers.get("authorization")).toBe(`Bearer ${token}`);
-    expect(url?.pathname).toBe("/linkedin/api/v2/organizationAcls");
-    expect(url?.searchParams.get("q")).toBe("roleAssignee");
-    expect(url?.searchParams.get("role")).toBe("ADMINISTRATOR");
-    expect(url?.searchParams.get("state")).toBe("APPROVED");
+    expect(fake.calls).toHaveLength(3);
+    for (const call of fake.calls) {
+      expect(call.headers.get("x-restli-protocol-version")).toBe("2.0.0");
+      expect(call.headers.get("linkedin-version")).toMatch(/^\d{6}$/);
+      expect(call.headers.get("authorization")).toBe(`Bearer ${token}`);
+    }
+    const [acls, lookup, images] = seen;
+    expect(acls?.pathname).toBe("/linkedin/api/rest/organizationAcls");
+    expect(acls?.searchParams.get("q")).toBe("roleAssignee");
+    expect(acls?.searchParams.get("role")).toBe("ADMINISTRATOR");
+    expect(acls?.searchParams.get("state")).toBe("APPROVED");
+    expect(lookup?.pathname).toBe("/linkedin/api/rest/organizations");
+    expect(lookup?.href).toContain("ids=List(12345678,87654321)");
+    expect(images?.pathname).toBe("/linkedin/api/rest/images");
+    expect(images?.href).toContain("ids=List(urn%3Ali%3Aimage%3AC4D0BAQ12345678)");
   });
 
-  it("sends the Rest.li projection with literal parentheses and follows start/count pages", async () => {
+  it("follows start/count pages and looks the names up in batches with literal List(…) parentheses", async () => {
     const token = MEMBER_TOKEN();
     const orgs = Array.from({ length: 101 }, (_, i) => ({ id: 1000 + i, name: `Org ${i}` }));
     linkedinFake(token, orgs);
@@ -182,12 +198,14 @@ describe("LinkedIn pages", () => {
     const res = await api(`/v1/accounts/${account.id}/pages`, { key: ws.key });
     expect(res.status, res.text).toBe(200);
     expect(res.json.pages).toHaveLength(101);
-    expect(seen).toHaveLength(2);
-    expect(seen[0]?.href).toContain(
-      "projection=(paging,elements*(organization,role,state,organization~(id,localizedName,vanityName,logoV2(original~:playableStreams))))",
-    );
-    expect(seen.map((u) => u.searchParams.get("start"))).toEqual(["0", "100"]);
-    expect(seen.map((u) => u.searchParams.get("count"))).toEqual(["100", "100"]);
+    expect(res.json.pages[100]).toMatchObject({ id: "1100", name: "Org 100", logoUrl: null });
+    const acls = seen.filter((u) => u.pathname.endsWith("/organizationAcls"));
+    expect(acls.map((u) => u.searchParams.get("start"))).toEqual(["0", "100"]);
+    expect(acls.map((u) => u.searchParams.get("count"))).toEqual(["100", "100"]);
+    const lookups = seen.filter((u) => u.pathname.endsWith("/rest/organizations"));
+    expect(lookups.map((u) => listIds(u).length)).toEqual([50, 50, 1]);
+    expect(lookups[0]?.href).toContain("ids=List(1000,1001,");
+    expect(seen.filter((u) => u.pathname.endsWith("/rest/images"))).toHaveLength(0);
   });
 
   it("selects an administered organisation by id or URN, keeping the given or LinkedIn's name", async () => {
@@ -251,7 +269,7 @@ describe("LinkedIn accounts connected without pageMode", () => {
   it("answer no pages with requiresReauth and a hint on LinkedIn's 403, and refuse select-page", async () => {
     const token = MEMBER_TOKEN();
     const fake = fakePlatform("linkedin");
-    fake.api("GET /v2/organizationAcls", () => sendError(linkedinNoOrganizationAccess()));
+    fake.api("GET /rest/organizationAcls", () => sendError(linkedinNoOrganizationAccess()));
     const account = await linkedinAccount(token, { scopes: ["openid", "profile", "w_member_social"] });
     const res = await api(`/v1/accounts/${account.id}/pages`, { key: ws.key });
     expect(res.status, res.text).toBe(200);
@@ -273,7 +291,7 @@ describe("LinkedIn accounts connected without pageMode", () => {
 
   it("keep LinkedIn's other refusals as PROVIDER_ERROR", async () => {
     const fake = fakePlatform("linkedin");
-    fake.api("GET /v2/organizationAcls", () =>
+    fake.api("GET /rest/organizationAcls", () =>
       Response.json({ status: 400, code: "ILLEGAL_ARGUMENT", message: "Invalid param" }, { status: 400 }),
     );
     const account = await linkedinAccount(MEMBER_TOKEN());

@@ -47,7 +47,7 @@ describe("a platform's rate limit passed through", () => {
 
   it("GET …/pages passes a LinkedIn 429 through the same way", async () => {
     const linkedin = fakePlatform("linkedin");
-    linkedin.api("GET /v2/organizationAcls", () => limited({ "retry-after": "5" }));
+    linkedin.api("GET /rest/organizationAcls", () => limited({ "retry-after": "5" }));
     const account = await insertAccount(ws.id, { platform: "linkedin", scopes: ["r_organization_admin"] });
     const res = await call(`/v1/accounts/${account.id}/pages`, { key: ws.key });
     expect(res.status).toBe(429);

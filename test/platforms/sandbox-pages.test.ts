@@ -6,8 +6,10 @@ import { sandboxEndpoints } from "../../src/platforms/catalogue";
 import { facebook } from "../../src/platforms/facebook";
 import { googlebusiness } from "../../src/platforms/googlebusiness";
 import { ProviderError } from "../../src/platforms/http";
+import { linkedin } from "../../src/platforms/linkedin";
 import { buildAuthorizationUrl, exchangeCode } from "../../src/platforms/oauth";
 import { listBusinessLocations } from "../../src/platforms/pages/google-locations";
+import { listOrganizations } from "../../src/platforms/pages/linkedin-pages";
 import { listFacebookPages } from "../../src/platforms/pages/meta-pages";
 import { sandboxFetch } from "../../src/platforms/sandbox/sandbox.routes";
 import type { PlatformContext, PlatformModule } from "../../src/platforms/types";
@@ -33,12 +35,17 @@ const context = (platform: Platform = "googlebusiness"): PlatformContext => ({
 });
 
 /** Consent in the sandbox and the code exchange (with the module's finishGrant), as the app does: answers the access token. */
-async function sandboxToken(module: PlatformModule = googlebusiness): Promise<string> {
+async function sandboxToken(module: PlatformModule = googlebusiness, pageMode = false): Promise<string> {
   const ctx = context(module.id);
   const redirect = redirectUri(module.id);
   const codeVerifier = oauth.generateRandomCodeVerifier();
   const state = oauth.generateRandomState();
-  const url = await buildAuthorizationUrl(ctx, module, { state, codeVerifier, redirectUri: redirect });
+  const url = await buildAuthorizationUrl(ctx, module, {
+    state,
+    codeVerifier,
+    redirectUri: redirect,
+    pageMode,
+  });
   const page = await (await sbFetch(url)).text();
   const request = /name="request" value="([^"]+)"/.exec(page)?.[1] ?? "";
   const username = /name="username" value="([^"]*)"/.exec(page)?.[1] ?? "";
@@ -51,6 +58,25 @@ async function sandboxToken(module: PlatformModule = googlebusiness): Promise<st
   const tokens = await exchangeCode(ctx, module, { code, codeVerifier, redirectUri: redirect });
   return tokens.accessToken;
 }
+
+describe("the sandbox's LinkedIn organisations", () => {
+  it("lists two administered organisations with names and logos through the /rest lookups", async () => {
+    const listing = await listOrganizations(context("linkedin"), await sandboxToken(linkedin, true));
+    expect(listing.kind).toBe("ok");
+    const orgs = listing.kind === "ok" ? listing.organizations : [];
+    expect(orgs).toHaveLength(2);
+    for (const org of orgs) {
+      expect(org.urn).toBe(`urn:li:organization:${org.id}`);
+      expect(org.name).toMatch(/ (Studio|Labs)$/);
+      expect(org.logoUrl).toMatch(/^https:\/\/switchboard\.test\//);
+    }
+  });
+
+  it("answers no-organization-access to a token without the organisation scopes", async () => {
+    const listing = await listOrganizations(context("linkedin"), await sandboxToken(linkedin));
+    expect(listing).toEqual({ kind: "no-organization-access" });
+  });
+});
 
 describe("the sandbox's Facebook Pages", () => {
   it("lists the user's Pages with Page tokens that read the Page and die with the user's revocation", async () => {

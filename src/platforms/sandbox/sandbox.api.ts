@@ -21,8 +21,11 @@ import {
   youtubeChannelList,
 } from "../wire/google";
 import {
+  linkedinBatchIds,
+  linkedinImagesBatch,
   linkedinNoOrganizationAccess,
   linkedinOrganizationAcls,
+  linkedinOrganizationsBatch,
   linkedinUnauthorized,
   linkedinUserinfo,
 } from "../wire/linkedin";
@@ -199,7 +202,7 @@ async function sandboxOrganizations(call: Call, user: GrantClaims) {
 }
 
 const linkedin: Handler = async (call) => {
-  if (call.method === "GET" && call.path === "/v2/organizationAcls") {
+  if (call.method === "GET" && call.path === "/rest/organizationAcls") {
     const user = await who(call);
     if (!user) return unauthorized(call.platform);
     if (!user.s.some((scope) => ORGANIZATION_SCOPES.includes(scope)))
@@ -209,6 +212,20 @@ const linkedin: Handler = async (call) => {
     const start = Math.max(Number(call.query.get("start")) || 0, 0);
     const count = Math.min(Math.max(Number(call.query.get("count")) || 10, 1), 100);
     return json(linkedinOrganizationAcls(await sandboxOrganizations(call, user), start, count));
+  }
+  if (call.method === "GET" && (call.path === "/rest/organizations" || call.path === "/rest/images")) {
+    const user = await who(call);
+    if (!user) return unauthorized(call.platform);
+    if (!user.s.some((scope) => ORGANIZATION_SCOPES.includes(scope)))
+      return send(linkedinNoOrganizationAccess());
+    const ids = linkedinBatchIds(call.query);
+    if (!ids) return notServed(call.platform, `This ${call.path} call without ids=List(…)`);
+    const orgs = await sandboxOrganizations(call, user);
+    return json(
+      call.path === "/rest/organizations"
+        ? linkedinOrganizationsBatch(orgs, ids)
+        : linkedinImagesBatch(orgs, ids),
+    );
   }
   if (call.method !== "GET" || call.path !== "/v2/userinfo") return undefined;
   const user = await who(call);

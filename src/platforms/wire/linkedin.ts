@@ -68,10 +68,7 @@ export const linkedinNoOrganizationAccess = (): WireError => ({
   },
 });
 
-/**
- * GET /v2/organizationAcls?q=roleAssignee: the member's approved ADMINISTRATOR roles, each
- * organisation decorated in (`organization~`, its logo through `original~:playableStreams`).
- */
+/** GET /rest/organizationAcls?q=roleAssignee: the member's approved ADMINISTRATOR roles, no decoration. */
 export function linkedinOrganizationAcls(orgs: WireOrganization[], start: number, count: number) {
   const page = orgs.slice(start, start + count);
   return {
@@ -81,15 +78,43 @@ export function linkedinOrganizationAcls(orgs: WireOrganization[], start: number
       role: "ADMINISTRATOR",
       state: "APPROVED",
       roleAssignee: "urn:li:person:member",
-      "organization~": {
+    })),
+  };
+}
+
+/** The image URN an organisation's logoV2 names. */
+export const linkedinLogoUrn = (org: WireOrganization) => `urn:li:image:C4D0BAQ${org.id}`;
+
+/** The members of a Rest.li 2.0 `ids=List(…)` query, decoded. */
+export function linkedinBatchIds(query: URLSearchParams): string[] | null {
+  const list = query.get("ids")?.match(/^List\((.*)\)$/)?.[1];
+  return list === undefined ? null : list.split(",").filter(Boolean).map(decodeURIComponent);
+}
+
+/** GET /rest/organizations?ids=List(…): a batch get keyed by id; ids not administered answer 403 in statuses. */
+export function linkedinOrganizationsBatch(orgs: WireOrganization[], ids: string[]) {
+  const results: Record<string, unknown> = {};
+  const statuses: Record<string, number> = {};
+  for (const id of ids) {
+    const org = orgs.find((o) => o.id === id);
+    statuses[id] = org ? 200 : 403;
+    if (org)
+      results[id] = {
         id: Number(org.id),
         localizedName: org.name,
         vanityName: org.vanityName,
-        logoV2: {
-          original: `urn:li:digitalmediaAsset:${org.id}`,
-          "original~": { elements: [{ identifiers: [{ identifier: org.logoUrl }] }] },
-        },
-      },
-    })),
-  };
+        logoV2: { original: linkedinLogoUrn(org), cropped: linkedinLogoUrn(org) },
+      };
+  }
+  return { results, statuses, errors: {} };
+}
+
+/** GET /rest/images?ids=List(…): a batch get keyed by image URN, each with its downloadUrl. */
+export function linkedinImagesBatch(orgs: WireOrganization[], urns: string[]) {
+  const results: Record<string, unknown> = {};
+  for (const urn of urns) {
+    const org = orgs.find((o) => linkedinLogoUrn(o) === urn);
+    if (org) results[urn] = { id: urn, status: "AVAILABLE", downloadUrl: org.logoUrl };
+  }
+  return { results, statuses: {}, errors: {} };
 }
