@@ -85,42 +85,59 @@ async function enqueueDue(
   return run;
 }
 
-/** Token maintenance with a queue: the cron claims due accounts and enqueues them for the consumers. */
-export async function enqueueRefreshes(
+/** What the cron enqueues: due accounts to refresh, or due webhook deliveries to attempt. */
+const KINDS = {
+  refresh: {
+    keepShare: LATER_JOBS_SHARE,
+    claim: claimDueForQueue,
+    release: releaseLease,
+    message: (accountId: string, now: number): WorkMessage => ({
+      kind: "refresh",
+      accountId,
+      requestedAt: now,
+    }),
+  },
+  deliver: {
+    keepShare: 0,
+    claim: claimDeliveriesForQueue,
+    release: releaseDeliveryLease,
+    message: (deliveryId: string): WorkMessage => ({ kind: "deliver", deliveryId }),
+  },
+};
+
+async function enqueueKind(
+  kind: keyof typeof KINDS,
   rawEnv: Env,
   queue: Queue<WorkMessage>,
   now: number,
-  options: EnqueueOptions = {},
+  options: EnqueueOptions,
 ): Promise<EnqueueRun> {
   const { env, budget } = metered(rawEnv);
   const db = createDb(env.DB);
+  const { keepShare, claim, release, message } = KINDS[kind];
   return enqueueDue(
     budget,
     queue,
-    Math.ceil(budget.limit * LATER_JOBS_SHARE),
+    Math.ceil(budget.limit * keepShare),
     options,
-    async (leaseId, limit) => (await claimDueForQueue(db, leaseId, now, limit)).map((row) => row.id),
-    (leaseId) => releaseLease(db, leaseId, now),
-    (accountId) => ({ kind: "refresh", accountId, requestedAt: now }),
+    async (leaseId, limit) => (await claim(db, leaseId, now, limit)).map((row) => row.id),
+    (leaseId) => release(db, leaseId, now),
+    (id) => message(id, now),
   );
 }
 
-/** Webhook retries with a queue: the cron claims due deliveries and enqueues them. */
-export async function enqueueDeliveries(
+/** Token maintenance with a queue: the cron claims due accounts and enqueues them for the consumers. */
+export const enqueueRefreshes = (
   rawEnv: Env,
   queue: Queue<WorkMessage>,
   now: number,
   options: EnqueueOptions = {},
-): Promise<EnqueueRun> {
-  const { env, budget } = metered(rawEnv);
-  const db = createDb(env.DB);
-  return enqueueDue(
-    budget,
-    queue,
-    0,
-    options,
-    async (leaseId, limit) => (await claimDeliveriesForQueue(db, leaseId, now, limit)).map((row) => row.id),
-    (leaseId) => releaseDeliveryLease(db, leaseId, now),
-    (deliveryId) => ({ kind: "deliver", deliveryId }),
-  );
-}
+) => enqueueKind("refresh", rawEnv, queue, now, options);
+
+/** Webhook retries with a queue: the cron claims due deliveries and enqueues them. */
+export const enqueueDeliveries = (
+  rawEnv: Env,
+  queue: Queue<WorkMessage>,
+  now: number,
+  options: EnqueueOptions = {},
+) => enqueueKind("deliver", rawEnv, queue, now, options);
