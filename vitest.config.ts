@@ -62,6 +62,7 @@ export default defineConfig({
                 SANDBOX_PROVIDERS: "false",
                 PUBLIC_URL: "https://switchboard.test",
                 INSTAGRAM_AUDIO_ENABLED: "false",
+                WHATSAPP_CONFIG_ID: "whatsapp-config-id",
                 D1_QUERIES_PER_INVOCATION: "1000",
                 ...secrets,
                 ...providerBindings,

@@ -1229,7 +1229,8 @@ export interface components {
       | components["schemas"]["InstagramPage"]
       | components["schemas"]["FacebookPage"]
       | components["schemas"]["GoogleBusinessLocation"]
-      | components["schemas"]["YouTubeChannel"];
+      | components["schemas"]["YouTubeChannel"]
+      | components["schemas"]["WhatsAppNumber"];
     LinkedInPage: {
       /** @description The organisation's id: pass it as pageId to select-page */
       id: string;
@@ -1301,6 +1302,24 @@ export interface components {
       /** @example @voxbakery */
       handle: string | null;
       avatarUrl: string | null;
+    };
+    WhatsAppNumber: {
+      /** @description The phone number id: pass it as pageId to select-page */
+      id: string;
+      /**
+       * @description The number as displayed
+       * @example +1 631-555-5555
+       */
+      name: string;
+      /**
+       * @description discriminator enum property added by openapi-typescript
+       * @enum {string}
+       */
+      type: "phone_number";
+      /** @description The business name WhatsApp shows */
+      verifiedName: string | null;
+      /** @description The WhatsApp Business Account it belongs to */
+      wabaId: string;
     };
     SelectPageResult: {
       /** @enum {boolean} */

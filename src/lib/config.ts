@@ -98,6 +98,14 @@ export function facebookLoginConfigId(env: Env): string | undefined {
 }
 
 /**
+ * WHATSAPP_CONFIG_ID: the Facebook Login for Business configuration made from the WhatsApp Embedded
+ * Signup template, sent as config_id on WhatsApp's dialog; undefined when unset or empty.
+ */
+export function whatsappConfigId(env: Env): string | undefined {
+  return env.WHATSAPP_CONFIG_ID?.trim() || undefined;
+}
+
+/**
  * BLUESKY_OAUTH_KEYS: the AT Protocol OAuth client's ES256 signing keys, "kid:<base64 PKCS#8>,…"
  * (the first signs new grants; every one is published); undefined when unset or empty.
  */

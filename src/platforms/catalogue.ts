@@ -4,6 +4,7 @@ import {
   getConfig,
   platformCredentials,
   platformSecretNames,
+  whatsappConfigId,
 } from "../lib/config";
 import { PLATFORMS, type Platform } from "../lib/domain";
 import { ApiError } from "../lib/errors";
@@ -12,6 +13,7 @@ import { timedFetch } from "./http";
 import { MODULES } from "./modules";
 import { sandboxFetch } from "./sandbox/sandbox.routes";
 import type { Endpoints, PlatformContext, PlatformModule, ResolverEndpoint } from "./types";
+import { EMBEDDED_SIGNUP } from "./whatsapp";
 
 export function getModule(platform: Platform): PlatformModule {
   return MODULES[platform];
@@ -103,6 +105,8 @@ export interface ContextOptions {
   requireClientCredentials?: boolean;
   /** Per-call timeout of the platform requests (default PROVIDER_TIMEOUT_MS). */
   timeoutMs?: number;
+  /** The login variant run at this platform (WhatsApp's Embedded Signup at Facebook), for its configuration. */
+  variant?: string | null;
 }
 
 /** Resolves a platform's endpoints, client credentials and fetch for one operation at time `now`. */
@@ -150,11 +154,22 @@ export function platformContext(
     now,
     ...(platform === "bluesky" ? { atproto: atprotoClient(env) } : {}),
     // The sandbox's dialog grants the scopes asked, so it is never sent a configuration instead.
-    ...(platform === "facebook" && !sandbox ? loginConfig(env) : {}),
+    ...(platform === "facebook" && !sandbox ? loginConfig(env, options.variant) : {}),
   };
 }
 
-const loginConfig = (env: Env) => {
+/** Facebook's dialog configuration: Embedded Signup's own, which it cannot run without, else Login for Business's. */
+function loginConfig(env: Env, variant: string | null | undefined) {
+  if (variant === EMBEDDED_SIGNUP) {
+    const id = whatsappConfigId(env);
+    if (!id) {
+      throw new ApiError(
+        "PLATFORM_NOT_CONFIGURED",
+        "WhatsApp Embedded Signup is not configured: set WHATSAPP_CONFIG_ID to the Facebook Login for Business configuration made from the WhatsApp Embedded Signup template",
+      );
+    }
+    return { loginConfigId: id };
+  }
   const id = facebookLoginConfigId(env);
   return id ? { loginConfigId: id } : {};
-};
+}

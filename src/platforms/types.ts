@@ -67,6 +67,8 @@ export interface Profile {
   displayName: string | null;
   avatarUrl: string | null;
   accountType: string | null;
+  /** The page the grant itself names (an Embedded Signup WABA with one number): selected at connect. */
+  page?: { id: string; name: string | null };
 }
 
 /** A stored grant as the platform code sees it: tokens decrypted, extras parsed. */
@@ -154,6 +156,8 @@ export interface PlatformModule {
   revoke?(ctx: PlatformContext, grant: Grant): Promise<void>;
   /** Alternative OAuth flows, by the `extras.oauthVersion` value they store; absent means one flow. */
   variants?: Readonly<Record<string, OAuthVariant>>;
+  /** The variant an OAuth connect runs when no option names one (WhatsApp, whose only OAuth is Embedded Signup). */
+  defaultVariant?: string;
   /** Present for per-instance platforms; their endpoints and client come from the instance. */
   instances?: InstanceSupport;
   /** Verifies credentials given without OAuth and answers the grant to store. */

@@ -701,20 +701,18 @@ describe("linkedin variants", () => {
 // Connections without OAuth: POST /v1/accounts
 
 describe("non-OAuth platforms refuse the OAuth connect", () => {
-  it.each(["telegram", "whatsapp"])(
-    "POST /v1/accounts/connect/%s answers 400 INVALID_PARAM",
-    async (platform) => {
-      const ws = await createWorkspace();
-      const res = await api(`/v1/accounts/connect/${platform}`, {
-        method: "POST",
-        key: ws.key,
-        body: { callbackUrl: CALLBACK },
-      });
-      expect(res.status).toBe(400);
-      expect(res.json.error.code).toBe("INVALID_PARAM");
-      expect(res.json.error.message).toContain("use POST /v1/accounts");
-    },
-  );
+  // WhatsApp's OAuth is Embedded Signup (test/features/whatsapp-embedded-signup.test.ts).
+  it.each(["telegram"])("POST /v1/accounts/connect/%s answers 400 INVALID_PARAM", async (platform) => {
+    const ws = await createWorkspace();
+    const res = await api(`/v1/accounts/connect/${platform}`, {
+      method: "POST",
+      key: ws.key,
+      body: { callbackUrl: CALLBACK },
+    });
+    expect(res.status).toBe(400);
+    expect(res.json.error.code).toBe("INVALID_PARAM");
+    expect(res.json.error.message).toContain("use POST /v1/accounts");
+  });
 });
 
 describe("telegram: bot token", () => {

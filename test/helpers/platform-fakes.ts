@@ -1124,6 +1124,61 @@ export function whatsappFake(
   });
 }
 
+/**
+ * WhatsApp Embedded Signup: Facebook's fake issues the business token, which debug_token (with the
+ * app's token) shows shared with `business`; the WABA's Graph calls answer on both fakes, since
+ * onboarding runs with Facebook's context and the account's calls with WhatsApp's.
+ */
+export function embeddedSignupFake(
+  fb: FakePlatform,
+  wa: FakePlatform,
+  business: meta.WireWhatsAppBusiness | null,
+) {
+  fb.api("GET /debug_token", ({ url }) => {
+    if (url.searchParams.get("access_token") !== "facebook-client-id|facebook-client-secret")
+      return sendError(meta.graphBadClient(TRACE_ID));
+    const grant = fb.grantByAccess(url.searchParams.get("input_token"));
+    if (!grant || grant.revoked) return sendError(meta.graphInvalidToken(TRACE_ID, 400));
+    return Response.json(
+      meta.whatsappDebugToken({
+        appId: "facebook-client-id",
+        userId: grant.profile.id,
+        wabaIds: business ? [business.id] : [],
+        scopes: grant.scopes,
+      }),
+    );
+  });
+  if (!business) return;
+  const authed =
+    (handler: (req: FakeRequest) => Response) =>
+    (req: FakeRequest): Response => {
+      const token = req.request.headers.get("authorization")?.replace(/^Bearer /i, "");
+      const grant = fb.grantByAccess(token);
+      return grant && !grant.revoked ? handler(req) : sendError(meta.graphInvalidToken(TRACE_ID));
+    };
+  const fields = (req: FakeRequest) => req.url.searchParams.get("fields");
+  for (const fake of [fb, wa]) {
+    fake.api(
+      `GET /${business.id}`,
+      authed((req) => Response.json(meta.whatsappBusinessNode(business, fields(req)))),
+    );
+    fake.api(
+      `GET /${business.id}/phone_numbers`,
+      authed((req) => Response.json(meta.whatsappPhoneNumberList(business, fields(req)))),
+    );
+    for (const method of ["POST", "DELETE"])
+      fake.api(
+        `${method} /${business.id}/subscribed_apps`,
+        authed(() => Response.json({ success: true })),
+      );
+    for (const number of business.numbers)
+      fake.api(
+        `GET /${number.id}`,
+        authed((req) => Response.json(meta.whatsappPhoneNumber(number, fields(req)))),
+      );
+  }
+}
+
 /** The OAuth platforms whose fake needs nothing but the FakePlatform itself. */
 export const OAUTH_FAKES = {
   twitter: twitterFake,

@@ -13,6 +13,7 @@ import { listOrganizations } from "../../src/platforms/pages/linkedin-pages";
 import { listFacebookPages } from "../../src/platforms/pages/meta-pages";
 import { sandboxFetch } from "../../src/platforms/sandbox/sandbox.routes";
 import type { PlatformContext, PlatformModule } from "../../src/platforms/types";
+import { EMBEDDED_SIGNUP, listWhatsAppNumbers, whatsapp } from "../../src/platforms/whatsapp";
 
 const PUBLIC_URL = "https://switchboard.test";
 const sandboxEnv = {
@@ -35,8 +36,13 @@ const context = (platform: Platform = "googlebusiness"): PlatformContext => ({
 });
 
 /** Consent in the sandbox and the code exchange (with the module's finishGrant), as the app does: answers the access token. */
-async function sandboxToken(module: PlatformModule = googlebusiness, pageMode = false): Promise<string> {
-  const ctx = context(module.id);
+async function sandboxToken(module: PlatformModule = googlebusiness, pageMode = false, via?: Platform) {
+  return (await sandboxGrant(module, pageMode, via)).accessToken;
+}
+
+/** The grant a sandbox consent gives, signed in at `via` (a variant's platform) when given. */
+async function sandboxGrant(module: PlatformModule, pageMode = false, via?: Platform) {
+  const ctx = context(via ?? module.id);
   const redirect = redirectUri(module.id);
   const codeVerifier = oauth.generateRandomCodeVerifier();
   const state = oauth.generateRandomState();
@@ -49,14 +55,13 @@ async function sandboxToken(module: PlatformModule = googlebusiness, pageMode = 
   const page = await (await sbFetch(url)).text();
   const request = /name="request" value="([^"]+)"/.exec(page)?.[1] ?? "";
   const username = /name="username" value="([^"]*)"/.exec(page)?.[1] ?? "";
-  const decided = await sbFetch(`${PUBLIC_URL}/sandbox/${module.id}/authorize`, {
+  const decided = await sbFetch(`${PUBLIC_URL}/sandbox/${via ?? module.id}/authorize`, {
     method: "POST",
     headers: { "content-type": "application/x-www-form-urlencoded" },
     body: new URLSearchParams({ request, decision: "approve", username }),
   });
   const code = new URL(decided.headers.get("location") as string).searchParams.get("code") as string;
-  const tokens = await exchangeCode(ctx, module, { code, codeVerifier, redirectUri: redirect });
-  return tokens.accessToken;
+  return exchangeCode(ctx, module, { code, codeVerifier, redirectUri: redirect });
 }
 
 describe("the sandbox's LinkedIn organisations", () => {
@@ -137,5 +142,29 @@ describe("the sandbox's Business Profile locations", () => {
     expect(((await noMask.json()) as { error: { status: string } }).error.status).toBe("INVALID_ARGUMENT");
     expect((await get("/someone-else/locations?readMask=name")).status).toBe(404);
     expect((await get("/sbx-googlebusiness-1001/locations?readMask=name", "nope")).status).toBe(401);
+  });
+});
+
+describe("the sandbox's WhatsApp Embedded Signup", () => {
+  it("shares one WABA with one number, subscribes the app and answers the account's profile", async () => {
+    const variant = whatsapp.variants?.[EMBEDDED_SIGNUP];
+    if (!variant) throw new Error("no Embedded Signup variant");
+    const module = { ...whatsapp, oauth: variant.oauth, finishGrant: variant.finishGrant };
+    const tokens = await sandboxGrant(module, false, "facebook");
+    expect(tokens.extras).toMatchObject({ oauthVersion: EMBEDDED_SIGNUP });
+    expect(tokens.expiresAt).toBeNull();
+    const grant = { accessToken: tokens.accessToken, refreshToken: null, extras: tokens.extras ?? {} };
+    const wabaId = grant.extras.wabaId as string;
+    const numbers = await listWhatsAppNumbers(context("whatsapp"), tokens.accessToken, [wabaId]);
+    expect(numbers).toHaveLength(1);
+    expect(grant.extras.phoneNumberId).toBe(numbers[0]?.id);
+    const profile = await whatsapp.profile(context("whatsapp"), grant);
+    expect(profile).toMatchObject({
+      platformUserId: wabaId,
+      displayName: "Sandbox Business",
+      accountType: "business",
+      page: { id: numbers[0]?.id, name: numbers[0]?.displayNumber },
+    });
+    await whatsapp.revoke?.(context("whatsapp"), grant);
   });
 });

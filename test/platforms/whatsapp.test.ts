@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from "vitest";
 import { ApiError } from "../../src/lib/errors";
 import { ProviderError } from "../../src/platforms/http";
-import { whatsapp } from "../../src/platforms/whatsapp";
+import { EMBEDDED_SIGNUP, whatsapp } from "../../src/platforms/whatsapp";
 import type { FakePlatform, FakeRequest } from "../helpers/fake-provider";
 import { platformTestContext } from "../helpers/platform-context";
 import { fakeFor, graphError, recordRoute, whatsappFake } from "../helpers/platform-fakes";
@@ -25,12 +25,23 @@ beforeEach(() => {
 });
 
 describe("whatsapp module", () => {
-  it("is connected with credentials only, on Graph v26.0 (v21.0 retires on 21 January 2027), with nothing to refresh", () => {
+  it("connects with credentials, or through Embedded Signup at Facebook, on Graph v26.0 (v21.0 retires on 21 January 2027), with nothing to refresh", () => {
     expect(whatsapp.oauth).toBeUndefined();
     expect(whatsapp.needsClientCredentials).toBe(false);
     expect(whatsapp.refresh).toEqual({ kind: "none" });
     expect(whatsapp.endpoints).toEqual({ apiBaseUrl: "https://graph.facebook.com/v26.0" });
-    expect(whatsapp.revoke).toBeUndefined();
+    expect(whatsapp.defaultVariant).toBe(EMBEDDED_SIGNUP);
+    expect(whatsapp.variants?.[EMBEDDED_SIGNUP]?.via).toBe("facebook");
+    expect(whatsapp.variants?.[EMBEDDED_SIGNUP]?.refresh).toEqual({ kind: "none" });
+  });
+
+  it("revokes nothing for a system-user token (only Business Manager can)", async () => {
+    await whatsapp.revoke?.(context(), {
+      accessToken: "EAAtoken",
+      refreshToken: null,
+      extras: { phoneNumberId: PHONE_NUMBER_ID },
+    });
+    expect(fake.calls).toHaveLength(0);
   });
 });
 

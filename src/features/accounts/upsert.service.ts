@@ -258,6 +258,7 @@ export async function upsertConnectedAccount(
       : {}),
     disconnectedAt: null,
     updatedAt: now,
+    ...(profile.page ? { selectedPageId: profile.page.id, selectedPageName: profile.page.name } : {}),
     ...(input.endUserId !== undefined ? { endUserId: input.endUserId } : {}),
   };
   const also = input.alsoCommit ?? (() => []);

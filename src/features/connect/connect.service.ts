@@ -95,7 +95,7 @@ export function redirectUri(env: Env, platform: Platform): string {
 function oauthModule(platform: Platform) {
   const module = getModule(platform);
   // Bluesky's OAuth is AT Protocol's (PAR, DPoP, discovered servers): bluesky-connect.service.ts.
-  if (!module.oauth && platform !== "bluesky") {
+  if (!module.oauth && !module.defaultVariant && platform !== "bluesky") {
     throw new ApiError(
       "INVALID_PARAM",
       `${module.name} connects without OAuth: use POST /v1/accounts with its credentials`,
@@ -128,7 +128,8 @@ async function authorize(
     redirectUri: redirectUri(env, state.platform),
   };
   // A deployment without the platform's app answers so before anything is stored.
-  if (!state.instance) platformContext(env, variant?.via ?? state.platform, state.createdAt);
+  if (!state.instance)
+    platformContext(env, variant?.via ?? state.platform, state.createdAt, { variant: state.variant });
   const box = await getSecretBox(env);
   const token = await saveState(env.OAUTH_STATE, box, full, timeouts.storageMs);
   let ctx: PlatformContext;
@@ -136,6 +137,7 @@ async function authorize(
     ctx = await resolveContext(env, db, variant?.via ?? state.platform, state.createdAt, state.instance, {
       register: { redirectUri: full.redirectUri },
       timeoutMs: timeouts.providerMs,
+      variant: state.variant,
     });
   } catch (err) {
     throw providerFailure(err);
@@ -200,11 +202,12 @@ async function beginConnect(
       { field: "handle", message: "Not used by this platform" },
     ]);
   }
-  const variant = input.facebookLogin ? facebookLoginVariant(module) : undefined;
+  const variantName = input.facebookLogin ? facebookLoginVariant(module) : (module.defaultVariant ?? null);
+  const variant = grantVariant(module, { oauthVersion: variantName });
   const instance = instanceOrigin(platform, input.instance);
   const workspace = await loadWorkspace(db, workspaceId);
   assertPlatformAllowed(workspace, platform);
-  if (!instance) platformContext(env, variant?.via ?? platform, now);
+  if (!instance) platformContext(env, variant?.via ?? platform, now, { variant: variantName });
   // A reconnect keeps its account's room in the plan.
   if (!bound?.accountId) await assertPlanRoom(db, workspace);
   const callbackUrl = callbackOf(workspace);
@@ -217,7 +220,7 @@ async function beginConnect(
       pageMode: input.pageMode ?? false,
       accountId: bound?.accountId ?? null,
       instance,
-      variant: variant ? FACEBOOK_LOGIN : null,
+      variant: variantName,
       sessionId: bound?.sessionId ?? null,
       createdAt: now,
     },
@@ -226,15 +229,14 @@ async function beginConnect(
   );
 }
 
-/** The Facebook Login variant, where the platform has one and the deployment can serve it. */
-function facebookLoginVariant(module: PlatformModule): OAuthVariant {
-  const variant = grantVariant(module, { oauthVersion: FACEBOOK_LOGIN });
-  if (!variant) {
+/** The Facebook Login variant's name, where the platform has one. */
+function facebookLoginVariant(module: PlatformModule): string {
+  if (!grantVariant(module, { oauthVersion: FACEBOOK_LOGIN })) {
     throw new ApiError("INVALID_PARAM", `facebookLogin applies to Instagram, not ${module.name}`, [
       { field: "facebookLogin", message: "Not used by this platform" },
     ]);
   }
-  return variant;
+  return FACEBOOK_LOGIN;
 }
 
 /** POST /v1/accounts/:id/reconnect: a new authorization URL bound to this account. */
@@ -256,6 +258,14 @@ export async function startReconnect(
   const instance = module.instances && typeof extras?.instance === "string" ? extras.instance : null;
   const variant =
     typeof extras?.oauthVersion === "string" && grantVariant(module, extras) ? extras.oauthVersion : null;
+  // A WhatsApp account connected with a system-user token is a phone number, not an Embedded Signup WABA.
+  if (!module.oauth && !variant && !bluesky) {
+    throw new ApiError(
+      "INVALID_PARAM",
+      `This ${module.name} account was connected with credentials: replace them with POST /v1/accounts/${account.id}/credentials`,
+      [{ field: "id", message: "Connected with credentials" }],
+    );
+  }
   return authorize(
     service,
     {
@@ -341,6 +351,7 @@ export async function completeCallback(
       // A variant's OAuth runs at its `via` platform; the account's API calls stay with the platform.
       const ctx = await resolveContext(env, db, variant?.via ?? platform, now, state.instance, {
         timeoutMs: timeouts.providerMs,
+        variant: state.variant,
       });
       tokens = await exchangeCode(ctx, withVariant(module, variant), {
         code: input.code,

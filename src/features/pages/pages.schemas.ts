@@ -54,6 +54,16 @@ export const YouTubeChannelSchema = z
   })
   .openapi("YouTubeChannel");
 
+export const WhatsAppNumberSchema = z
+  .object({
+    id: z.string().openapi({ description: "The phone number id: pass it as pageId to select-page" }),
+    name: z.string().openapi({ description: "The number as displayed", example: "+1 631-555-5555" }),
+    type: z.literal("phone_number"),
+    verifiedName: z.string().nullable().openapi({ description: "The business name WhatsApp shows" }),
+    wabaId: z.string().openapi({ description: "The WhatsApp Business Account it belongs to" }),
+  })
+  .openapi("WhatsAppNumber");
+
 export const PageSchema = z
   .discriminatedUnion("type", [
     LinkedInPageSchema,
@@ -61,6 +71,7 @@ export const PageSchema = z
     FacebookPageSchema,
     GoogleBusinessLocationSchema,
     YouTubeChannelSchema,
+    WhatsAppNumberSchema,
   ])
   .openapi("Page");
 

@@ -15,6 +15,7 @@ import {
 } from "../../platforms/pages/meta-pages";
 import { listYouTubeChannels } from "../../platforms/pages/youtube-channels";
 import type { Grant, PlatformContext } from "../../platforms/types";
+import { grantWabaIds, isEmbeddedSignup, listWhatsAppNumbers } from "../../platforms/whatsapp";
 import { findAccount, sealAccountSecrets } from "../accounts/accounts.repository";
 import { withRefusals } from "../accounts/refusal.service";
 import { openSession } from "../accounts/session";
@@ -26,7 +27,14 @@ const notFound = () => new ApiError("NOT_FOUND", "Account not found");
 /** Attempts at a guarded selection write before giving up on a row that keeps changing. */
 const SAVE_ATTEMPTS = 3;
 
-const PAGE_PLATFORMS = ["linkedin", "instagram", "facebook", "googlebusiness", "youtube"] as const;
+const PAGE_PLATFORMS = [
+  "linkedin",
+  "instagram",
+  "facebook",
+  "googlebusiness",
+  "youtube",
+  "whatsapp",
+] as const;
 type PagePlatform = (typeof PAGE_PLATFORMS)[number];
 const hasPages = (platform: string): platform is PagePlatform =>
   (PAGE_PLATFORMS as readonly string[]).includes(platform);
@@ -74,8 +82,10 @@ async function platformCall<T>(opened: Opened, call: () => Promise<T>): Promise<
   }
 }
 
+/** Instagram Direct Login reaches one account and no Pages; a WhatsApp credentials account is one number. */
 const directLogin = (row: AccountRow, extras: Record<string, unknown>) =>
-  row.platform === "instagram" && !isFacebookLogin(extras);
+  (row.platform === "instagram" && !isFacebookLogin(extras)) ||
+  (row.platform === "whatsapp" && !isEmbeddedSignup(extras));
 
 /** A LinkedIn member-only grant's answer: no pages, and how to get them. */
 export const LINKEDIN_PAGE_MODE_HINT =
@@ -119,9 +129,8 @@ async function listedPages(
   const row = await findAccount(service.db, workspaceId, accountId);
   if (!row) throw notFound();
   if (!hasPages(row.platform)) return [];
-  if (row.platform === "instagram" && !row.extrasEnc) return [];
+  if ((row.platform === "instagram" || row.platform === "whatsapp") && !row.extrasEnc) return [];
   const opened = await open(service, row, deliver);
-  // Instagram Direct Login reaches one account and no Pages, connected or not.
   if (directLogin(row, opened.grant.extras)) return [];
   assertConnected(opened);
   const { ctx, token } = opened;
@@ -172,6 +181,18 @@ async function listedPages(
         accountId: location.accountId,
         accountName: location.accountName,
         address: location.address,
+      }));
+    }
+    case "whatsapp": {
+      const numbers = await platformCall(opened, () =>
+        listWhatsAppNumbers(ctx, token, grantWabaIds(opened.grant.extras)),
+      );
+      return numbers.map((number) => ({
+        id: number.id,
+        name: number.displayNumber ?? number.id,
+        type: "phone_number" as const,
+        verifiedName: number.verifiedName,
+        wabaId: number.wabaId,
       }));
     }
   }
@@ -312,6 +333,28 @@ async function selectionFor(
         guarded: true,
       };
     }
+    case "whatsapp": {
+      const numbers = await platformCall(opened, () =>
+        listWhatsAppNumbers(ctx, token, grantWabaIds(grant.extras)),
+      );
+      const number = numbers.find((n) => n.id === input.pageId);
+      if (!number) {
+        throw invalidPageId(
+          "pageId is not a phone number of the WhatsApp Business Accounts this grant reaches. Re-fetch pages with GET /v1/accounts/:id/pages and use an id from that response.",
+        );
+      }
+      const pageName = input.pageName ?? number.displayNumber;
+      return {
+        selection: {
+          selectedPageId: number.id,
+          selectedPageName: pageName,
+          username: number.displayNumber,
+          // Messages are sent from /{phone-number-id}/messages.
+          secrets: await reseal({ phoneNumberId: number.id }),
+        },
+        guarded: true,
+      };
+    }
     default:
       throw new Error(`No page selection for ${row.platform}`);
   }
@@ -335,18 +378,24 @@ export async function selectPage(
     if (!hasPages(row.platform)) {
       throw new ApiError(
         "INVALID_PARAM",
-        `Page selection does not apply to ${getModule(row.platform).name} accounts; it applies to LinkedIn, Instagram (Facebook Login), Facebook, Google Business Profile and YouTube`,
+        `Page selection does not apply to ${getModule(row.platform).name} accounts; it applies to LinkedIn, Instagram (Facebook Login), Facebook, Google Business Profile, YouTube and WhatsApp (Embedded Signup)`,
         [{ field: "id", message: "Platform without pages" }],
       );
     }
     const opened = await open(service, row, deliver);
     assertConnected(opened);
     if (directLogin(row, opened.grant.extras)) {
-      throw new ApiError(
-        "INVALID_PARAM",
-        "Page selection needs an Instagram account connected through Facebook Login; reconnect it with facebookLogin: true",
-        [{ field: "id", message: "Instagram Direct Login account" }],
-      );
+      throw row.platform === "whatsapp"
+        ? new ApiError(
+            "INVALID_PARAM",
+            "This WhatsApp account was connected with a system-user token for one phone number; page selection needs an Embedded Signup account (POST /v1/accounts/connect/whatsapp)",
+            [{ field: "id", message: "WhatsApp credentials account" }],
+          )
+        : new ApiError(
+            "INVALID_PARAM",
+            "Page selection needs an Instagram account connected through Facebook Login; reconnect it with facebookLogin: true",
+            [{ field: "id", message: "Instagram Direct Login account" }],
+          );
     }
     const { selection, guarded } = await selectionFor(env, opened, input);
     const saved = await saveSelectedPage(

@@ -44,7 +44,11 @@ import {
   instagramMe,
   longLivedToken,
   threadsMe,
+  type WireWhatsAppBusiness,
+  whatsappBusinessNode,
+  whatsappDebugToken,
   whatsappPhoneNumber,
+  whatsappPhoneNumberList,
 } from "../wire/meta";
 import { pinterestUnauthorized, pinterestUserAccount } from "../wire/pinterest";
 import { redditMe, redditUnauthorized } from "../wire/reddit";
@@ -407,6 +411,12 @@ async function sandboxPages(call: Call, user: GrantClaims) {
 
 const facebook: Handler = async (call) => {
   const path = call.path.replace(/^\/v\d+(?:\.\d+)?(?=\/)/, "");
+  if (call.method === "GET" && path === "/debug_token") return debugToken(call);
+  if (/^\/\d{1,20}(?:\/|$)/.test(path)) {
+    const user = await who(call);
+    const answer = user ? await whatsappBusinessCall(call, user) : undefined;
+    if (answer) return answer;
+  }
   if (call.method === "GET" && path === "/oauth/access_token") {
     if (call.query.get("grant_type") !== "fb_exchange_token")
       return send(graphWrongGrantType("fb_exchange_token", randomToken(9)));
@@ -545,7 +555,69 @@ function metaLogin(prefix: "ig" | "th"): Handler {
 /** Meta issues system-user tokens as opaque strings starting EAA; the sandbox accepts any of that shape. */
 const SYSTEM_USER_TOKEN = /^EAA[A-Za-z0-9]{16,}$/;
 
+/** The WhatsApp Business Account a sandbox Facebook user shares through Embedded Signup: one WABA, one number. */
+async function sandboxWhatsAppBusiness(user: { sub: string }): Promise<WireWhatsAppBusiness> {
+  const numeric = async (label: string, base: number) =>
+    String(base + (Number.parseInt((await sha256Hex(`${user.sub}:${label}`)).slice(0, 8), 16) % 80_000_000));
+  const phoneId = await numeric("wa-phone-1", 100_000_000_000_000);
+  return {
+    id: await numeric("waba-1", 200_000_000_000_000),
+    name: SANDBOX_SPECS.whatsapp.displayName,
+    numbers: [
+      {
+        id: phoneId,
+        displayNumber: `+1 555-010-${phoneId.slice(-4)}`,
+        verifiedName: SANDBOX_SPECS.whatsapp.displayName,
+      },
+    ],
+  };
+}
+
+/** GET /debug_token, with the app's token (client id|secret): what a sandbox Facebook token holds. */
+async function debugToken(call: Call): Promise<Response> {
+  const [clientId, clientSecret] = (call.query.get("access_token") ?? "").split("|");
+  if (!(await sandboxClient(clientId ?? null, clientSecret ?? null)))
+    return send(graphBadClient(randomToken(9)));
+  const user = await liveToken(call.env, call.query.get("input_token"), "at", "facebook", call.now);
+  if (!user) return send(graphInvalidToken(randomToken(9), 400));
+  const waba = await sandboxWhatsAppBusiness(user);
+  return json(
+    whatsappDebugToken({ appId: SANDBOX_CLIENT_ID, userId: user.sub, wabaIds: [waba.id], scopes: user.s }),
+  );
+}
+
+/**
+ * Graph calls on a WhatsApp Business Account with an Embedded Signup token (a Facebook one here):
+ * the WABA, its numbers, one number, and subscribing the app to its webhooks or ending that.
+ */
+async function whatsappBusinessCall(call: Call, user: GrantClaims): Promise<Response | undefined> {
+  const path = call.path.replace(/^\/v\d+(?:\.\d+)?(?=\/)/, "");
+  const waba = await sandboxWhatsAppBusiness(user);
+  const number = waba.numbers.find((n) => path === `/${n.id}`);
+  if (!path.startsWith(`/${waba.id}`) && !number) return undefined;
+  if (!user.s.includes("whatsapp_business_management")) return graphError(403, 200, "Permissions error");
+  const fields = call.query.get("fields");
+  if (call.method === "GET" && path === `/${waba.id}`) return json(whatsappBusinessNode(waba, fields));
+  if (call.method === "GET" && path === `/${waba.id}/phone_numbers`)
+    return json(whatsappPhoneNumberList(waba, fields));
+  if ((call.method === "POST" || call.method === "DELETE") && path === `/${waba.id}/subscribed_apps`)
+    return json({ success: true });
+  if (call.method === "GET" && number) return json(whatsappPhoneNumber(number, fields));
+  return undefined;
+}
+
+/** Graph's answer to a node the token cannot reach or that does not exist. */
+const unsupportedRequest = (method: string) =>
+  graphError(
+    400,
+    100,
+    `Unsupported ${method.toLowerCase()} request. Object does not exist, cannot be loaded due to missing permissions, or does not support this operation.`,
+  );
+
 const whatsapp: Handler = async (call) => {
+  const facebookUser = await liveToken(call.env, bearer(call), "at", "facebook", call.now);
+  if (facebookUser)
+    return (await whatsappBusinessCall(call, facebookUser)) ?? unsupportedRequest(call.method);
   if (call.method !== "GET") return undefined;
   const path = call.path.replace(/^\/v\d+(?:\.\d+)?(?=\/)/, "");
   const id = /^\/(\d{1,20})$/.exec(path)?.[1];

@@ -178,3 +178,50 @@ export function facebookBusinessList(businesses: { id: string; name: string }[],
     paging: { cursors: { before: "QVFIUc", after: "QVFIUd" } },
   };
 }
+
+/** A WhatsApp Business Account and its phone numbers, as the sandbox and the test fakes hold them. */
+export interface WireWhatsAppBusiness {
+  id: string;
+  name: string;
+  numbers: { id: string; displayNumber: string; verifiedName: string }[];
+}
+
+/**
+ * GET /debug_token for a business token made by Embedded Signup: the WABAs it was shared appear as
+ * the target ids of its whatsapp_business_management grant; a business token never expires (0).
+ */
+export function whatsappDebugToken(t: {
+  appId: string;
+  userId: string;
+  wabaIds: string[];
+  scopes: string[];
+}) {
+  const granular = ["whatsapp_business_management", "whatsapp_business_messaging"]
+    .filter((scope) => t.scopes.includes(scope))
+    .map((scope) => ({ scope, target_ids: t.wabaIds }));
+  return {
+    data: {
+      app_id: t.appId,
+      type: "SYSTEM_USER",
+      application: "Switchboard",
+      data_access_expires_at: 0,
+      expires_at: 0,
+      is_valid: true,
+      scopes: t.scopes,
+      granular_scopes: granular,
+      user_id: t.userId,
+    },
+  };
+}
+
+/** GET /{waba-id}: the WhatsApp Business Account node, as the fields ask (id and name by default). */
+export const whatsappBusinessNode = (waba: WireWhatsAppBusiness, fields: string | null) =>
+  graphFields(fields, { id: waba.id, name: waba.name, currency: "USD", timezone_id: "1" }, ["name"]);
+
+/** GET /{waba-id}/phone_numbers: every number of the account, as the fields ask. */
+export function whatsappPhoneNumberList(waba: WireWhatsAppBusiness, fields: string | null) {
+  return {
+    data: waba.numbers.map((number) => whatsappPhoneNumber(number, fields)),
+    paging: { cursors: { before: "QVFIUe", after: "QVFIUf" } },
+  };
+}
