@@ -127,6 +127,30 @@ describe("hosted connect against the sandbox", () => {
     });
   });
 
+  it("WhatsApp: Embedded Signup offered before the token form, and the WABA's one number selected at connect", async () => {
+    const created = await api("/v1/connect/sessions", {
+      method: "POST",
+      key: ws.key,
+      body: { endUserId: "end-whatsapp-form", returnUrl: "http://localhost:3000/done" },
+    });
+    const formPage = await api(`${pathOf(created.json.url)}/with/whatsapp`);
+    expect(formPage.text).toContain('data-login="embedded-signup"');
+    expect(formPage.text).toContain('name="phoneNumberId"');
+    const { base, id, next } = await hostedConnect("whatsapp", { login: "embedded_signup" });
+    // One number: nothing to pick.
+    expect(next).toBe(`${base}/pages`);
+    expect((await api(next)).headers.get("location")).toBe(`${base}/done`);
+    const account = await sessionAccount(id);
+    expect(account).toMatchObject({
+      platform: "whatsapp",
+      endUserId: "end-whatsapp",
+      displayName: "Sandbox Business",
+      accountType: "business",
+      username: expect.stringMatching(/^\+1 555-010-\d{4}$/),
+      selectedPage: { id: expect.stringMatching(/^\d{15}$/) },
+    });
+  });
+
   it("X and Mastodon go straight to the result", async () => {
     const x = await hostedConnect("twitter");
     expect(x.next).toBe(`${x.base}/done`);
@@ -222,6 +246,7 @@ describe("every account route against the sandbox", () => {
     accounts.push(await apiConnect("linkedin", { pageMode: true, forcePrompt: true }));
     accounts.push(await apiConnect("instagram", { facebookLogin: true }));
     accounts.push(await apiConnect("mastodon", { instance: "mastodon.social" }));
+    accounts.push(await apiConnect("whatsapp"));
     for (const body of [
       { platform: "telegram", credentials: { botToken: `123456:${"A".repeat(35)}` } },
       {

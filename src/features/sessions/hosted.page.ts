@@ -142,8 +142,15 @@ const FORMS: Partial<Record<Platform, { heading: string; fields: Field[] }>> = {
 /** Whether step 1 sends the platform to a form first. */
 export const needsForm = (platform: Platform) => platform === "instagram" || FORMS[platform] !== undefined;
 
-/** A platform's form: Mastodon's server, Bluesky's, Telegram's and WhatsApp's credentials, Instagram's login choice. */
-export function formPage(base: string, platform: Platform): string {
+/**
+ * A platform's form: Mastodon's server, Bluesky's, Telegram's and WhatsApp's credentials, Instagram's
+ * login choice; WhatsApp offers Embedded Signup first where the deployment can run it.
+ */
+export function formPage(
+  base: string,
+  platform: Platform,
+  options: { embeddedSignup?: boolean } = {},
+): string {
   const back = `<a class="back" href="${esc(base)}">${esc(STRINGS.back)}</a>`;
   const hidden = `<input type="hidden" name="platform" value="${platform}">`;
   if (platform === "instagram") {
@@ -155,9 +162,13 @@ export function formPage(base: string, platform: Platform): string {
   }
   const form = FORMS[platform];
   if (!form) return choosePage({ base, endUserName: null, platforms: [], reconnect: null });
+  const signup =
+    platform === "whatsapp" && options.embeddedSignup
+      ? `<form method="post" action="${esc(`${base}/start`)}">${hidden}<div class="actions"><button class="choice" type="submit" name="login" value="embedded_signup" data-login="embedded-signup">${mark("facebook")}<span>${esc(STRINGS.credentials.whatsapp.embeddedSignup)}</span></button></div></form><p>${esc(STRINGS.credentials.whatsapp.orToken)}</p>`
+      : "";
   return layout(
     form.heading,
-    `<h1 class="titled" id="title" tabindex="-1" data-focus>${mark(platform)}<span>${esc(form.heading)}</span></h1><form method="post" action="${esc(`${base}/start`)}">${hidden}${form.fields.map(field).join("")}<div class="actions"><button class="button primary" type="submit">${esc(STRINGS.submit)}</button></div></form>${back}`,
+    `<h1 class="titled" id="title" tabindex="-1" data-focus>${mark(platform)}<span>${esc(form.heading)}</span></h1>${signup}<form method="post" action="${esc(`${base}/start`)}">${hidden}${form.fields.map(field).join("")}<div class="actions"><button class="button primary" type="submit">${esc(STRINGS.submit)}</button></div></form>${back}`,
   );
 }
 
@@ -176,7 +187,9 @@ export function pagesPage(base: string, platform: Platform, pages: PageChoice[])
         ? STRINGS.pages.instagram
         : platform === "youtube"
           ? STRINGS.pages.youtube
-          : STRINGS.pages.facebook;
+          : platform === "whatsapp"
+            ? STRINGS.pages.whatsapp
+            : STRINGS.pages.facebook;
   const skip = platform === "linkedin" ? STRINGS.pages.skipLinkedin : STRINGS.pages.skip;
   const items = pages.map((page) => {
     const avatar = page.avatarUrl

@@ -4,6 +4,7 @@ import { createDb } from "../../db/client";
 import type { ConnectSessionRow } from "../../db/schema";
 import { PLATFORMS, type Platform } from "../../lib/domain";
 import { type AppEnv, createRouter } from "../../lib/router";
+import { EMBEDDED_SIGNUP } from "../../platforms/whatsapp";
 import { findAccount } from "../accounts/accounts.repository";
 import { type ServiceContext, serviceOf } from "../context";
 import { sendSoon } from "../webhooks/webhooks.service";
@@ -22,6 +23,7 @@ import {
   chooseSessionPage,
   completeSessionCallback,
   connectSessionCredentials,
+  embeddedSignupOffered,
   HostedError,
   offeredPlatforms,
   sessionOfToken,
@@ -33,7 +35,7 @@ type C = Context<AppEnv>;
 
 const ASSET_HEADERS = { "cache-control": "public, max-age=3600", "x-content-type-options": "nosniff" };
 /** Platforms whose step 3 picks a page (Instagram only when connected through Facebook Login: it lists none otherwise). */
-const WITH_PAGES: readonly Platform[] = ["linkedin", "facebook", "instagram", "youtube"];
+const WITH_PAGES: readonly Platform[] = ["linkedin", "facebook", "instagram", "youtube", "whatsapp"];
 
 const platformOf = (value: string | undefined): Platform | undefined =>
   (PLATFORMS as readonly string[]).includes(value ?? "") ? (value as Platform) : undefined;
@@ -178,7 +180,10 @@ export const hostedRouter = createRouter()
       if (!platform || !platforms.includes(platform) || !needsForm(platform))
         throw new HostedError("PLATFORM_NOT_OFFERED", "platform", true);
       if (row.status === "completed") return see(c, `${base(token)}/done`);
-      return html(c, formPage(base(token), platform));
+      return html(
+        c,
+        formPage(base(token), platform, { embeddedSignup: embeddedSignupOffered(service.env, service.now) }),
+      );
     }),
   )
   .post("/:token/start", (c) =>
@@ -186,7 +191,8 @@ export const hostedRouter = createRouter()
       const body = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
       const platform = platformOf(text(body, "platform"));
       if (!platform) throw new HostedError("PLATFORM_NOT_OFFERED", "platform", true);
-      if (CREDENTIAL_PLATFORMS.includes(platform)) {
+      const embeddedSignup = platform === "whatsapp" && text(body, "login") === EMBEDDED_SIGNUP;
+      if (CREDENTIAL_PLATFORMS.includes(platform) && !embeddedSignup) {
         const fields = Object.fromEntries(Object.keys(body).map((name) => [name, text(body, name)]));
         try {
           const result = await connectSessionCredentials(service, row, platform, fields);
@@ -254,8 +260,11 @@ export const hostedRouter = createRouter()
         // The account is connected either way; its page can be chosen later through the API.
         return see(c, `${base(token)}/done`);
       }
-      // A Google account with one channel has nothing to choose.
-      if (!pages.length || (account.platform === "youtube" && pages.length < 2))
+      // A Google account with one channel, or a WABA with one number (selected at connect), has nothing to choose.
+      if (
+        !pages.length ||
+        ((account.platform === "youtube" || account.platform === "whatsapp") && pages.length < 2)
+      )
         return see(c, `${base(token)}/done`);
       const choices = pages.map((page) => ({
         id: page.type === "instagram" ? page.pageId : page.id,

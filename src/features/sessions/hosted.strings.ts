@@ -36,6 +36,8 @@ export const STRINGS = {
       chatIdHint: "For example @mychannel",
     },
     whatsapp: {
+      embeddedSignup: "Continue with Facebook (set up WhatsApp for your business)",
+      orToken: "Or connect one number with a system user access token:",
       accessToken: "System user access token",
       phoneNumberId: "Phone number ID",
       wabaId: "WhatsApp Business account ID (optional)",
@@ -47,6 +49,7 @@ export const STRINGS = {
     facebook: "Pick the Facebook Page to connect.",
     instagram: "Pick the Instagram business account to connect.",
     youtube: "Pick the YouTube channel to connect.",
+    whatsapp: "Pick the WhatsApp number to send from.",
     skipLinkedin: "Post as myself",
     skip: "Choose later",
     failed: "We could not load your pages. You can choose one later in the app.",

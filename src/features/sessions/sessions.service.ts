@@ -7,6 +7,7 @@ import { newId } from "../../lib/ids";
 import type { AuthContext } from "../../lib/router";
 import { DAY, iso, MINUTE } from "../../lib/time";
 import { getModule, platformContext } from "../../platforms/catalogue";
+import { EMBEDDED_SIGNUP } from "../../platforms/whatsapp";
 import { findAccount } from "../accounts/accounts.repository";
 import { CreateAccountBodySchema } from "../accounts/accounts.schemas";
 import { connectWithCredentials } from "../accounts/connection.service";
@@ -187,6 +188,16 @@ export function assertCompleted(row: ConnectSessionRow, now: number): string {
   if (row.status !== "completed" || !row.accountId) throw SESSION_ERRORS.unknown();
   if (now >= row.expiresAt) throw SESSION_ERRORS.expired();
   return row.accountId;
+}
+
+/** Whether this deployment can run WhatsApp's Embedded Signup: Facebook's app and WHATSAPP_CONFIG_ID, or the sandbox. */
+export function embeddedSignupOffered(env: Env, now: number): boolean {
+  try {
+    platformContext(env, "facebook", now, { variant: EMBEDDED_SIGNUP });
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** What the page offers: the session's platforms, within the workspace's, that this deployment can connect. */
