@@ -10,6 +10,7 @@ import { type DevServer, spawnDevServer } from "../../scripts/lib/dev-server.mjs
 const START_TIMEOUT_MS = 120_000;
 
 const APP = { id: "real-app-client-id-0f3a", secret: "real-app-client-secret-9c1e" };
+const META_APP = { id: "1234567890123456", secret: "meta-app-secret-5d7b", configId: "987654321098765" };
 
 describe("npm run dev with a real platform app in .dev.vars", () => {
   let dir: string;
@@ -28,6 +29,9 @@ describe("npm run dev with a real platform app in .dev.vars", () => {
         'SANDBOX_PROVIDERS="false"',
         `TWITTER_CLIENT_ID="${APP.id}"`,
         `TWITTER_CLIENT_SECRET="${APP.secret}"`,
+        `FACEBOOK_CLIENT_ID="${META_APP.id}"`,
+        `FACEBOOK_CLIENT_SECRET="${META_APP.secret}"`,
+        `WHATSAPP_CONFIG_ID="${META_APP.configId}"`,
       ].join("\n"),
     );
     server = await spawnDevServer({ state: path.join(dir, "state"), envFile, timeoutMs: START_TIMEOUT_MS });
@@ -52,6 +56,23 @@ describe("npm run dev with a real platform app in .dev.vars", () => {
     expect(url.searchParams.get("client_id")).toBe(APP.id);
     expect(text).not.toContain(APP.secret);
     expect(server?.output()).not.toContain(APP.secret);
+  });
+
+  it("runs WhatsApp Embedded Signup on Facebook's dialog with the Meta app and the configuration from .dev.vars", async () => {
+    const res = await fetch(`${dev.baseUrl}/v1/accounts/connect/whatsapp`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${dev.key}`, "content-type": "application/json" },
+      body: JSON.stringify({ callbackUrl: "http://localhost:3000/callback" }),
+    });
+    const text = await res.text();
+    expect(res.status, text).toBe(200);
+    const url = new URL(JSON.parse(text).authorizationUrl);
+    expect(url.origin + url.pathname).toBe("https://www.facebook.com/v26.0/dialog/oauth");
+    expect(url.searchParams.get("client_id")).toBe(META_APP.id);
+    expect(url.searchParams.get("config_id")).toBe(META_APP.configId);
+    expect(url.searchParams.get("redirect_uri")).toMatch(/\/v1\/oauth\/redirect\/whatsapp$/);
+    expect(text).not.toContain(META_APP.secret);
+    expect(server?.output()).not.toContain(META_APP.secret);
   });
 
   it("seeds a sandbox workspace, whose key is a swb_test_ key", async () => {
