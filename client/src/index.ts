@@ -171,6 +171,9 @@ export function createSwitchboard(options: ClientOptions) {
     /** Finishes OAuth with the code and state your callback received. */
     completeCallback: (platform: Platform, body: BodyOf<"completeOAuthCallback">) =>
       unwrap(raw.POST("/v1/accounts/callback/{platform}", { params: { path: { platform } }, body })),
+    /** Connects WhatsApp from Embedded Signup run with Meta's JavaScript SDK on your page (its code and message ids). */
+    completeWhatsAppEmbeddedSignup: (body: BodyOf<"completeWhatsAppEmbeddedSignup">) =>
+      unwrap(raw.POST("/v1/accounts/connect/whatsapp/embedded-signup", { body })),
     reconnect: (accountId: string, body: BodyOf<"reconnectAccount">) =>
       unwrap(raw.POST("/v1/accounts/{id}/reconnect", { ...id(accountId), body })),
     pages: (accountId: string) => unwrap(raw.GET("/v1/accounts/{id}/pages", id(accountId))),

@@ -191,6 +191,26 @@ export interface paths {
     patch?: never;
     trace?: never;
   };
+  "/v1/accounts/connect/whatsapp/embedded-signup": {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    get?: never;
+    put?: never;
+    /**
+     * Connect WhatsApp from Embedded Signup run on your page
+     * @description For Embedded Signup launched with Meta's JavaScript SDK (FB.login with your configuration) on your own page, whose code never passes a redirect URI: exchanges the code, connects the WhatsApp Business Account it shared and subscribes the app to its webhooks, as the callback does for POST /v1/accounts/connect/whatsapp. wabaId and phoneNumberId from the WA_EMBEDDED_SIGNUP message are checked against what the signup shared; a phoneNumberId, or a WABA with one number, is selected.
+     */
+    post: operations["completeWhatsAppEmbeddedSignup"];
+    delete?: never;
+    options?: never;
+    head?: never;
+    patch?: never;
+    trace?: never;
+  };
   "/v1/accounts/{id}/reconnect": {
     parameters: {
       query?: never;
@@ -1202,6 +1222,14 @@ export interface components {
       /** @description The platform's error from the redirect (access_denied when the user pressed Deny) */
       error?: string;
       error_description?: string;
+    };
+    EmbeddedSignupRequest: {
+      /** @description authResponse.code from FB.login with your Embedded Signup configuration; send it at once */
+      code: string;
+      /** @description waba_id of the WA_EMBEDDED_SIGNUP message: checked against what the signup shared */
+      wabaId?: string;
+      /** @description phone_number_id of the WA_EMBEDDED_SIGNUP message: selected when it is one of the shared numbers */
+      phoneNumberId?: string;
     };
     ReconnectRequest: {
       /**
@@ -3490,6 +3518,196 @@ export interface operations {
     requestBody: {
       content: {
         "application/json": components["schemas"]["CallbackRequest"];
+      };
+    };
+    responses: {
+      /** @description The connected account */
+      200: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          "application/json": components["schemas"]["ConnectedAccount"];
+        };
+      };
+      /** @description The request is invalid (INVALID_PARAM, details naming each field), the OAuth state or code is invalid or expired (INVALID_PARAM), the user pressed Deny on the platform's consent screen (ACCESS_DENIED: pass the redirect's error and state instead of a code), or the deployment has no app for the platform (PLATFORM_NOT_CONFIGURED) */
+      400: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "INVALID_PARAM",
+           *         "message": "Invalid limit: Too big: expected number to be <=100",
+           *         "requestId": "req_01jv7k2m4n6p8r0s2t4v6x8z0b"
+           *       }
+           *     }
+           */
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Missing, malformed, unknown, revoked or expired API key (UNAUTHORIZED) */
+      401: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "UNAUTHORIZED",
+           *         "message": "Invalid API key",
+           *         "requestId": "req_01jv7k2m4n6p8r0s2t4v6x8z0b"
+           *       }
+           *     }
+           */
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description Connecting would exceed the workspace's account limit (PLAN_LIMIT_EXCEEDED) */
+      402: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "PLAN_LIMIT_EXCEEDED",
+           *         "message": "This workspace has reached its limit of 5 connected accounts on the free plan",
+           *         "requestId": "req_01jv7k2m4n6p8r0s2t4v6x8z0b"
+           *       }
+           *     }
+           */
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The API key lacks accounts:write (INSUFFICIENT_SCOPE), or the workspace may not use the platform (PLATFORM_RESTRICTED) */
+      403: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "INSUFFICIENT_SCOPE",
+           *         "message": "This API key lacks the accounts:write scope",
+           *         "requestId": "req_01jv7k2m4n6p8r0s2t4v6x8z0b"
+           *       }
+           *     }
+           */
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description No such resource in this workspace (NOT_FOUND) */
+      404: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "NOT_FOUND",
+           *         "message": "Account not found",
+           *         "requestId": "req_01jv7k2m4n6p8r0s2t4v6x8z0b"
+           *       }
+           *     }
+           */
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The platform is rate limiting (RATE_LIMITED) */
+      429: {
+        headers: {
+          /** @description Seconds to wait before trying again, from the platform's own Retry-After; absent when it gave none */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "RATE_LIMITED",
+           *         "message": "The platform is rate limiting; retry after 120 s",
+           *         "requestId": "req_01jv7k2m4n6p8r0s2t4v6x8z0b"
+           *       }
+           *     }
+           */
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description An unexpected failure (INTERNAL), logged under the body's requestId */
+      500: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "INTERNAL",
+           *         "message": "Internal error",
+           *         "requestId": "req_01jv7k2m4n6p8r0s2t4v6x8z0b"
+           *       }
+           *     }
+           */
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description The platform failed or answered something unusable (PROVIDER_ERROR) */
+      502: {
+        headers: {
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "PROVIDER_ERROR",
+           *         "message": "Token endpoint answered HTTP 502",
+           *         "requestId": "req_01jv7k2m4n6p8r0s2t4v6x8z0b"
+           *       }
+           *     }
+           */
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+      /** @description OAuth state storage failed or was too slow (STORAGE_UNAVAILABLE): retry after Retry-After */
+      503: {
+        headers: {
+          /** @description Seconds to wait before trying again */
+          "Retry-After"?: number;
+          [name: string]: unknown;
+        };
+        content: {
+          /**
+           * @example {
+           *       "error": {
+           *         "code": "STORAGE_UNAVAILABLE",
+           *         "message": "OAuth state storage is unavailable; try again shortly",
+           *         "requestId": "req_01jv7k2m4n6p8r0s2t4v6x8z0b"
+           *       }
+           *     }
+           */
+          "application/json": components["schemas"]["Error"];
+        };
+      };
+    };
+  };
+  completeWhatsAppEmbeddedSignup: {
+    parameters: {
+      query?: never;
+      header?: never;
+      path?: never;
+      cookie?: never;
+    };
+    requestBody: {
+      content: {
+        "application/json": components["schemas"]["EmbeddedSignupRequest"];
       };
     };
     responses: {

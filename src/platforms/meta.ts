@@ -55,7 +55,7 @@ function isTransientCode(code: number): boolean {
 }
 
 /** Query parameters whose values are secrets and must never reach an error message. */
-const SECRET_PARAMS = ["access_token", "client_secret", "fb_exchange_token"] as const;
+const SECRET_PARAMS = ["access_token", "client_secret", "fb_exchange_token", "code"] as const;
 
 function redact(message: string, secrets: readonly (string | undefined)[]): string {
   let out = message;

@@ -145,7 +145,11 @@ export async function listWhatsAppNumbers(
  */
 // Checked 2026-12-06: https://developers.facebook.com/documentation/business-messaging/whatsapp/embedded-signup/onboarding-customers-as-a-tech-provider (exchange the code for a business token, then subscribe to webhooks on the customer's WABA, server to server)
 // Unverified 2026-12-06: needs a live app (POST /{waba-id}/subscribed_apps answering {success: true}; registering the number needs the business's own two-step PIN, so it is left to the caller)
-async function finishEmbeddedSignup(ctx: PlatformContext, tokens: TokenSet): Promise<TokenSet> {
+async function finishEmbeddedSignup(
+  ctx: PlatformContext,
+  tokens: TokenSet,
+  chosen: EmbeddedSignupChoice = {},
+): Promise<TokenSet> {
   const shared = await sharedBusinessAccounts(ctx, tokens.accessToken);
   if (!shared.wabaIds.length) {
     throw new ProviderError(
@@ -153,6 +157,25 @@ async function finishEmbeddedSignup(ctx: PlatformContext, tokens: TokenSet): Pro
       "Embedded Signup shared no WhatsApp Business Account with this app; run it again and pick or create one",
     );
   }
+  if (chosen.wabaId !== undefined) {
+    if (!shared.wabaIds.includes(chosen.wabaId)) {
+      throw new ApiError("INVALID_PARAM", "wabaId is not a WhatsApp Business Account this signup shared", [
+        { field: "wabaId", message: "Not shared with this app by this signup" },
+      ]);
+    }
+    shared.wabaIds = [chosen.wabaId, ...shared.wabaIds.filter((id) => id !== chosen.wabaId)];
+  }
+  const numbers = await listWhatsAppNumbers(ctx, tokens.accessToken, shared.wabaIds);
+  if (chosen.phoneNumberId !== undefined && !numbers.some((n) => n.id === chosen.phoneNumberId)) {
+    throw new ApiError(
+      "INVALID_PARAM",
+      "phoneNumberId is not a number of the WhatsApp Business Accounts this signup shared",
+      [{ field: "phoneNumberId", message: "Not a number of the shared accounts" }],
+    );
+  }
+  const only =
+    numbers.find((n) => n.id === chosen.phoneNumberId) ?? (numbers.length === 1 ? numbers[0] : undefined);
+  // Only a grant that will be stored subscribes the app: a refused choice leaves the WABA as it was.
   for (const wabaId of shared.wabaIds) {
     await graphJson(
       ctx,
@@ -161,8 +184,6 @@ async function finishEmbeddedSignup(ctx: PlatformContext, tokens: TokenSet): Pro
       "WhatsApp subscribed_apps",
     );
   }
-  const numbers = await listWhatsAppNumbers(ctx, tokens.accessToken, shared.wabaIds);
-  const only = numbers.length === 1 ? numbers[0] : undefined;
   return {
     accessToken: tokens.accessToken,
     refreshToken: null,
@@ -176,6 +197,42 @@ async function finishEmbeddedSignup(ctx: PlatformContext, tokens: TokenSet): Pro
       ...(only ? { phoneNumberId: only.id } : {}),
     },
   };
+}
+
+/** What the WA_EMBEDDED_SIGNUP message reported to a page running Meta's JavaScript SDK: checked, never trusted. */
+export interface EmbeddedSignupChoice {
+  wabaId?: string;
+  phoneNumberId?: string;
+}
+
+/**
+ * Embedded Signup run with Meta's JavaScript SDK (FB.login) on the caller's own page: its code is
+ * exchanged server to server with the app's credentials and no redirect URI, then finished as above.
+ */
+// Checked 2026-12-06: https://developers.facebook.com/documentation/business-messaging/whatsapp/embedded-signup/onboarding-customers-as-a-tech-provider (GET /oauth/access_token with client_id, client_secret and code)
+// Unverified 2026-12-06: needs a live app (how long the token code lives; the caller should send it at once)
+export async function exchangeEmbeddedSignupCode(
+  ctx: PlatformContext,
+  code: string,
+  chosen: EmbeddedSignupChoice,
+): Promise<TokenSet> {
+  let body: { access_token?: unknown };
+  try {
+    body = await graphJson(
+      ctx,
+      "/oauth/access_token",
+      { query: { client_id: ctx.clientId, client_secret: ctx.clientSecret, code } },
+      "WhatsApp code exchange",
+    );
+  } catch (err) {
+    // Graph answers a malformed, used or expired code with OAuthException 100.
+    if (err instanceof ProviderError && Number(err.details.code) === 100)
+      throw new ProviderError("refused", err.message, err.details);
+    throw err;
+  }
+  if (typeof body.access_token !== "string" || !body.access_token)
+    throw new ProviderError("invalid", "WhatsApp code exchange answered no access token");
+  return finishEmbeddedSignup(ctx, { accessToken: body.access_token, expiresAt: null }, chosen);
 }
 
 /** An Embedded Signup account is its WABA; its selected number, if any, names the account's page. */
@@ -238,7 +295,7 @@ export const whatsapp: PlatformModule = {
       },
       // Unverified 2026-12-06: needs a live app (a business integration system user token does not expire; debug_token's expires_at is honoured when it says otherwise)
       refresh: { kind: "none" },
-      finishGrant: finishEmbeddedSignup,
+      finishGrant: (ctx, tokens) => finishEmbeddedSignup(ctx, tokens),
     },
   },
 

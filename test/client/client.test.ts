@@ -143,6 +143,7 @@ describe("the typed client against the Worker", () => {
       refreshAccount: accounts.refresh,
       connectAccount: accounts.connect,
       completeOAuthCallback: accounts.completeCallback,
+      completeWhatsAppEmbeddedSignup: accounts.completeWhatsAppEmbeddedSignup,
       reconnectAccount: accounts.reconnect,
       listAccountPages: accounts.pages,
       selectAccountPage: accounts.selectPage,

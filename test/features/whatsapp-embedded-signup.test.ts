@@ -11,6 +11,7 @@ import {
   fakeFor,
   issuedSecrets,
   oauthFake,
+  recordRoute,
   whatsappFake,
 } from "../helpers/platform-fakes";
 import { extrasOf, rowOf } from "../helpers/rows";
@@ -250,6 +251,57 @@ describe("WhatsApp Embedded Signup", () => {
     });
     expect(reconnect.status).toBe(400);
     expect(reconnect.json.error.message).toContain("/credentials");
+  });
+
+  it("connects from a code FB.login gave a page, with the message's WABA and number checked and selected", async () => {
+    setUp(business(2));
+    const exchanges = recordRoute(fb, "GET /oauth/access_token");
+    const code = fb.issueCode(owner(), { scopes: ES_SCOPES });
+    const wrong = await api("/v1/accounts/connect/whatsapp/embedded-signup", {
+      method: "POST",
+      key: ws.key,
+      body: { code, wabaId: "102290129340398", phoneNumberId: "999" },
+    });
+    expect(wrong.status).toBe(400);
+    expect(wrong.json.error.code).toBe("INVALID_PARAM");
+    expect(wrong.json.error.details).toEqual([
+      { field: "phoneNumberId", message: "Not a number of the shared accounts" },
+    ]);
+    expect((await api("/v1/accounts?platform=whatsapp", { key: ws.key })).json.data).toEqual([]);
+    expect(fb.calls.filter((c) => c.path.endsWith("/subscribed_apps"))).toEqual([]);
+
+    const fresh = fb.issueCode(owner(), { scopes: ES_SCOPES });
+    const res = await api("/v1/accounts/connect/whatsapp/embedded-signup", {
+      method: "POST",
+      key: ws.key,
+      body: { code: fresh, wabaId: "102290129340398", phoneNumberId: "106540352242921" },
+    });
+    expect(res.status).toBe(200);
+    expect(res.json.account).toMatchObject({
+      platform: "whatsapp",
+      platformUserId: "102290129340398",
+      username: "+1 631-555-5551",
+      selectedPage: { id: "106540352242921" },
+    });
+    const query = exchanges.at(-1)?.url.searchParams;
+    expect(query?.get("code")).toBe(fresh);
+    expect(query?.has("redirect_uri")).toBe(false);
+
+    const replay = await api("/v1/accounts/connect/whatsapp/embedded-signup", {
+      method: "POST",
+      key: ws.key,
+      body: { code: fresh },
+    });
+    expect(replay.status).toBe(400);
+    expect(replay.json.error.details).toEqual([{ field: "code", message: "Refused by the platform" }]);
+
+    const malformed = await api("/v1/accounts/connect/whatsapp/embedded-signup", {
+      method: "POST",
+      key: ws.key,
+      body: { code: "x", wabaId: "not-a-number" },
+    });
+    expect(malformed.status).toBe(400);
+    expect(malformed.json.error.details[0].field).toBe("wabaId");
   });
 
   it("is not configured without WHATSAPP_CONFIG_ID, whatever Facebook's own configuration", () => {

@@ -1148,6 +1148,19 @@ export function embeddedSignupFake(
       }),
     );
   });
+  // FB.login's code, exchanged with the app's credentials and no redirect URI; the long-lived exchange stays as it was.
+  const longLived = handlerOf(fb, "GET /oauth/access_token");
+  fb.api("GET /oauth/access_token", (req) => {
+    const code = req.url.searchParams.get("code");
+    if (code === null) return longLived(req);
+    const q = req.url.searchParams;
+    if (q.get("client_id") !== "facebook-client-id" || q.get("client_secret") !== "facebook-client-secret")
+      return sendError(meta.graphBadClient(TRACE_ID));
+    const entry = fb.codes.get(code);
+    if (!entry) return graphError(100, 400, "This authorization code has been used.", 36009);
+    fb.codes.delete(code);
+    return Response.json({ access_token: entry.grant.accessToken, token_type: "bearer" });
+  });
   if (!business) return;
   const authed =
     (handler: (req: FakeRequest) => Response) =>

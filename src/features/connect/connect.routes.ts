@@ -18,11 +18,18 @@ import {
   AuthorizationSchema,
   CallbackBodySchema,
   ConnectBodySchema,
+  EmbeddedSignupBodySchema,
   PlatformParamsSchema,
   ReconnectBodySchema,
   RedirectQuerySchema,
 } from "./connect.schemas";
-import { completeCallback, redirectTarget, startConnect, startReconnect } from "./connect.service";
+import {
+  completeCallback,
+  completeEmbeddedSignup,
+  redirectTarget,
+  startConnect,
+  startReconnect,
+} from "./connect.service";
 
 const tags = ["Connect"];
 const retryAfter = {
@@ -80,6 +87,19 @@ export const completeOAuthCallback = createRoute({
   description:
     "Consumes the state exactly once, exchanges the code, reads the profile and upserts the account. Reconnecting an account refreshes its tokens and clears its errors. `warning` is set when another workspace holds the same account.",
   request: { params: PlatformParamsSchema, ...jsonBody(CallbackBodySchema) },
+  responses: { 200: json(ConnectedAccountSchema, "The connected account"), ...connectErrors },
+});
+
+export const completeWhatsAppEmbeddedSignup = createRoute({
+  operationId: "completeWhatsAppEmbeddedSignup",
+  method: "post",
+  path: "/connect/whatsapp/embedded-signup",
+  tags,
+  security,
+  summary: "Connect WhatsApp from Embedded Signup run on your page",
+  description:
+    "For Embedded Signup launched with Meta's JavaScript SDK (FB.login with your configuration) on your own page, whose code never passes a redirect URI: exchanges the code, connects the WhatsApp Business Account it shared and subscribes the app to its webhooks, as the callback does for POST /v1/accounts/connect/whatsapp. wabaId and phoneNumberId from the WA_EMBEDDED_SIGNUP message are checked against what the signup shared; a phoneNumberId, or a WABA with one number, is selected.",
+  request: jsonBody(EmbeddedSignupBodySchema),
   responses: { 200: json(ConnectedAccountSchema, "The connected account"), ...connectErrors },
 });
 
@@ -141,6 +161,11 @@ export const connectRouter = createRouter()
       c.req.valid("param").platform,
       c.req.valid("json"),
     );
+    sendSoon(c, result.deliveryIds);
+    return c.json(toConnected(result), 200);
+  })
+  .openapi(completeWhatsAppEmbeddedSignup, async (c) => {
+    const result = await completeEmbeddedSignup(serviceOf(c), c.var.auth, c.req.valid("json"));
     sendSoon(c, result.deliveryIds);
     return c.json(toConnected(result), 200);
   })

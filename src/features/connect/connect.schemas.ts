@@ -72,6 +72,26 @@ export const CallbackBodySchema = z
   })
   .openapi("CallbackRequest");
 
+const graphId = (description: string) =>
+  z
+    .string()
+    .regex(/^\d{1,20}$/, "Must be a numeric Graph id")
+    .optional()
+    .openapi({ description });
+
+export const EmbeddedSignupBodySchema = z
+  .object({
+    code: z.string().min(1).max(4096).openapi({
+      description: "authResponse.code from FB.login with your Embedded Signup configuration; send it at once",
+    }),
+    wabaId: graphId("waba_id of the WA_EMBEDDED_SIGNUP message: checked against what the signup shared"),
+    phoneNumberId: graphId(
+      "phone_number_id of the WA_EMBEDDED_SIGNUP message: selected when it is one of the shared numbers",
+    ),
+  })
+  .strict()
+  .openapi("EmbeddedSignupRequest");
+
 /** Loose on purpose: platforms append parameters of their own (Google's scope, authuser, prompt…). */
 export const RedirectQuerySchema = z
   .object({

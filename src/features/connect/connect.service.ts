@@ -19,6 +19,11 @@ import {
   type Profile,
   type TokenSet,
 } from "../../platforms/types";
+import {
+  EMBEDDED_SIGNUP,
+  type EmbeddedSignupChoice,
+  exchangeEmbeddedSignupCode,
+} from "../../platforms/whatsapp";
 import { findAccount, openAccountSecrets } from "../accounts/accounts.repository";
 import {
   assertPlanRoom,
@@ -308,6 +313,55 @@ export async function redirectTarget(
   return target.toString();
 }
 
+/**
+ * POST /v1/accounts/connect/whatsapp/embedded-signup: Embedded Signup run with Meta's JavaScript SDK
+ * on the caller's page, whose code comes without a state or redirect URI. The code is single-use at
+ * Meta; the ids the page reported are checked against what the business token was shared.
+ */
+export async function completeEmbeddedSignup(
+  { env, db, now, timeouts = DEFAULT_TIMEOUTS }: ServiceContext,
+  auth: AuthContext,
+  input: { code: string } & EmbeddedSignupChoice,
+): Promise<ConnectedAccount> {
+  const module = getModule("whatsapp");
+  const workspace = await loadWorkspace(db, auth.workspaceId);
+  assertPlatformAllowed(workspace, "whatsapp");
+  const options = { timeoutMs: timeouts.providerMs };
+  const ctx = platformContext(env, "facebook", now, { ...options, variant: EMBEDDED_SIGNUP });
+  let tokens: TokenSet;
+  let profile: Profile;
+  try {
+    tokens = await exchangeEmbeddedSignupCode(ctx, input.code, input);
+    const apiCtx = platformContext(env, "whatsapp", now, { ...options, requireClientCredentials: false });
+    profile = await module.profile(apiCtx, {
+      accessToken: tokens.accessToken,
+      refreshToken: null,
+      extras: tokens.extras ?? {},
+      expiresAt: tokens.expiresAt,
+      issuedAt: now,
+    });
+  } catch (err) {
+    throw codeFailure(err);
+  }
+  return upsertConnectedAccount(env, db, auth.workspaceId, {
+    platform: "whatsapp",
+    tokens,
+    profile,
+    connectionType: "oauth",
+    now,
+  });
+}
+
+/** A refused code or grant is the caller's 400; other platform failures keep their own answer. */
+function codeFailure(err: unknown): unknown {
+  if (err instanceof ProviderError && err.kind === "refused") {
+    return new ApiError("INVALID_PARAM", `Invalid authorization code: ${err.message}`, [
+      { field: "code", message: "Refused by the platform" },
+    ]);
+  }
+  return providerFailure(err);
+}
+
 /** POST /v1/accounts/callback/:platform: single-use state, code exchange, profile, upsert. */
 export async function completeCallback(
   { env, db, now, timeouts = DEFAULT_TIMEOUTS }: ServiceContext,
@@ -374,12 +428,7 @@ export async function completeCallback(
       });
     }
   } catch (err) {
-    if (err instanceof ProviderError && err.kind === "refused") {
-      throw new ApiError("INVALID_PARAM", `Invalid authorization code: ${err.message}`, [
-        { field: "code", message: "Refused by the platform" },
-      ]);
-    }
-    throw providerFailure(err);
+    throw codeFailure(err);
   }
   if (state.accountId) {
     const bound = await findAccount(db, auth.workspaceId, state.accountId);
