@@ -241,6 +241,15 @@ describe("TikTok Business upkeep", () => {
     expect(loginKit.tokenRequests).toBe(0);
   });
 
+  it("refuses a backfill with INVALID_PARAM rather than reading Login Kit's video list", async () => {
+    const id = await connectBusiness();
+    const res = await call(`/v1/accounts/${id}/backfill`, { method: "POST", key: ws.key });
+    expect(res.status, res.text).toBe(400);
+    expect(res.json.error.code).toBe("INVALID_PARAM");
+    expect(res.json.error.message).toContain("TikTok Business");
+    expect(loginKit.calls).toHaveLength(0);
+  });
+
   it("tiktokBusiness is not a reconnect option", async () => {
     const id = await connectBusiness();
     const res = await call(`/v1/accounts/${id}/reconnect`, {
