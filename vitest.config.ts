@@ -24,7 +24,16 @@ const fake = (p: string) => ({
   apiBaseUrl: `https://fake.test/${p}/api`,
 });
 const providerBindings = {
-  PROVIDER_OVERRIDES: JSON.stringify(Object.fromEntries(PLATFORMS.map((p) => [p, fake(p)]))),
+  PROVIDER_OVERRIDES: JSON.stringify({
+    ...Object.fromEntries(PLATFORMS.map((p) => [p, fake(p)])),
+    // TikTok Business's own app: its token, refresh and revoke calls are paths of its API base.
+    tiktok_business: {
+      authorizationUrl: "https://fake.test/tiktok_business/authorize",
+      apiBaseUrl: "https://fake.test/tiktok_business/api",
+    },
+  }),
+  TIKTOK_BUSINESS_CLIENT_ID: "tiktok_business-client-id",
+  TIKTOK_BUSINESS_CLIENT_SECRET: "tiktok_business-client-secret",
   ...Object.fromEntries(
     PLATFORMS.flatMap((p) => [
       [`${p.toUpperCase()}_CLIENT_ID`, `${p}-client-id`],

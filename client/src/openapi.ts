@@ -1209,6 +1209,8 @@ export interface components {
       instance?: string;
       /** @description Instagram: connect through Facebook Login (a Facebook user token; pick the business account with select-page) instead of Instagram Login */
       facebookLogin?: boolean;
+      /** @description TikTok: connect a Business account through the TikTok API for Business (its own app, TIKTOK_BUSINESS_CLIENT_ID) instead of Login Kit */
+      tiktokBusiness?: boolean;
       /**
        * @description Bluesky: the account's handle or DID (alice.bsky.social, did:plc:…), resolved to its own PDS and authorization server; without it the user picks an account at bsky.social
        * @example alice.bsky.social

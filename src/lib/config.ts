@@ -7,7 +7,7 @@ import type { Platform } from "./domain";
  * join `Env` here, as optional, and a platform without them answers PLATFORM_NOT_CONFIGURED.
  */
 export type PlatformSecrets = {
-  readonly [K in `${Uppercase<Platform>}_CLIENT_${"ID" | "SECRET"}`]?: string;
+  readonly [K in `${Uppercase<Platform | "tiktok_business">}_CLIENT_${"ID" | "SECRET"}`]?: string;
 };
 
 declare global {
@@ -81,6 +81,16 @@ export function platformCredentials(
 ): { clientId: string | undefined; clientSecret: string | undefined } {
   const names = platformSecretNames(platform);
   return { clientId: env[names.id] || undefined, clientSecret: env[names.secret] || undefined };
+}
+
+/** A variant app's client id and secret (e.g. TIKTOK_BUSINESS_CLIENT_ID); an empty value counts as unset. */
+export function appCredentials(
+  env: Env,
+  names: { id: string; secret: string },
+): { clientId: string | undefined; clientSecret: string | undefined } {
+  const read = (name: string) => (env as unknown as Record<string, unknown>)[name];
+  const value = (name: string) => (typeof read(name) === "string" && (read(name) as string)) || undefined;
+  return { clientId: value(names.id), clientSecret: value(names.secret) };
 }
 
 /** INSTAGRAM_AUDIO_ENABLED: "true" (any case, any spacing) turns the feature on. */

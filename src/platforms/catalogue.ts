@@ -1,4 +1,5 @@
 import {
+  appCredentials,
   ConfigError,
   facebookLoginConfigId,
   getConfig,
@@ -12,14 +13,29 @@ import { atprotoClient } from "./atproto/client";
 import { timedFetch } from "./http";
 import { MODULES } from "./modules";
 import { sandboxFetch } from "./sandbox/sandbox.routes";
-import type { Endpoints, PlatformContext, PlatformModule, ResolverEndpoint } from "./types";
+import type {
+  Endpoints,
+  OAuthVariant,
+  PlatformContext,
+  PlatformModule,
+  ResolverEndpoint,
+  VariantApp,
+} from "./types";
 import { EMBEDDED_SIGNUP } from "./whatsapp";
 
 export function getModule(platform: Platform): PlatformModule {
   return MODULES[platform];
 }
 
-type Overrides = Partial<Record<Platform, Partial<Endpoints & ResolverEndpoint>>>;
+type Overrides = Partial<Record<string, Partial<Endpoints & ResolverEndpoint>>>;
+
+/** PROVIDER_OVERRIDES keys: every platform, and every variant app (tiktok_business). */
+const OVERRIDE_KEYS: readonly string[] = [
+  ...PLATFORMS,
+  ...Object.values(MODULES).flatMap((module) =>
+    Object.values(module.variants ?? {}).flatMap((variant) => (variant.app ? [variant.app.key] : [])),
+  ),
+];
 const ENDPOINT_KEYS = ["authorizationUrl", "tokenUrl", "revocationUrl", "apiBaseUrl", "resolverUrl"] as const;
 const LOCAL_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
 
@@ -56,7 +72,7 @@ export function providerOverrides(raw: string | undefined, production: boolean):
     throw new ConfigError("PROVIDER_OVERRIDES must be a JSON object");
   const overrides: Overrides = {};
   for (const [platform, endpoints] of Object.entries(value)) {
-    if (!(PLATFORMS as readonly string[]).includes(platform))
+    if (!OVERRIDE_KEYS.includes(platform))
       throw new ConfigError(`PROVIDER_OVERRIDES names unknown platform ${platform}`);
     if (!endpoints || typeof endpoints !== "object")
       throw new ConfigError(`PROVIDER_OVERRIDES.${platform} must be an object`);
@@ -71,7 +87,7 @@ export function providerOverrides(raw: string | undefined, production: boolean):
       }
       entry[name as (typeof ENDPOINT_KEYS)[number]] = url;
     }
-    overrides[platform as Platform] = entry;
+    overrides[platform] = entry;
   }
   parsedOverrides.set(key, overrides);
   return overrides;
@@ -84,8 +100,26 @@ export function sandboxEnabled(env: Env): boolean {
   return config.sandbox;
 }
 
-export function sandboxEndpoints(publicUrl: string, platform: Platform): Endpoints & ResolverEndpoint {
+export function sandboxEndpoints(
+  publicUrl: string,
+  platform: Platform,
+  app?: VariantApp,
+): Endpoints & ResolverEndpoint {
   const base = `${publicUrl}/sandbox/${platform}`;
+  // A variant app signs in on its platform's consent page; its API paths are kept under the sandbox's api.
+  if (app) {
+    const rebased = (url: string | undefined) => {
+      if (!url) return undefined;
+      const { origin } = new URL(url);
+      return `${base}/api${url.slice(origin.length).replace(/^\/$/, "")}`;
+    };
+    return {
+      authorizationUrl: `${base}/authorize`,
+      ...(app.endpoints.tokenUrl ? { tokenUrl: rebased(app.endpoints.tokenUrl) } : {}),
+      ...(app.endpoints.revocationUrl ? { revocationUrl: rebased(app.endpoints.revocationUrl) } : {}),
+      apiBaseUrl: rebased(app.endpoints.apiBaseUrl) ?? `${base}/api`,
+    };
+  }
   return {
     authorizationUrl: `${base}/authorize`,
     tokenUrl: `${base}/token`,
@@ -105,8 +139,10 @@ export interface ContextOptions {
   requireClientCredentials?: boolean;
   /** Per-call timeout of the platform requests (default PROVIDER_TIMEOUT_MS). */
   timeoutMs?: number;
-  /** The login variant run at this platform (WhatsApp's Embedded Signup at Facebook), for its configuration. */
-  variant?: string | null;
+  /** The grant's login variant: one with its own app gets that app's endpoints and credentials. */
+  variant?: OAuthVariant;
+  /** The name of the login variant run at this platform (WhatsApp's Embedded Signup at Facebook), for its dialog configuration. */
+  loginVariant?: string | null;
 }
 
 /** Resolves a platform's endpoints, client credentials and fetch for one operation at time `now`. */
@@ -119,17 +155,22 @@ export function platformContext(
   const module = getModule(platform);
   const config = getConfig(env);
   const sandbox = sandboxEnabled(env);
-  const overrides = providerOverrides(env.PROVIDER_OVERRIDES, config.isProduction)[platform];
+  const variantApp = options.variant?.app;
+  const overrides = providerOverrides(env.PROVIDER_OVERRIDES, config.isProduction)[
+    variantApp?.key ?? platform
+  ];
   // Per-instance endpoints give way to the sandbox and to explicit overrides.
   const endpoints = {
-    ...module.endpoints,
+    ...(variantApp?.endpoints ?? module.endpoints),
     ...options.endpoints,
-    ...(sandbox ? sandboxEndpoints(config.publicUrl, platform) : {}),
+    ...(sandbox ? sandboxEndpoints(config.publicUrl, platform, variantApp) : {}),
     ...overrides,
   };
   const app = sandbox
     ? { clientId: "sandbox-client", clientSecret: "sandbox-secret" }
-    : platformCredentials(env, platform);
+    : variantApp
+      ? appCredentials(env, variantApp.secrets)
+      : platformCredentials(env, platform);
   const clientId = options.clientId ?? app.clientId;
   const clientSecret = options.clientSecret ?? app.clientSecret;
   if (
@@ -137,10 +178,10 @@ export function platformContext(
     options.requireClientCredentials !== false &&
     (!clientId || !clientSecret)
   ) {
-    const names = platformSecretNames(platform);
+    const names = variantApp?.secrets ?? platformSecretNames(platform);
     throw new ApiError(
       "PLATFORM_NOT_CONFIGURED",
-      `${module.name} is not configured: set ${names.id} and ${names.secret}`,
+      `${variantApp?.name ?? module.name} is not configured: set ${names.id} and ${names.secret}`,
     );
   }
   return {
@@ -154,7 +195,7 @@ export function platformContext(
     now,
     ...(platform === "bluesky" ? { atproto: atprotoClient(env) } : {}),
     // The sandbox's dialog grants the scopes asked, so it is never sent a configuration instead.
-    ...(platform === "facebook" && !sandbox ? loginConfig(env, options.variant) : {}),
+    ...(platform === "facebook" && !sandbox ? loginConfig(env, options.loginVariant) : {}),
   };
 }
 

@@ -206,6 +206,15 @@ export async function refreshGrant(
   grant: Grant,
 ): Promise<TokenSet> {
   if (module.refreshGrant) return module.refreshGrant(ctx, grant);
+  return standardRefresh(ctx, module, grant);
+}
+
+/** OAuth's refresh_token grant at the token endpoint (for modules whose own refreshGrant falls back to it). */
+export async function standardRefresh(
+  ctx: PlatformContext,
+  module: PlatformModule,
+  grant: Grant,
+): Promise<TokenSet> {
   const settings = module.oauth;
   if (!settings || !grant.refreshToken)
     throw new ProviderError("refused", "No refresh token is stored for this account");

@@ -1,6 +1,7 @@
 import { MINUTE } from "../lib/time";
-import { apiUrl, failure, ProviderError } from "./http";
-import type { PlatformContext, PlatformModule } from "./types";
+import { apiUrl, failure, ProviderError, retryAfterMs } from "./http";
+import { standardRefresh } from "./oauth";
+import type { Grant, PlatformContext, PlatformModule, Profile, TokenSet } from "./types";
 
 interface TikTokError {
   code: string;
@@ -64,6 +65,197 @@ async function userInfo(ctx: PlatformContext, accessToken: string, fields: strin
   return body;
 }
 
+/** extras.oauthVersion of a grant made through the TikTok API for Business (a Business account). */
+export const TIKTOK_BUSINESS = "business";
+
+/** Whether a grant is a TikTok Business account's (TikTok API for Business, not Login Kit). */
+export const isTikTokBusiness = (extras: Record<string, unknown> | null | undefined) =>
+  extras?.oauthVersion === TIKTOK_BUSINESS;
+
+/**
+ * Profile and account type, video listing and publishing, and insights: what a publishing Accounts API
+ * uses; user.info.stats is left out (follower counts come with user.insights).
+ */
+// Unverified 2026-12-06: needs a live app (the Accounts API scope names; its portal pages were not stored)
+export const TIKTOK_BUSINESS_SCOPES = [
+  "user.info.basic",
+  "user.info.username",
+  "user.info.profile",
+  "user.account.type",
+  "user.insights",
+  "video.list",
+  "video.insights",
+  "video.publish",
+] as const;
+
+// Unverified 2026-12-06: needs a live app (Accounts API paths under /open_api/v1.3/, JSON bodies)
+export const TIKTOK_BUSINESS_PATHS = {
+  token: "/open_api/v1.3/tt_user/oauth2/token/",
+  refresh: "/open_api/v1.3/tt_user/oauth2/refresh_token/",
+  revoke: "/open_api/v1.3/tt_user/oauth2/revoke/",
+  profile: "/open_api/v1.3/business/get/",
+} as const;
+
+/** The Business API envelope: {code, message, request_id, data}; code 0 is success, even beside HTTP 200. */
+interface BusinessEnvelope<T> {
+  code?: unknown;
+  message?: unknown;
+  request_id?: unknown;
+  data?: T;
+}
+
+// Unverified 2026-12-06: needs a live app (40105 "Access token is incorrect or has been revoked" is quoted in public Q&A; 40102/40104/40107/40131 follow the same family)
+const BUSINESS_REFUSED = new Set([40102, 40104, 40105, 40107, 40131]);
+// Unverified 2026-12-06: needs a live app (40100 too many requests; 5xxxx system errors)
+const BUSINESS_TRANSIENT = new Set([40100]);
+
+/** Classifies a non-zero Business API code: auth failures refused, rate limits and 5xxxx transient, the rest invalid. */
+export function businessError(code: number, message: unknown, status: number, what: string): ProviderError {
+  const text = typeof message === "string" && message ? ` (${message.slice(0, 200)})` : "";
+  const details = { status, code: String(code) };
+  if (BUSINESS_REFUSED.has(code))
+    return new ProviderError("refused", `${what} refused: ${code}${text}`, details);
+  if (BUSINESS_TRANSIENT.has(code) || code >= 50000)
+    return new ProviderError("transient", `${what} failed: ${code}${text}`, details);
+  return new ProviderError("invalid", `${what} failed: ${code}${text}`, details);
+}
+
+/** One Business API call: JSON in, the envelope's data out, or a classified ProviderError. */
+async function businessCall<T>(
+  ctx: PlatformContext,
+  path: string,
+  request: { json?: Record<string, string>; query?: Record<string, string>; token?: string },
+  what: string,
+): Promise<T> {
+  const headers: Record<string, string> = { accept: "application/json" };
+  // The Accounts API takes the token bare in Access-Token, not as a Bearer authorization.
+  if (request.token) headers["access-token"] = request.token;
+  if (request.json) headers["content-type"] = "application/json";
+  const res = await ctx.fetch(apiUrl(ctx, path, request.query), {
+    method: request.json ? "POST" : "GET",
+    headers,
+    body: request.json ? JSON.stringify(request.json) : undefined,
+  });
+  if (res.status === 429 || res.status >= 500) throw await failure(res, ctx.now, what);
+  let body: BusinessEnvelope<T>;
+  try {
+    body = (await res.clone().json()) as BusinessEnvelope<T>;
+  } catch {
+    if (!res.ok) throw await failure(res, ctx.now, what);
+    throw new ProviderError("invalid", `${what} answered something other than JSON`);
+  }
+  const code = typeof body?.code === "number" ? body.code : Number(body?.code);
+  if (Number.isFinite(code) && code !== 0) {
+    const err = businessError(code, body.message, res.status, what);
+    if (err.kind === "transient")
+      err.details.retryAfterMs = retryAfterMs(res.headers.get("retry-after"), ctx.now);
+    throw err;
+  }
+  if (!res.ok) throw await failure(res, ctx.now, what);
+  if (!Number.isFinite(code) || !body.data || typeof body.data !== "object")
+    throw new ProviderError("invalid", `${what} answered no data`);
+  return body.data;
+}
+
+interface BusinessTokenData {
+  access_token?: unknown;
+  expires_in?: unknown;
+  refresh_token?: unknown;
+  refresh_token_expires_in?: unknown;
+  open_id?: unknown;
+  scope?: unknown;
+}
+
+/** The token endpoints' data as stored: expiries from the answer, open_id kept as the business id. */
+function businessTokens(ctx: PlatformContext, data: BusinessTokenData, what: string): TokenSet {
+  if (typeof data.access_token !== "string" || !data.access_token)
+    throw new ProviderError("invalid", `${what} answered no access token`);
+  const seconds = (value: unknown) => (typeof value === "number" && value > 0 ? value : null);
+  const accessIn = seconds(data.expires_in);
+  const refreshIn = seconds(data.refresh_token_expires_in);
+  const scopes =
+    typeof data.scope === "string"
+      ? data.scope
+          .split(",")
+          .map((scope) => scope.trim())
+          .filter(Boolean)
+      : undefined;
+  return {
+    accessToken: data.access_token,
+    refreshToken: typeof data.refresh_token === "string" && data.refresh_token ? data.refresh_token : null,
+    expiresAt: accessIn === null ? null : ctx.now + accessIn * 1000,
+    refreshTokenExpiresAt: refreshIn === null ? null : ctx.now + refreshIn * 1000,
+    ...(scopes ? { scopes } : {}),
+    extras: {
+      oauthVersion: TIKTOK_BUSINESS,
+      ...(typeof data.open_id === "string" && data.open_id ? { openId: data.open_id } : {}),
+    },
+  };
+}
+
+/** The business id the Accounts API addresses the account by: the token's open_id. */
+function businessId(grant: Grant): string {
+  const id = grant.extras.openId;
+  if (typeof id !== "string" || !id)
+    throw new ProviderError("invalid", "This TikTok Business grant holds no open_id: reconnect it");
+  return id;
+}
+
+interface BusinessProfile {
+  username?: string;
+  display_name?: string;
+  profile_image?: string;
+  is_business_account?: boolean;
+}
+
+// Unverified 2026-12-06: needs a live app (business/get takes business_id and a JSON array of fields, with the token in Access-Token)
+const BUSINESS_PROFILE_FIELDS = JSON.stringify([
+  "username",
+  "display_name",
+  "profile_image",
+  "is_business_account",
+]);
+
+async function businessProfile(ctx: PlatformContext, grant: Grant): Promise<Profile> {
+  const id = businessId(grant);
+  const data = await businessCall<BusinessProfile>(
+    ctx,
+    TIKTOK_BUSINESS_PATHS.profile,
+    { query: { business_id: id, fields: BUSINESS_PROFILE_FIELDS }, token: grant.accessToken },
+    "TikTok business/get",
+  );
+  return {
+    platformUserId: id,
+    username: data.username ? `@${data.username}` : null,
+    displayName: data.display_name || data.username || null,
+    avatarUrl: data.profile_image || null,
+    accountType: "business",
+  };
+}
+
+/** The refresh, answered with the rotated refresh token (stored in place of the spent one). */
+function businessRefresh(ctx: PlatformContext, grant: Grant): Promise<TokenSet> {
+  if (!grant.refreshToken)
+    return Promise.reject(new ProviderError("refused", "No refresh token is stored for this account"));
+  return businessCall<BusinessTokenData>(
+    ctx,
+    TIKTOK_BUSINESS_PATHS.refresh,
+    {
+      json: {
+        client_id: ctx.clientId,
+        client_secret: ctx.clientSecret,
+        grant_type: "refresh_token",
+        refresh_token: grant.refreshToken,
+      },
+    },
+    "TikTok Business token refresh",
+  ).then((data) => {
+    const tokens = businessTokens(ctx, data, "TikTok Business token refresh");
+    // The refresh answer may omit open_id: the grant's stays.
+    return { ...tokens, extras: { ...grant.extras, ...tokens.extras } };
+  });
+}
+
 /**
  * TikTok (Login Kit v2 + Content Posting): client id travels as `client_key`, scopes are
  * comma-separated, 2-hour access tokens, rotating refresh tokens (180 days; older docs: 365).
@@ -96,9 +288,61 @@ export const tiktok: PlatformModule = {
   needsClientCredentials: true,
   // Checked 2026-12-06: https://developers.tiktok.com/docs/zh-Hans/oauth-user-access-token-management (access 2 h, refresh 180 d, rotated)
   refresh: { kind: "rotating", leadMs: 10 * MINUTE },
+  variants: {
+    /** Business accounts through the TikTok API for Business: a separate app in the business portal. */
+    [TIKTOK_BUSINESS]: {
+      app: {
+        key: "tiktok_business",
+        name: "TikTok Business",
+        endpoints: {
+          // Unverified 2026-12-06: needs a live app (the "TikTok account holder authorization URL" is Login Kit's page with the business app id as client_key)
+          authorizationUrl: "https://www.tiktok.com/v2/auth/authorize/",
+          // Unverified 2026-12-06: needs a live app (token, refresh, revoke and business/get all under business-api.tiktok.com)
+          apiBaseUrl: "https://business-api.tiktok.com",
+        },
+        secrets: { id: "TIKTOK_BUSINESS_CLIENT_ID", secret: "TIKTOK_BUSINESS_CLIENT_SECRET" },
+      },
+      oauth: {
+        scopes: TIKTOK_BUSINESS_SCOPES,
+        scopeSeparator: ",",
+        // Unverified 2026-12-06: needs a live app (no PKCE on the account holder authorization URL)
+        pkce: false,
+        clientAuth: "post",
+        clientIdParam: "client_key",
+        forcePromptParams: { disable_auto_auth: "1" },
+      },
+      // Unverified 2026-12-06: needs a live app (access 24 h, refresh 1 year; treated as rotating single-use, since no page says otherwise)
+      refresh: { kind: "rotating", leadMs: 30 * MINUTE },
+      async exchangeCode(ctx, input) {
+        const what = "TikTok Business code exchange";
+        const data = await businessCall<BusinessTokenData>(
+          ctx,
+          TIKTOK_BUSINESS_PATHS.token,
+          {
+            json: {
+              client_id: ctx.clientId,
+              client_secret: ctx.clientSecret,
+              grant_type: "authorization_code",
+              auth_code: input.code,
+              redirect_uri: input.redirectUri,
+            },
+          },
+          what,
+        );
+        const tokens = businessTokens(ctx, data, what);
+        if (!tokens.extras?.openId) throw new ProviderError("invalid", `${what} answered no open_id`);
+        return tokens;
+      },
+    },
+  },
+
+  refreshGrant(ctx, grant) {
+    return isTikTokBusiness(grant.extras) ? businessRefresh(ctx, grant) : standardRefresh(ctx, tiktok, grant);
+  },
 
   // Checked 2026-12-06: https://developers.tiktok.com/doc/tiktok-api-v2-get-user-info (GET /v2/user/info/?fields=…)
   async profile(ctx, grant) {
+    if (isTikTokBusiness(grant.extras)) return businessProfile(ctx, grant);
     let info: UserInfo;
     try {
       info = await userInfo(ctx, grant.accessToken, PROFILE_FIELDS);
@@ -120,6 +364,17 @@ export const tiktok: PlatformModule = {
   },
 
   async revoke(ctx, grant) {
+    if (isTikTokBusiness(grant.extras)) {
+      await businessCall(
+        ctx,
+        TIKTOK_BUSINESS_PATHS.revoke,
+        {
+          json: { client_id: ctx.clientId, client_secret: ctx.clientSecret, access_token: grant.accessToken },
+        },
+        "TikTok Business revoke",
+      );
+      return;
+    }
     // TikTok's own revocation: client_key (not client_id) in the body, so not RFC 7009 via revokeToken.
     const url = ctx.endpoints.revocationUrl;
     if (!url) return;

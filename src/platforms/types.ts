@@ -123,17 +123,30 @@ export interface InstanceSupport {
   ): Promise<{ clientId: string; clientSecret: string }>;
 }
 
+/** A variant's own provider app: its default endpoints, PROVIDER_OVERRIDES key and secret names. */
+export interface VariantApp {
+  /** PROVIDER_OVERRIDES key, e.g. tiktok_business. */
+  key: string;
+  name: string;
+  endpoints: Endpoints;
+  secrets: { id: string; secret: string };
+}
+
 /**
  * Another way to connect the same platform, chosen by a connect option and remembered in the grant's
- * `extras.oauthVersion` (Instagram through Facebook Login). Its OAuth steps (authorize, code exchange,
- * finishGrant) use the `via` platform's endpoints and client credentials; its API calls still go
- * through the module, which reads `extras.oauthVersion` to pick the variant's API.
+ * `extras.oauthVersion`. Its OAuth steps (authorize, code exchange, finishGrant) use either the `via`
+ * platform's endpoints and client credentials (Instagram through Facebook Login), or its own `app`
+ * (TikTok Business), whose context then serves every call of the grant; the module reads
+ * `extras.oauthVersion` to pick the variant's API.
  */
 export interface OAuthVariant {
-  via: Platform;
+  via?: Platform;
+  app?: VariantApp;
   oauth: OAuthSettings;
   refresh: RefreshModel;
   finishGrant?(ctx: PlatformContext, tokens: TokenSet): Promise<TokenSet>;
+  /** A code exchange that is not OAuth's token request (a JSON envelope); answers the tokens to store. */
+  exchangeCode?(ctx: PlatformContext, input: { code: string; redirectUri: string }): Promise<TokenSet>;
 }
 
 export interface PlatformModule {

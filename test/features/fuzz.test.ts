@@ -22,6 +22,7 @@ import { type FakePlatform, fakeServer } from "../helpers/fake-provider";
 import { responseChecker } from "../helpers/openapi";
 import {
   blueskyFake,
+  embeddedSignupFake,
   fakeFor,
   graphError,
   issuedSecrets,
@@ -144,6 +145,7 @@ const SCOPE_OF: Record<string, Scope | "any key" | "admin" | "public"> = {
   "POST /v1/accounts/{id}/refresh": "accounts:write",
   "POST /v1/accounts/connect/{platform}": "accounts:write",
   "POST /v1/accounts/callback/{platform}": "accounts:write",
+  "POST /v1/accounts/connect/whatsapp/embedded-signup": "accounts:write",
   "POST /v1/accounts/{id}/reconnect": "accounts:write",
   "GET /v1/accounts/{id}/pages": "accounts:read",
   "POST /v1/accounts/{id}/select-page": "accounts:write",
@@ -201,6 +203,8 @@ let revokedKey: string;
 let expiredKey: string;
 /** A live OAuth state and code in A, for the callback's valid case (single use). */
 let liveCallback: { code: string; state: string };
+/** A code FB.login gave for a WhatsApp Embedded Signup that shared a WABA: the headless completion's valid body. */
+let liveEmbeddedSignupCode: string;
 /** B's pending OAuth state, which A must not be able to use. */
 let foreignState: string;
 let fakes: Record<Connected | "instagram" | "telegram", FakePlatform>;
@@ -296,6 +300,17 @@ beforeAll(async () => {
   asDocumented = responseChecker(doc);
   // Every platform the operations can reach answers like the real one; nothing reaches the internet.
   for (const platform of Object.keys(OAUTH_FAKES) as (keyof typeof OAUTH_FAKES)[]) oauthFake(platform);
+  const whatsappPlatform = fakeFor("whatsapp");
+  const signupFacebook = oauthFake("facebook");
+  embeddedSignupFake(signupFacebook, whatsappPlatform, {
+    id: "102290129340398",
+    name: "Fuzz Market",
+    numbers: [{ id: "1065550101", displayNumber: "+1 555 0101", verifiedName: "Fuzz Market" }],
+  });
+  liveEmbeddedSignupCode = signupFacebook.issueCode(
+    { id: "fb-es-live", username: "unused", name: "Fuzz Owner" },
+    { scopes: ["whatsapp_business_management", "whatsapp_business_messaging"] },
+  );
   fakes = {
     twitter: oauthFake("twitter"),
     youtube: oauthFake("youtube"),
@@ -332,7 +347,7 @@ beforeAll(async () => {
       ? Response.json({ items: [{ id: "PLfuzzfuzzfuzzfuzz", snippet: { title: "Fuzz" } }], pageInfo: {} })
       : sendError(googleInvalidToken()),
   );
-  whatsappFake(fakeFor("whatsapp"), { id: "1065550100", displayNumber: "+1 555 0100", verifiedName: "Fuzz" });
+  whatsappFake(whatsappPlatform, { id: "1065550100", displayNumber: "+1 555 0100", verifiedName: "Fuzz" });
   blueskyFake(fakeFor("bluesky"), {
     did: "did:plc:fuzzfuzzfuzzfuzzfuzzfuzz",
     handle: "fuzz.bsky.social",
@@ -480,6 +495,8 @@ function validBody(op: Operation): Json | undefined {
       return { callbackUrl: CALLBACK };
     case "POST /v1/accounts/callback/{platform}":
       return liveCallback;
+    case "POST /v1/accounts/connect/whatsapp/embedded-signup":
+      return { code: liveEmbeddedSignupCode };
     case "POST /v1/accounts/{id}/select-page":
       return { pageId: "2414183" };
     case "POST /v1/connect/sessions":

@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { advanceBackfills } from "../../src/jobs/backfill";
 import { callWith, createWorkspace, type TestWorkspace } from "../helpers/api";
+import { secretsOf } from "../helpers/rows";
 
 // The built-in sandbox serving what the hosted page and every account route call, as under `npm run dev`.
 const sandboxEnv = {
@@ -309,4 +310,70 @@ describe("every account route against the sandbox", () => {
       );
     expect(failures).toEqual([]);
   }, 60_000);
+});
+
+describe("a TikTok Business account against the sandbox", () => {
+  it("connects through the Business API, tests, refreshes twice on the rotated token and disconnects", async () => {
+    const account = await apiConnect("tiktok", { tiktokBusiness: true, forcePrompt: true });
+    const at = `/v1/accounts/${account.id}`;
+    const got = await api(at, { key: ws.key });
+    expect(got.json).toMatchObject({ platform: "tiktok", accountType: "business", status: "active" });
+    expect(got.json.username).toMatch(/^@/);
+    const tested = await api(`${at}/test`, { method: "POST", key: ws.key });
+    expect(tested.json, tested.text).toMatchObject({ success: true });
+    for (let i = 0; i < 2; i++) {
+      const refreshed = await api(`${at}/refresh`, { method: "POST", key: ws.key });
+      expect(refreshed.status, refreshed.text).toBe(200);
+      expect(refreshed.json).toMatchObject({ success: true, refreshed: true });
+      await env.DB.prepare("UPDATE accounts SET last_refreshed_at = last_refreshed_at - 60000 WHERE id = ?")
+        .bind(account.id)
+        .run();
+    }
+    expect((await api(`${at}/test`, { method: "POST", key: ws.key })).json).toMatchObject({ success: true });
+    const deleted = await api(at, { method: "DELETE", key: ws.key });
+    expect(deleted.status, deleted.text).toBe(200);
+  });
+
+  it("refuses a wrong client, a reused refresh token and a missing Access-Token with HTTP 200 and a code", async () => {
+    const account = await apiConnect("tiktok", { tiktokBusiness: true, forcePrompt: true });
+    const { refreshToken } = await secretsOf(account.id);
+    const oauth = "/sandbox/tiktok/api/open_api/v1.3/tt_user/oauth2";
+    const refreshWith = (client_secret: string) =>
+      api(`${oauth}/refresh_token/`, {
+        method: "POST",
+        body: {
+          client_id: "sandbox-client",
+          client_secret,
+          grant_type: "refresh_token",
+          refresh_token: refreshToken,
+        },
+      });
+    const wrong = await refreshWith("not-the-secret");
+    expect(wrong.status).toBe(200);
+    expect(wrong.json).toMatchObject({ code: 40002 });
+    const first = await refreshWith("sandbox-secret");
+    expect(first.json, first.text).toMatchObject({
+      code: 0,
+      message: "OK",
+      data: { open_id: expect.any(String) },
+    });
+    expect(first.json.data.refresh_token).not.toBe(refreshToken);
+    const reused = await refreshWith("sandbox-secret");
+    expect(reused.status).toBe(200);
+    expect(reused.json).toMatchObject({ code: 40107 });
+    // The replay revoked the grant: the rotated token is dead too.
+    const after = await api(`${oauth}/refresh_token/`, {
+      method: "POST",
+      body: {
+        client_id: "sandbox-client",
+        client_secret: "sandbox-secret",
+        grant_type: "refresh_token",
+        refresh_token: first.json.data.refresh_token,
+      },
+    });
+    expect(after.json).toMatchObject({ code: 40107 });
+    const anonymous = await api("/sandbox/tiktok/api/open_api/v1.3/business/get/?business_id=x");
+    expect(anonymous.status).toBe(200);
+    expect(anonymous.json).toMatchObject({ code: 40104 });
+  });
 });

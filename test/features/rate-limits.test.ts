@@ -103,6 +103,7 @@ describe("the OpenAPI document", () => {
         "POST /v1/accounts/{id}/refresh",
         "POST /v1/accounts/connect/{platform}",
         "POST /v1/accounts/callback/{platform}",
+        "POST /v1/accounts/connect/whatsapp/embedded-signup",
         "POST /v1/accounts/{id}/reconnect",
         "GET /v1/accounts/{id}/pages",
         "POST /v1/accounts/{id}/select-page",

@@ -306,7 +306,7 @@ describe("WhatsApp Embedded Signup", () => {
 
   it("is not configured without WHATSAPP_CONFIG_ID, whatever Facebook's own configuration", () => {
     const bare = { ...env, WHATSAPP_CONFIG_ID: " ", FACEBOOK_LOGIN_CONFIG_ID: "1234" } as Env;
-    expect(() => platformContext(bare, "facebook", Date.now(), { variant: EMBEDDED_SIGNUP })).toThrow(
+    expect(() => platformContext(bare, "facebook", Date.now(), { loginVariant: EMBEDDED_SIGNUP })).toThrow(
       /WHATSAPP_CONFIG_ID/,
     );
     expect(platformContext(bare, "facebook", Date.now()).loginConfigId).toBe("1234");

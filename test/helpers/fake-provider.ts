@@ -70,10 +70,14 @@ export class FakePlatform {
   private failures: Failure[] = [];
   private seq = 0;
 
-  constructor(readonly platform: Platform) {}
+  /** `segment`: the path it is served under, when not the platform's (a variant's own app, tiktok_business). */
+  constructor(
+    readonly platform: Platform,
+    readonly segment: string = platform,
+  ) {}
 
   get base() {
-    return `${FAKE_ORIGIN}/${this.platform}`;
+    return `${FAKE_ORIGIN}/${this.segment}`;
   }
 
   /** The next `times` requests to this platform fail this way. */
@@ -134,7 +138,7 @@ export class FakePlatform {
 
   private async answer(request: Request): Promise<Response> {
     const url = new URL(request.url);
-    const path = url.pathname.slice(`/${this.platform}`.length);
+    const path = url.pathname.slice(`/${this.segment}`.length);
     const body = new TextDecoder().decode(await request.clone().arrayBuffer());
     this.calls.push({ method: request.method, path, body, headers: request.headers });
     if (this.delayMs) await new Promise((r) => setTimeout(r, this.delayMs));
@@ -270,7 +274,7 @@ export class FakePlatform {
   }
 }
 
-const platforms = new Map<Platform, FakePlatform>();
+const platforms = new Map<string, FakePlatform>();
 
 /** Forgets every fake, so a file never talks to another file's (pool workers are reused). */
 export function forgetFakePlatforms(): void {
@@ -278,15 +282,15 @@ export function forgetFakePlatforms(): void {
 }
 
 /** A fresh fake for `platform`, replacing any earlier one in this test file. */
-export function fakePlatform(platform: Platform): FakePlatform {
-  const fake = new FakePlatform(platform);
-  platforms.set(platform, fake);
+export function fakePlatform(platform: Platform, segment: string = platform): FakePlatform {
+  const fake = new FakePlatform(platform, segment);
+  platforms.set(segment, fake);
   return fake;
 }
 
 export const fakeServer = setupServer(
   http.all(`${FAKE_ORIGIN}/*`, async ({ request }) => {
-    const platform = new URL(request.url).pathname.split("/")[1] as Platform;
+    const platform = new URL(request.url).pathname.split("/")[1] ?? "";
     const fake = platforms.get(platform);
     if (!fake) return Response.json({ error: `no fake for ${platform}` }, { status: 502 });
     return fake.handle(request as unknown as Request);

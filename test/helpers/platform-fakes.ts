@@ -508,6 +508,105 @@ export function tiktokFake(fake: FakePlatform) {
   });
 }
 
+/**
+ * TikTok API for Business (Accounts API), served under tiktok_business: JSON token, refresh and revoke
+ * bodies checked for the business app, the {code, message, request_id, data} envelope with errors as
+ * HTTP 200 and a non-zero code, 24 h access tokens, rotating single-use refresh tokens (a reused one
+ * kills the grant) and business/get with the token in Access-Token.
+ */
+export function tiktokBusinessFake(): FakePlatform {
+  const fake = track(fakePlatform("tiktok", "tiktok_business"));
+  fake.rotating = true;
+  fake.accessTtlSeconds = 86400;
+  fake.refreshTtlSeconds = 31_536_000;
+  const { TIKTOK_BUSINESS_CODES: CODES } = tiktok;
+  const requestId = () => fake.token("req");
+  const refuse = (code: number, message: string) =>
+    sendError(tiktok.tiktokBusinessError(code, message, requestId()));
+  const tokens = (grant: FakeGrant) =>
+    Response.json(
+      tiktok.tiktokBusinessOk(
+        tiktok.tiktokBusinessTokenData({
+          accessToken: grant.accessToken,
+          accessTtl: fake.accessTtlSeconds ?? 86400,
+          refreshToken: grant.refreshToken ?? "",
+          refreshTtl: fake.refreshTtlSeconds ?? 31_536_000,
+          openId: grant.profile.id,
+          scopes: grant.scopes,
+        }),
+        requestId(),
+      ),
+    );
+  const body = async (req: FakeRequest) => {
+    if (!req.request.headers.get("content-type")?.includes("application/json")) return undefined;
+    try {
+      return (await req.request.clone().json()) as Record<string, unknown>;
+    } catch {
+      return undefined;
+    }
+  };
+  const client = (json: Record<string, unknown>) =>
+    json.client_id === "tiktok_business-client-id" && json.client_secret === "tiktok_business-client-secret";
+  const paths = "/open_api/v1.3/tt_user/oauth2";
+  fake.api(`POST ${paths}/token/`, async (req) => {
+    fake.tokenRequests += 1;
+    const json = await body(req);
+    if (!json) return refuse(CODES.invalidParams, "The body must be JSON");
+    if (!client(json)) return refuse(CODES.invalidParams, "client_id or client_secret is invalid");
+    if (json.grant_type !== "authorization_code") return refuse(CODES.invalidParams, "grant_type is invalid");
+    const entry = fake.codes.get(String(json.auth_code));
+    if (!entry) return refuse(CODES.authCodeInvalid, "Authorization code is expired.");
+    fake.codes.delete(String(json.auth_code));
+    if (entry.redirectUri && entry.redirectUri !== json.redirect_uri)
+      return refuse(CODES.authCodeInvalid, "redirect_uri does not match");
+    return tokens(entry.grant);
+  });
+  fake.api(`POST ${paths}/refresh_token/`, async (req) => {
+    fake.tokenRequests += 1;
+    fake.refreshRequests += 1;
+    const json = await body(req);
+    if (!json) return refuse(CODES.invalidParams, "The body must be JSON");
+    if (!client(json)) return refuse(CODES.invalidParams, "client_id or client_secret is invalid");
+    if (json.grant_type !== "refresh_token") return refuse(CODES.invalidParams, "grant_type is invalid");
+    const presented = String(json.refresh_token ?? "");
+    const grant = fake.grants.find((g) => g.refreshToken === presented);
+    const family = fake.spent.get(presented);
+    if (!grant && family) {
+      // A spent refresh token presented again revokes the whole grant.
+      family.revoked = true;
+      return refuse(CODES.refreshTokenInvalid, "Refresh token is invalid or has been used.");
+    }
+    if (!grant || grant.revoked) return refuse(CODES.refreshTokenInvalid, "Refresh token is invalid.");
+    fake.spent.set(presented, grant);
+    grant.accessToken = fake.token("at");
+    grant.refreshToken = fake.token("rt");
+    return tokens(grant);
+  });
+  fake.api(`POST ${paths}/revoke/`, async (req) => {
+    fake.revocations += 1;
+    const json = await body(req);
+    if (!json || !client(json)) return refuse(CODES.invalidParams, "client_id or client_secret is invalid");
+    const grant = fake.grantByAccess(String(json.access_token ?? ""));
+    if (grant) grant.revoked = true;
+    return Response.json(tiktok.tiktokBusinessOk({}, requestId()));
+  });
+  fake.api("GET /open_api/v1.3/business/get/", (req) => {
+    const token = req.request.headers.get("access-token");
+    if (!token) return refuse(CODES.accessTokenMissing, "Access-Token is missing.");
+    const grant = fake.grantByAccess(token);
+    if (!grant || grant.revoked)
+      return refuse(CODES.accessTokenInvalid, "Access token is incorrect or has been revoked.");
+    const answer = tiktok.tiktokBusinessProfile(
+      grant.profile,
+      req.url.searchParams.get("business_id"),
+      req.url.searchParams.get("fields"),
+      requestId(),
+    );
+    return "refused" in answer ? sendError(answer.refused) : Response.json(answer.body);
+  });
+  return fake;
+}
+
 /** Pinterest v5: HTTP Basic, comma-separated scope, 30-day tokens, continuous (rotating) 60-day refresh tokens. */
 export function pinterestFake(fake: FakePlatform) {
   fake.clientAuth = "basic";

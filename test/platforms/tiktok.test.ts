@@ -2,7 +2,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { DAY, HOUR } from "../../src/lib/time";
 import { ProviderError } from "../../src/platforms/http";
 import { refreshGrant } from "../../src/platforms/oauth";
-import { tiktok } from "../../src/platforms/tiktok";
+import { businessError, TIKTOK_BUSINESS, tiktok } from "../../src/platforms/tiktok";
 import type { FakeGrant, FakePlatform } from "../helpers/fake-provider";
 import {
   authorizeUrl,
@@ -12,7 +12,7 @@ import {
   platformTestContext,
   redirectUriFor,
 } from "../helpers/platform-context";
-import { handlerOf, oauthFake } from "../helpers/platform-fakes";
+import { handlerOf, oauthFake, tiktokBusinessFake } from "../helpers/platform-fakes";
 
 const REDIRECT = redirectUriFor("tiktok");
 const context = (now = NOW) => platformTestContext("tiktok", now);
@@ -253,5 +253,58 @@ describe("tiktok revoke", () => {
     const err = await tiktok.revoke?.(context(), grantOf("act.x")).catch((e) => e);
     expect(err).toBeInstanceOf(ProviderError);
     expect(err.kind).toBe("transient");
+  });
+});
+
+describe("tiktok business variant", () => {
+  const variant = tiktok.variants?.[TIKTOK_BUSINESS];
+  const businessContext = (now = NOW) => platformTestContext("tiktok", now, { variant });
+
+  it("has its own app, endpoints and a rotating refresh model", () => {
+    expect(variant?.app).toMatchObject({
+      key: "tiktok_business",
+      secrets: { id: "TIKTOK_BUSINESS_CLIENT_ID", secret: "TIKTOK_BUSINESS_CLIENT_SECRET" },
+      endpoints: {
+        authorizationUrl: "https://www.tiktok.com/v2/auth/authorize/",
+        apiBaseUrl: "https://business-api.tiktok.com",
+      },
+    });
+    expect(variant?.refresh.kind).toBe("rotating");
+    const ctx = businessContext();
+    expect(ctx.clientId).toBe("tiktok_business-client-id");
+    expect(ctx.endpoints.apiBaseUrl).toBe("https://fake.test/tiktok_business/api");
+  });
+
+  it("classifies envelope codes: auth refused, rate limit and 5xxxx transient, the rest invalid", () => {
+    for (const code of [40102, 40104, 40105, 40107, 40131])
+      expect(businessError(code, "x", 200, "call").kind).toBe("refused");
+    for (const code of [40100, 50000, 50002])
+      expect(businessError(code, "x", 200, "call").kind).toBe("transient");
+    expect(businessError(40002, "x", 200, "call").kind).toBe("invalid");
+  });
+
+  it("refuses business/get without the token, and a spent refresh token kills the grant", async () => {
+    const business = tiktokBusinessFake();
+    const grant = business.newGrant(creator, ["user.info.basic"]);
+    const extras = { oauthVersion: TIKTOK_BUSINESS, openId: creator.id };
+    const missing = await tiktok.profile(businessContext(), grantOf("", null, { extras })).catch((e) => e);
+    expect(missing).toBeInstanceOf(ProviderError);
+    expect(missing.kind).toBe("refused");
+    expect(missing.details).toMatchObject({ status: 200, code: "40104" });
+
+    const first = grant.refreshToken as string;
+    const tokens = await refreshGrant(
+      businessContext(),
+      tiktok,
+      grantOf(grant.accessToken, first, { extras }),
+    );
+    expect(tokens.refreshToken).not.toBe(first);
+    expect(tokens.expiresAt).toBe(NOW + DAY);
+    expect(tokens.refreshTokenExpiresAt).toBe(NOW + 365 * DAY);
+    const replay = await refreshGrant(businessContext(), tiktok, grantOf("old", first, { extras })).catch(
+      (e) => e,
+    );
+    expect(replay.kind).toBe("refused");
+    expect(business.liveGrants).toHaveLength(0);
   });
 });

@@ -6,7 +6,7 @@ import { SECOND } from "../../lib/time";
 import { getModule } from "../../platforms/catalogue";
 import { providerFailure } from "../../platforms/failure";
 import { ProviderError } from "../../platforms/http";
-import type { CredentialsInput, Profile, TokenSet } from "../../platforms/types";
+import { type CredentialsInput, grantVariant, type Profile, type TokenSet } from "../../platforms/types";
 import { instanceOrigin, resolveContext } from "../connect/platform-apps";
 import type { ServiceContext } from "../context";
 import { accountEvent, commitWithEvents } from "../webhooks/events";
@@ -192,7 +192,10 @@ async function verifyCredentials(
   const module = getModule(platform);
   const instance = instanceOrigin(platform, credentials.extras?.instance, "credentials.instance");
   if (instance) credentials.extras = { ...credentials.extras, instance };
-  const ctx = await resolveContext(env, db, platform, now, instance, { requireClientCredentials: false });
+  const ctx = await resolveContext(env, db, platform, now, instance, {
+    requireClientCredentials: false,
+    variant: grantVariant(module, credentials.extras),
+  });
   try {
     if (module.connectWithCredentials) {
       const verified = await module.connectWithCredentials(ctx, { ...credentials, platformAccountId });

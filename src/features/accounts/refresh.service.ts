@@ -10,7 +10,7 @@ import { getModule } from "../../platforms/catalogue";
 import { ProviderError } from "../../platforms/http";
 import { refreshGrant } from "../../platforms/oauth";
 import { nextRefreshAt } from "../../platforms/schedule";
-import { type Grant, refreshModelOf, type TokenSet } from "../../platforms/types";
+import { type Grant, grantVariant, refreshModelOf, type TokenSet } from "../../platforms/types";
 import { grantInstance, resolveContext } from "../connect/platform-apps";
 import type { ServiceContext } from "../context";
 import { accountEvent, commitGuardedWithEvents, type PendingEvent } from "../webhooks/events";
@@ -319,6 +319,7 @@ export async function refreshLeased(
       (await refreshGrant(
         await resolveContext(env, db, row.platform, now, grantInstance(secrets), {
           timeoutMs: options.providerTimeoutMs,
+          variant: grantVariant(module, secrets.extras),
         }),
         module,
         secrets,

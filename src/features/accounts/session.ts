@@ -3,7 +3,8 @@ import type { AccountRow } from "../../db/schema";
 import { getSecretBox } from "../../lib/config";
 import { MINUTE } from "../../lib/time";
 import type { ContextOptions } from "../../platforms/catalogue";
-import type { Grant, PlatformContext } from "../../platforms/types";
+import { getModule } from "../../platforms/catalogue";
+import { type Grant, grantVariant, type PlatformContext } from "../../platforms/types";
 import { grantInstance, resolveContext } from "../connect/platform-apps";
 import type { ServiceContext } from "../context";
 import { markUsed, openGrant } from "./accounts.repository";
@@ -30,6 +31,8 @@ export async function openSession(
   const [ctx] = await Promise.all([
     resolveContext(env, db, row.platform, now, grantInstance(grant), {
       requireClientCredentials: false,
+      // A variant with its own app (TikTok Business) answers at that app's endpoints.
+      variant: grantVariant(getModule(row.platform), grant.extras),
       ...options,
     }),
     use ? recordUse(db, row, now) : undefined,

@@ -32,6 +32,10 @@ export const ConnectBodySchema = z
       description:
         "Instagram: connect through Facebook Login (a Facebook user token; pick the business account with select-page) instead of Instagram Login",
     }),
+    tiktokBusiness: z.boolean().optional().openapi({
+      description:
+        "TikTok: connect a Business account through the TikTok API for Business (its own app, TIKTOK_BUSINESS_CLIENT_ID) instead of Login Kit",
+    }),
     handle: z.string().min(1).max(2048).optional().openapi({
       description:
         "Bluesky: the account's handle or DID (alice.bsky.social, did:plc:…), resolved to its own PDS and authorization server; without it the user picks an account at bsky.social",
@@ -45,6 +49,7 @@ export const ConnectBodySchema = z
 export const ReconnectBodySchema = ConnectBodySchema.omit({
   instance: true,
   facebookLogin: true,
+  tiktokBusiness: true,
   handle: true,
 }).openapi("ReconnectRequest");
 

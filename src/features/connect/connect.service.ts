@@ -11,6 +11,7 @@ import { providerFailure } from "../../platforms/failure";
 import { ProviderError } from "../../platforms/http";
 import { FACEBOOK_LOGIN } from "../../platforms/meta";
 import { buildAuthorizationUrl, exchangeCode } from "../../platforms/oauth";
+import { TIKTOK_BUSINESS } from "../../platforms/tiktok";
 import {
   grantVariant,
   type OAuthVariant,
@@ -80,6 +81,8 @@ export interface ConnectInput {
   instance?: string;
   /** Instagram: connect through Facebook Login (the fb_login variant). */
   facebookLogin?: boolean;
+  /** TikTok: connect a Business account through the TikTok API for Business (the business variant). */
+  tiktokBusiness?: boolean;
   /** Bluesky: the account's handle or DID (absent: the user picks an account at the entryway). */
   handle?: string;
 }
@@ -134,7 +137,10 @@ async function authorize(
   };
   // A deployment without the platform's app answers so before anything is stored.
   if (!state.instance)
-    platformContext(env, variant?.via ?? state.platform, state.createdAt, { variant: state.variant });
+    platformContext(env, variant?.via ?? state.platform, state.createdAt, {
+      variant,
+      loginVariant: state.variant,
+    });
   const box = await getSecretBox(env);
   const token = await saveState(env.OAUTH_STATE, box, full, timeouts.storageMs);
   let ctx: PlatformContext;
@@ -142,7 +148,8 @@ async function authorize(
     ctx = await resolveContext(env, db, variant?.via ?? state.platform, state.createdAt, state.instance, {
       register: { redirectUri: full.redirectUri },
       timeoutMs: timeouts.providerMs,
-      variant: state.variant,
+      variant,
+      loginVariant: state.variant,
     });
   } catch (err) {
     throw providerFailure(err);
@@ -207,12 +214,12 @@ async function beginConnect(
       { field: "handle", message: "Not used by this platform" },
     ]);
   }
-  const variantName = input.facebookLogin ? facebookLoginVariant(module) : (module.defaultVariant ?? null);
-  const variant = grantVariant(module, { oauthVersion: variantName });
+  const version = chosenVariant(module, input) ?? module.defaultVariant;
+  const variant = version ? grantVariant(module, { oauthVersion: version }) : undefined;
   const instance = instanceOrigin(platform, input.instance);
   const workspace = await loadWorkspace(db, workspaceId);
   assertPlatformAllowed(workspace, platform);
-  if (!instance) platformContext(env, variant?.via ?? platform, now, { variant: variantName });
+  if (!instance) platformContext(env, variant?.via ?? platform, now, { variant, loginVariant: version });
   // A reconnect keeps its account's room in the plan.
   if (!bound?.accountId) await assertPlanRoom(db, workspace);
   const callbackUrl = callbackOf(workspace);
@@ -225,7 +232,7 @@ async function beginConnect(
       pageMode: input.pageMode ?? false,
       accountId: bound?.accountId ?? null,
       instance,
-      variant: variantName,
+      variant: version ?? null,
       sessionId: bound?.sessionId ?? null,
       createdAt: now,
     },
@@ -234,14 +241,23 @@ async function beginConnect(
   );
 }
 
-/** The Facebook Login variant's name, where the platform has one. */
-function facebookLoginVariant(module: PlatformModule): string {
-  if (!grantVariant(module, { oauthVersion: FACEBOOK_LOGIN })) {
-    throw new ApiError("INVALID_PARAM", `facebookLogin applies to Instagram, not ${module.name}`, [
-      { field: "facebookLogin", message: "Not used by this platform" },
-    ]);
+/** The connect options that choose a login variant: the option, the variant it stores, and who has it. */
+const VARIANT_OPTIONS = [
+  { field: "facebookLogin", version: FACEBOOK_LOGIN, owner: "Instagram" },
+  { field: "tiktokBusiness", version: TIKTOK_BUSINESS, owner: "TikTok" },
+] as const;
+
+/** The variant the connect options ask for (its extras.oauthVersion), refused where the platform has none. */
+function chosenVariant(module: PlatformModule, input: ConnectInput): string | undefined {
+  const asked = VARIANT_OPTIONS.filter((option) => input[option.field] === true);
+  for (const option of asked) {
+    if (!grantVariant(module, { oauthVersion: option.version })) {
+      throw new ApiError("INVALID_PARAM", `${option.field} applies to ${option.owner}, not ${module.name}`, [
+        { field: option.field, message: "Not used by this platform" },
+      ]);
+    }
   }
-  return FACEBOOK_LOGIN;
+  return asked[0]?.version;
 }
 
 /** POST /v1/accounts/:id/reconnect: a new authorization URL bound to this account. */
@@ -327,7 +343,7 @@ export async function completeEmbeddedSignup(
   const workspace = await loadWorkspace(db, auth.workspaceId);
   assertPlatformAllowed(workspace, "whatsapp");
   const options = { timeoutMs: timeouts.providerMs };
-  const ctx = platformContext(env, "facebook", now, { ...options, variant: EMBEDDED_SIGNUP });
+  const ctx = platformContext(env, "facebook", now, { ...options, loginVariant: EMBEDDED_SIGNUP });
   let tokens: TokenSet;
   let profile: Profile;
   try {
@@ -405,15 +421,19 @@ export async function completeCallback(
       // A variant's OAuth runs at its `via` platform; the account's API calls stay with the platform.
       const ctx = await resolveContext(env, db, variant?.via ?? platform, now, state.instance, {
         timeoutMs: timeouts.providerMs,
-        variant: state.variant,
+        variant,
+        loginVariant: state.variant,
       });
-      tokens = await exchangeCode(ctx, withVariant(module, variant), {
-        code: input.code,
-        codeVerifier: state.codeVerifier,
-        redirectUri: state.redirectUri,
-      });
+      tokens = variant?.exchangeCode
+        ? await variant.exchangeCode(ctx, { code: input.code, redirectUri: state.redirectUri })
+        : await exchangeCode(ctx, withVariant(module, variant), {
+            code: input.code,
+            codeVerifier: state.codeVerifier,
+            redirectUri: state.redirectUri,
+          });
       if (state.instance) tokens.extras = { ...tokens.extras, instance: state.instance };
-      const apiCtx = variant
+      // A variant with its own app (not a `via`) serves the account's API calls too.
+      const apiCtx = variant?.via
         ? await resolveContext(env, db, platform, now, state.instance, {
             requireClientCredentials: false,
             timeoutMs: timeouts.providerMs,

@@ -193,7 +193,7 @@ export function assertCompleted(row: ConnectSessionRow, now: number): string {
 /** Whether this deployment can run WhatsApp's Embedded Signup: Facebook's app and WHATSAPP_CONFIG_ID, or the sandbox. */
 export function embeddedSignupOffered(env: Env, now: number): boolean {
   try {
-    platformContext(env, "facebook", now, { variant: EMBEDDED_SIGNUP });
+    platformContext(env, "facebook", now, { loginVariant: EMBEDDED_SIGNUP });
     return true;
   } catch {
     return false;

@@ -1,4 +1,5 @@
 import { apiUrl, failure, ProviderError } from "../http";
+import { isTikTokBusiness } from "../tiktok";
 import type { PlatformContext } from "../types";
 import { type AnalyticsFetcher, count, emptyMetrics } from "./types";
 
@@ -73,6 +74,16 @@ async function videoList(ctx: PlatformContext, token: string, cursor: number | n
 export const tiktokAnalytics: AnalyticsFetcher = {
   platform: "tiktok",
   requiredScopes: [["video.list"]],
+
+  unavailable(_account, grant) {
+    // Business accounts read their videos through the Business API (video/list), not Login Kit's.
+    if (!isTikTokBusiness(grant.extras)) return null;
+    return {
+      field: "id",
+      message:
+        "Backfill is not available for TikTok Business accounts yet (their videos are read through the TikTok API for Business)",
+    };
+  },
 
   async fetchPage(ctx, { grant, cursor }) {
     const from = cursor !== null && /^\d+$/.test(cursor) ? Number(cursor) : null;

@@ -54,7 +54,15 @@ import { pinterestUnauthorized, pinterestUserAccount } from "../wire/pinterest";
 import { redditMe, redditUnauthorized } from "../wire/reddit";
 import { snapchatMe, snapchatUnauthorized } from "../wire/snapchat";
 import { telegramGetMe, telegramNotFound, telegramUnauthorized } from "../wire/telegram";
-import { tiktokInvalidToken, tiktokUserInfo } from "../wire/tiktok";
+import {
+  TIKTOK_BUSINESS_CODES,
+  tiktokBusinessError,
+  tiktokBusinessOk,
+  tiktokBusinessProfile,
+  tiktokBusinessTokenData,
+  tiktokInvalidToken,
+  tiktokUserInfo,
+} from "../wire/tiktok";
 import { twitterMe, twitterUnauthorized } from "../wire/twitter";
 import { listParam, type WireError } from "../wire/wire";
 import { handleAtproto, xrpcCaller } from "./sandbox.atproto";
@@ -68,13 +76,22 @@ import {
   SANDBOX_SPECS,
   sandboxUser,
 } from "./sandbox.profiles";
-import { grantBase, issueTokens, json, notServed, sandboxClient, useRefreshToken } from "./sandbox.service";
+import {
+  expectedRedirectUri,
+  grantBase,
+  issueTokens,
+  json,
+  notServed,
+  sandboxClient,
+  useRefreshToken,
+} from "./sandbox.service";
 import {
   type GrantClaims,
   liveToken,
   newTokenId,
   revokeGrant,
   signToken,
+  spend,
   verifyToken,
 } from "./sandbox.tokens";
 
@@ -361,7 +378,107 @@ const snapchat: Handler = async (call) => {
   );
 };
 
+/** The JSON body of a Business API call, or undefined when it is not a JSON object. */
+async function jsonBody(request: Request): Promise<Record<string, unknown> | undefined> {
+  if (!request.headers.get("content-type")?.includes("application/json")) return undefined;
+  try {
+    const body = await request.json();
+    return body && typeof body === "object" && !Array.isArray(body)
+      ? (body as Record<string, unknown>)
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const businessRefuse = (code: number, message: string) =>
+  send(tiktokBusinessError(code, message, randomToken(16)));
+
+/** The token endpoints' answer in the Business API envelope. */
+const businessTokens = (issued: Awaited<ReturnType<typeof issueTokens>>) =>
+  json(
+    tiktokBusinessOk(
+      tiktokBusinessTokenData({
+        accessToken: issued.accessToken,
+        accessTtl: issued.accessTtl ?? 0,
+        refreshToken: issued.refreshToken ?? "",
+        refreshTtl: issued.refreshTtl ?? 0,
+        openId: issued.userId,
+        scopes: issued.scopes,
+      }),
+      randomToken(16),
+    ),
+  );
+
+/**
+ * TikTok API for Business (Accounts API): JSON token, refresh and revoke with the sandbox client,
+ * rotating single-use refresh tokens, business/get with the token in Access-Token; every refusal is
+ * HTTP 200 with a non-zero code, as the Business API sends them.
+ */
+async function tiktokBusiness(call: Call): Promise<Response | undefined> {
+  const { env, now } = call;
+  const oauth = "/open_api/v1.3/tt_user/oauth2/";
+  if (call.method === "POST" && call.path.startsWith(oauth)) {
+    const body = await jsonBody(call.request);
+    if (!body) return businessRefuse(TIKTOK_BUSINESS_CODES.invalidParams, "The body must be a JSON object");
+    const text = (name: string) => (typeof body[name] === "string" ? (body[name] as string) : null);
+    if (!(await sandboxClient(text("client_id"), text("client_secret"))))
+      return businessRefuse(TIKTOK_BUSINESS_CODES.invalidParams, "client_id or client_secret is invalid");
+    const step = call.path.slice(oauth.length);
+    if (step === "token/") {
+      if (text("grant_type") !== "authorization_code")
+        return businessRefuse(TIKTOK_BUSINESS_CODES.invalidParams, "grant_type must be authorization_code");
+      const code = await verifyToken(env, text("auth_code"), "code", "tiktok", now);
+      if (!code)
+        return businessRefuse(TIKTOK_BUSINESS_CODES.authCodeInvalid, "Authorization code is expired.");
+      if (!(await spend(env, code, now))) {
+        await revokeGrant(env, code, now);
+        return businessRefuse(TIKTOK_BUSINESS_CODES.authCodeInvalid, "Authorization code was already used.");
+      }
+      if (text("redirect_uri") !== (code.ru ?? expectedRedirectUri(env, "tiktok")))
+        return businessRefuse(TIKTOK_BUSINESS_CODES.invalidParams, "redirect_uri does not match");
+      return businessTokens(await issueTokens(env, code, "authorization_code", now, { refresh: true }));
+    }
+    if (step === "refresh_token/") {
+      if (text("grant_type") !== "refresh_token")
+        return businessRefuse(TIKTOK_BUSINESS_CODES.invalidParams, "grant_type must be refresh_token");
+      const result = await useRefreshToken(env, "tiktok", text("refresh_token"), now);
+      if ("refused" in result)
+        return businessRefuse(
+          TIKTOK_BUSINESS_CODES.refreshTokenInvalid,
+          `Refresh token is ${result.refused}.`,
+        );
+      return businessTokens(result.issued);
+    }
+    if (step === "revoke/") {
+      const claims = await verifyToken(env, text("access_token"), "at", "tiktok", now, {
+        allowExpired: true,
+      });
+      if (claims) await revokeGrant(env, claims, now);
+      return json(tiktokBusinessOk({}, randomToken(16)));
+    }
+    return undefined;
+  }
+  if (call.method !== "GET" || call.path !== "/open_api/v1.3/business/get/") return undefined;
+  const token = call.request.headers.get("access-token");
+  if (!token) return businessRefuse(TIKTOK_BUSINESS_CODES.accessTokenMissing, "Access-Token is missing.");
+  const user = await liveToken(env, token, "at", "tiktok", now);
+  if (!user)
+    return businessRefuse(
+      TIKTOK_BUSINESS_CODES.accessTokenInvalid,
+      "Access token is incorrect or has been revoked.",
+    );
+  const answer = tiktokBusinessProfile(
+    profileOf(call, user),
+    call.query.get("business_id"),
+    call.query.get("fields"),
+    randomToken(16),
+  );
+  return "refused" in answer ? send(answer.refused) : json(answer.body);
+}
+
 const tiktok: Handler = async (call) => {
+  if (call.path.startsWith("/open_api/")) return tiktokBusiness(call);
   if (call.method !== "GET" || call.path !== "/v2/user/info/") return undefined;
   const user = await who(call);
   if (!user) return unauthorized(call.platform);

@@ -53,11 +53,15 @@ export function expectedRedirectUri(env: Env, platform: Platform): string {
   return `${getConfig(env).publicUrl}/v1/oauth/redirect/${platform}`;
 }
 
-/** The platforms whose login variant signs in at `platform` (Instagram through Facebook Login at Facebook). */
+/**
+ * The platforms whose login variant signs in at `platform` (Instagram through Facebook Login at
+ * Facebook), and `platform`'s own variants with an app of their own (TikTok Business), which the
+ * sandbox serves on the platform's consent page.
+ */
 function variantsVia(platform: Platform) {
   return Object.values(MODULES).flatMap((module) =>
     Object.values(module.variants ?? {})
-      .filter((variant) => variant.via === platform)
+      .filter((variant) => variant.via === platform || (module.id === platform && variant.app))
       .map((variant) => ({ platform: module.id, scopes: variant.oauth.scopes })),
   );
 }

@@ -58,3 +58,88 @@ export function tiktokUserInfo(
     },
   };
 }
+
+/** The TikTok API for Business envelope: {code, message, request_id, data}; code 0 is success. */
+export const tiktokBusinessOk = (data: Record<string, unknown>, requestId: string) => ({
+  code: 0,
+  message: "OK",
+  request_id: requestId,
+  data,
+});
+
+/** A Business API refusal: a non-zero code, sent with HTTP 200 unless `status` says otherwise. */
+export const tiktokBusinessError = (
+  code: number,
+  message: string,
+  requestId: string,
+  status = 200,
+): WireError => ({
+  status,
+  body: { code, message, request_id: requestId, data: {} },
+});
+
+/** Business API codes the sandbox and the fakes answer with (the module classifies them). */
+export const TIKTOK_BUSINESS_CODES = {
+  invalidParams: 40002,
+  tooManyRequests: 40100,
+  accessTokenMissing: 40104,
+  accessTokenInvalid: 40105,
+  refreshTokenInvalid: 40107,
+  authCodeInvalid: 40131,
+  internal: 50000,
+} as const;
+
+/** The data of tt_user/oauth2/token/ and …/refresh_token/: 24 h access, 1 year refresh, comma-separated scope. */
+export function tiktokBusinessTokenData(t: {
+  accessToken: string;
+  accessTtl: number;
+  refreshToken: string;
+  refreshTtl: number;
+  openId: string;
+  scopes: readonly string[];
+}): Record<string, unknown> {
+  return {
+    access_token: t.accessToken,
+    expires_in: t.accessTtl,
+    refresh_token: t.refreshToken,
+    refresh_token_expires_in: t.refreshTtl,
+    open_id: t.openId,
+    scope: t.scopes.join(","),
+    token_type: "Bearer",
+  };
+}
+
+const BUSINESS_FIELDS = ["username", "display_name", "profile_image", "is_business_account"] as const;
+
+/**
+ * GET business/get/?business_id=…&fields=[…]: business_id must be the token's open_id, fields a JSON
+ * array of known names (absent: display_name and profile_image); answers exactly the fields asked.
+ */
+export function tiktokBusinessProfile(
+  u: WireProfile,
+  businessId: string | null,
+  fieldsParam: string | null,
+  requestId: string,
+): { refused: WireError } | { body: Record<string, unknown> } {
+  const invalid = (message: string) => ({
+    refused: tiktokBusinessError(TIKTOK_BUSINESS_CODES.invalidParams, message, requestId),
+  });
+  if (businessId !== u.id) return invalid("business_id does not match the access token");
+  let fields: unknown = ["display_name", "profile_image"];
+  if (fieldsParam !== null) {
+    try {
+      fields = JSON.parse(fieldsParam);
+    } catch {
+      return invalid("fields must be a JSON array");
+    }
+  }
+  if (!Array.isArray(fields) || fields.some((f) => !(BUSINESS_FIELDS as readonly unknown[]).includes(f)))
+    return invalid("fields has an unknown field");
+  const all: Record<string, unknown> = {
+    username: u.username,
+    display_name: u.name,
+    profile_image: u.avatarUrl ?? "",
+    is_business_account: true,
+  };
+  return { body: tiktokBusinessOk(Object.fromEntries(fields.map((f: string) => [f, all[f]])), requestId) };
+}
