@@ -152,6 +152,33 @@ describe("hosted connect against the sandbox", () => {
     });
   });
 
+  it("TikTok: a choice of login where the Business app is configured, and a Business reconnect keeps its flow", async () => {
+    const created = await api("/v1/connect/sessions", {
+      method: "POST",
+      key: ws.key,
+      body: { endUserId: "end-tiktok-form", returnUrl: "http://localhost:3000/done" },
+    });
+    const choice = await api(`${pathOf(created.json.url)}/with/tiktok`);
+    expect(choice.text).toContain('data-login="tiktok"');
+    expect(choice.text).toContain('data-login="tiktok-business"');
+    const { id } = await hostedConnect("tiktok", { login: "business" });
+    const account = await sessionAccount(id);
+    expect(account).toMatchObject({ platform: "tiktok", accountType: "business", endUserId: "end-tiktok" });
+
+    const again = await api("/v1/connect/sessions", {
+      method: "POST",
+      key: ws.key,
+      body: { endUserId: "end-tiktok", accountId: account.id, returnUrl: "http://localhost:3000/done" },
+    });
+    expect(again.status, again.text).toBe(201);
+    const page = await api(pathOf(again.json.url));
+    expect(page.text).not.toContain("/with/tiktok");
+    const started = await api(`${pathOf(again.json.url)}/start`, form({ platform: "tiktok" }));
+    expect(started.status, started.text).toBe(303);
+    const scopes = new URL(started.headers.get("location") as string).searchParams.get("scope") ?? "";
+    expect(scopes.split(",")).toContain("user.account.type");
+  });
+
   it("X and Mastodon go straight to the result", async () => {
     const x = await hostedConnect("twitter");
     expect(x.next).toBe(`${x.base}/done`);

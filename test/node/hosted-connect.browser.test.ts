@@ -217,6 +217,31 @@ describe.skipIf(!existsSync(CHROMIUM))("hosted connect in a real browser, agains
   );
 
   it(
+    "WhatsApp through Embedded Signup and TikTok as a Business account: each login chosen on the page",
+    async () => {
+      const session = await newSession("end-whatsapp");
+      const page = await open(session.url);
+      await page.click("[data-platform=whatsapp]");
+      await shot(page, "whatsapp-1-login");
+      await page.click("[data-login=embedded-signup]");
+      await approve(page, "facebook", "whatsapp");
+      const account = await landed(page, session, "end-whatsapp", "whatsapp");
+      expect(account).toMatchObject({ platform: "whatsapp", accountType: "business" });
+      expect(account.selectedPage).not.toBeNull();
+
+      const tiktok = await newSession("end-tiktok");
+      const choice = await open(tiktok.url);
+      await choice.click("[data-platform=tiktok]");
+      await shot(choice, "tiktok-1-login");
+      await choice.click("[data-login=tiktok-business]");
+      await approve(choice, "tiktok", "tiktok");
+      const business = await landed(choice, tiktok, "end-tiktok", "tiktok");
+      expect(business).toMatchObject({ platform: "tiktok", accountType: "business" });
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
     "YouTube: the brand account's channel picked",
     async () => {
       const session = await newSession("end-youtube");

@@ -1,4 +1,5 @@
 import { generateRandomCodeVerifier } from "oauth4webapi";
+import type { Db } from "../../db/client";
 import type { AccountRow, WorkspaceRow } from "../../db/schema";
 import { getConfig, getSecretBox } from "../../lib/config";
 import type { Platform } from "../../lib/domain";
@@ -214,7 +215,9 @@ async function beginConnect(
       { field: "handle", message: "Not used by this platform" },
     ]);
   }
-  const version = chosenVariant(module, input) ?? module.defaultVariant;
+  // A hosted reconnect keeps its account's flow, as POST …/reconnect does.
+  const kept = bound?.accountId ? await boundVariant(env, db, workspaceId, bound.accountId) : undefined;
+  const version = kept ?? chosenVariant(module, input) ?? module.defaultVariant;
   const variant = version ? grantVariant(module, { oauthVersion: version }) : undefined;
   const instance = instanceOrigin(platform, input.instance);
   const workspace = await loadWorkspace(db, workspaceId);
@@ -303,6 +306,16 @@ export async function startReconnect(
     // A Bluesky reconnect asks for the account it holds, by DID.
     bluesky && typeof extras?.did === "string" ? extras.did : undefined,
   );
+}
+
+/** The login variant an account was connected with, where its platform has that variant. */
+async function boundVariant(env: Env, db: Db, workspaceId: string, accountId: string) {
+  const account = await findAccount(db, workspaceId, accountId);
+  const extras = account ? await accountExtras(env, account) : null;
+  const version = extras?.oauthVersion;
+  return account && typeof version === "string" && grantVariant(getModule(account.platform), extras)
+    ? version
+    : undefined;
 }
 
 /** An account's provider extras (instance, login variant), decrypted. */

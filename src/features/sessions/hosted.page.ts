@@ -140,17 +140,22 @@ const FORMS: Partial<Record<Platform, { heading: string; fields: Field[] }>> = {
 };
 
 /** Whether step 1 sends the platform to a form first. */
-export const needsForm = (platform: Platform) => platform === "instagram" || FORMS[platform] !== undefined;
+/** Login variants the deployment can run, which turn a platform's button into a choice. */
+export interface Offered {
+  tiktokBusiness?: boolean;
+  embeddedSignup?: boolean;
+}
+
+export const needsForm = (platform: Platform, offered: Offered = {}) =>
+  platform === "instagram" ||
+  (platform === "tiktok" && Boolean(offered.tiktokBusiness)) ||
+  FORMS[platform] !== undefined;
 
 /**
  * A platform's form: Mastodon's server, Bluesky's, Telegram's and WhatsApp's credentials, Instagram's
  * login choice; WhatsApp offers Embedded Signup first where the deployment can run it.
  */
-export function formPage(
-  base: string,
-  platform: Platform,
-  options: { embeddedSignup?: boolean } = {},
-): string {
+export function formPage(base: string, platform: Platform, options: Offered = {}): string {
   const back = `<a class="back" href="${esc(base)}">${esc(STRINGS.back)}</a>`;
   const hidden = `<input type="hidden" name="platform" value="${platform}">`;
   if (platform === "instagram") {
@@ -158,6 +163,13 @@ export function formPage(
     return layout(
       heading,
       `<h1 id="title" tabindex="-1" data-focus>${esc(heading)}</h1><form method="post" action="${esc(`${base}/start`)}">${hidden}<div class="actions"><button class="choice" type="submit" name="login" value="instagram" data-login="instagram">${mark("instagram")}<span>${esc(STRINGS.instagram.direct)}</span></button><button class="choice" type="submit" name="login" value="facebook" data-login="facebook">${mark("facebook")}<span>${esc(STRINGS.instagram.facebook)}</span></button></div></form>${back}`,
+    );
+  }
+  if (platform === "tiktok" && options.tiktokBusiness) {
+    const heading = STRINGS.tiktok.heading;
+    return layout(
+      heading,
+      `<h1 id="title" tabindex="-1" data-focus>${esc(heading)}</h1><form method="post" action="${esc(`${base}/start`)}">${hidden}<div class="actions"><button class="choice" type="submit" name="login" value="tiktok" data-login="tiktok">${mark("tiktok")}<span>${esc(STRINGS.tiktok.personal)}</span></button><button class="choice" type="submit" name="login" value="business" data-login="tiktok-business">${mark("tiktok")}<span>${esc(STRINGS.tiktok.business)}</span></button></div></form>${back}`,
     );
   }
   const form = FORMS[platform];

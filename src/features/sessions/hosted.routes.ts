@@ -4,6 +4,7 @@ import { createDb } from "../../db/client";
 import type { ConnectSessionRow } from "../../db/schema";
 import { PLATFORMS, type Platform } from "../../lib/domain";
 import { type AppEnv, createRouter } from "../../lib/router";
+import { TIKTOK_BUSINESS } from "../../platforms/tiktok";
 import { EMBEDDED_SIGNUP } from "../../platforms/whatsapp";
 import { findAccount } from "../accounts/accounts.repository";
 import { type ServiceContext, serviceOf } from "../context";
@@ -23,9 +24,9 @@ import {
   chooseSessionPage,
   completeSessionCallback,
   connectSessionCredentials,
-  embeddedSignupOffered,
   HostedError,
   offeredPlatforms,
+  offeredVariants,
   sessionOfToken,
   sessionPages,
   startSessionPlatform,
@@ -162,12 +163,14 @@ export const hostedRouter = createRouter()
       if (service.now >= row.expiresAt) throw new HostedError("SESSION_EXPIRED", "expired", false);
       const { platforms } = await offeredPlatforms(service, row);
       const reconnect = row.reconnectAccountId ? (row.allowedPlatforms?.[0] ?? null) : null;
+      // A reconnect keeps its account's flow, so it offers no choice of login.
+      const offered = reconnect ? {} : offeredVariants(service.env, service.now);
       return html(
         c,
         choosePage({
           base: base(token),
           endUserName: row.endUserName,
-          platforms: platforms.map((platform) => ({ platform, form: needsForm(platform) })),
+          platforms: platforms.map((platform) => ({ platform, form: needsForm(platform, offered) })),
           reconnect,
         }),
       );
@@ -177,13 +180,11 @@ export const hostedRouter = createRouter()
     withSession(c, async (service, row, token) => {
       const platform = platformOf(c.req.param("platform"));
       const { platforms } = await offeredPlatforms(service, row);
-      if (!platform || !platforms.includes(platform) || !needsForm(platform))
+      const offered = row.reconnectAccountId ? {} : offeredVariants(service.env, service.now);
+      if (!platform || !platforms.includes(platform) || !needsForm(platform, offered))
         throw new HostedError("PLATFORM_NOT_OFFERED", "platform", true);
       if (row.status === "completed") return see(c, `${base(token)}/done`);
-      return html(
-        c,
-        formPage(base(token), platform, { embeddedSignup: embeddedSignupOffered(service.env, service.now) }),
-      );
+      return html(c, formPage(base(token), platform, offered));
     }),
   )
   .post("/:token/start", (c) =>
@@ -212,6 +213,7 @@ export const hostedRouter = createRouter()
           ...(instance !== undefined ? { instance } : {}),
           ...(handle ? { handle } : {}),
           facebookLogin: platform === "instagram" && text(body, "login") === "facebook",
+          tiktokBusiness: platform === "tiktok" && text(body, "login") === TIKTOK_BUSINESS,
         });
         return c.body(null, 303, {
           location: url,

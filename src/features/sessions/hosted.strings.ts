@@ -18,6 +18,11 @@ export const STRINGS = {
     label: "Server address",
     hint: "For example mastodon.social",
   },
+  tiktok: {
+    heading: "Which TikTok account do you connect?",
+    personal: "My TikTok account (personal or creator)",
+    business: "A TikTok Business account",
+  },
   instagram: {
     heading: "How do you sign in to Instagram?",
     direct: "With my Instagram professional account",

@@ -7,6 +7,7 @@ import { newId } from "../../lib/ids";
 import type { AuthContext } from "../../lib/router";
 import { DAY, iso, MINUTE } from "../../lib/time";
 import { getModule, platformContext } from "../../platforms/catalogue";
+import { TIKTOK_BUSINESS } from "../../platforms/tiktok";
 import { EMBEDDED_SIGNUP } from "../../platforms/whatsapp";
 import { findAccount } from "../accounts/accounts.repository";
 import { CreateAccountBodySchema } from "../accounts/accounts.schemas";
@@ -16,6 +17,7 @@ import { validateCallbackUrl } from "../connect/callback-url";
 import { completeCallback, startSessionConnect } from "../connect/connect.service";
 import type { ServiceContext } from "../context";
 import { listPages, selectPage } from "../pages/pages.service";
+import type { Offered } from "./hosted.page";
 import {
   claimSession,
   completeSessionStatement,
@@ -190,14 +192,25 @@ export function assertCompleted(row: ConnectSessionRow, now: number): string {
   return row.accountId;
 }
 
-/** Whether this deployment can run WhatsApp's Embedded Signup: Facebook's app and WHATSAPP_CONFIG_ID, or the sandbox. */
-export function embeddedSignupOffered(env: Env, now: number): boolean {
+/** Whether a context can be built: the deployment holds the app (and configuration) it needs. */
+function configured(build: () => unknown): boolean {
   try {
-    platformContext(env, "facebook", now, { loginVariant: EMBEDDED_SIGNUP });
+    build();
     return true;
   } catch {
     return false;
   }
+}
+
+/** The login variants this deployment can run: Embedded Signup (Facebook's app and WHATSAPP_CONFIG_ID) and TikTok Business (its own app); the sandbox runs both. */
+export function offeredVariants(env: Env, now: number): Offered {
+  const business = getModule("tiktok").variants?.[TIKTOK_BUSINESS];
+  return {
+    embeddedSignup: configured(() =>
+      platformContext(env, "facebook", now, { loginVariant: EMBEDDED_SIGNUP }),
+    ),
+    tiktokBusiness: configured(() => platformContext(env, "tiktok", now, { variant: business })),
+  };
 }
 
 /** What the page offers: the session's platforms, within the workspace's, that this deployment can connect. */
@@ -213,12 +226,7 @@ export async function offeredPlatforms(
     if (platform === "bluesky") return true;
     if (!module.oauth) return CREDENTIAL_PLATFORMS.includes(platform);
     if (module.instances) return true;
-    try {
-      platformContext(env, platform, now);
-      return true;
-    } catch {
-      return false;
-    }
+    return configured(() => platformContext(env, platform, now));
   });
   return { workspace, platforms };
 }
@@ -256,6 +264,7 @@ export interface StartInput {
   /** Bluesky: the handle or DID to sign in as. */
   handle?: string;
   facebookLogin?: boolean;
+  tiktokBusiness?: boolean;
 }
 
 /** Step 2's start: the authorization URL of the chosen platform, its callback being this session's page. */
@@ -276,6 +285,7 @@ export async function startSessionPlatform(
       ...(input.instance !== undefined ? { instance: input.instance } : {}),
       ...(input.handle ? { handle: input.handle } : {}),
       ...(input.facebookLogin ? { facebookLogin: true } : {}),
+      ...(input.tiktokBusiness ? { tiktokBusiness: true } : {}),
       sessionId: row.id,
       accountId: row.reconnectAccountId,
     });
