@@ -157,12 +157,17 @@ async function businessCall<T>(
   return body.data;
 }
 
+/** v1.3 names the fields expires_in, refresh_token_expires_in and open_id; v1.2 expires, refresh_expires and creator_id. */
+// Checked 2026-12-06: https://github.com/sns-sdks/python-tiktok/blob/master/pytiktok/models/business_account.py (a maintained client reads both namings of the token answer)
 interface BusinessTokenData {
   access_token?: unknown;
   expires_in?: unknown;
+  expires?: unknown;
   refresh_token?: unknown;
   refresh_token_expires_in?: unknown;
+  refresh_expires?: unknown;
   open_id?: unknown;
+  creator_id?: unknown;
   scope?: unknown;
 }
 
@@ -171,8 +176,9 @@ function businessTokens(ctx: PlatformContext, data: BusinessTokenData, what: str
   if (typeof data.access_token !== "string" || !data.access_token)
     throw new ProviderError("invalid", `${what} answered no access token`);
   const seconds = (value: unknown) => (typeof value === "number" && value > 0 ? value : null);
-  const accessIn = seconds(data.expires_in);
-  const refreshIn = seconds(data.refresh_token_expires_in);
+  const accessIn = seconds(data.expires_in) ?? seconds(data.expires);
+  const refreshIn = seconds(data.refresh_token_expires_in) ?? seconds(data.refresh_expires);
+  const openId = [data.open_id, data.creator_id].find((id) => typeof id === "string" && id);
   const scopes =
     typeof data.scope === "string"
       ? data.scope
@@ -188,7 +194,7 @@ function businessTokens(ctx: PlatformContext, data: BusinessTokenData, what: str
     ...(scopes ? { scopes } : {}),
     extras: {
       oauthVersion: TIKTOK_BUSINESS,
-      ...(typeof data.open_id === "string" && data.open_id ? { openId: data.open_id } : {}),
+      ...(typeof openId === "string" ? { openId } : {}),
     },
   };
 }

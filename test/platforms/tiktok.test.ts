@@ -283,6 +283,38 @@ describe("tiktok business variant", () => {
     expect(businessError(40002, "x", 200, "call").kind).toBe("invalid");
   });
 
+  it("reads the v1.2 names of the token answer too (expires, refresh_expires, creator_id)", async () => {
+    const business = tiktokBusinessFake();
+    business.api("POST /open_api/v1.3/tt_user/oauth2/refresh_token/", () =>
+      Response.json({
+        code: 0,
+        message: "OK",
+        request_id: "req-1",
+        data: {
+          access_token: "act.v12",
+          expires: 86400,
+          refresh_token: "rft.v12",
+          refresh_expires: 31536000,
+          creator_id: "creator-v12",
+          scope: "user.info.basic,video.publish",
+          token_type: "bearer",
+        },
+      }),
+    );
+    const tokens = await refreshGrant(
+      businessContext(),
+      tiktok,
+      grantOf("act.old", "rft.old", { extras: { oauthVersion: TIKTOK_BUSINESS, openId: "creator-v12" } }),
+    );
+    expect(tokens).toMatchObject({
+      accessToken: "act.v12",
+      refreshToken: "rft.v12",
+      expiresAt: NOW + DAY,
+      refreshTokenExpiresAt: NOW + 365 * DAY,
+      extras: { oauthVersion: TIKTOK_BUSINESS, openId: "creator-v12" },
+    });
+  });
+
   it("refuses business/get without the token, and a spent refresh token kills the grant", async () => {
     const business = tiktokBusinessFake();
     const grant = business.newGrant(creator, ["user.info.basic"]);
