@@ -1,9 +1,10 @@
 import { env } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { DAY } from "../../src/lib/time";
-import { type CallOptions, call, createWorkspace, type TestWorkspace } from "../helpers/api";
+import { createWorkspace, type TestWorkspace } from "../helpers/api";
 import { CALLBACK, consent } from "../helpers/connect";
 import type { FakePlatform, FakeProfile } from "../helpers/fake-provider";
+import { watchForLeaks } from "../helpers/leaks";
 import {
   type BlueskyAccount,
   blueskyFake,
@@ -34,29 +35,7 @@ import { rowOf, secretsOf } from "../helpers/rows";
 // ---------------------------------------------------------------------------------------------
 // Response recording: no token issued by any fake may appear in any response.
 
-let responses: { path: string; text: string }[] = [];
-
-function record<T extends { text: string }>(path: string, res: T): T {
-  responses.push({ path, text: res.text });
-  return res;
-}
-
-/** call() with the response recorded for the token scan. */
-async function api(path: string, options: CallOptions = {}) {
-  return record(path, await call(path, options));
-}
-
-beforeEach(() => {
-  responses = [];
-});
-
-afterEach(() => {
-  const leaks: string[] = [];
-  for (const { path, text } of responses) {
-    for (const secret of issuedSecrets) if (text.includes(secret)) leaks.push(`${path}: ${secret}`);
-  }
-  expect(leaks, "tokens issued by a fake found in a response").toEqual([]);
-});
+const { record, api } = watchForLeaks();
 
 // ---------------------------------------------------------------------------------------------
 // Helpers

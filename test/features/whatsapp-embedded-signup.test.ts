@@ -1,19 +1,13 @@
 import { env } from "cloudflare:workers";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { platformContext } from "../../src/platforms/catalogue";
 import { EMBEDDED_SIGNUP } from "../../src/platforms/whatsapp";
 import type { WireWhatsAppBusiness } from "../../src/platforms/wire/meta";
-import { type CallOptions, call, createWorkspace, type TestWorkspace } from "../helpers/api";
+import { createWorkspace, type TestWorkspace } from "../helpers/api";
 import { CALLBACK, consent } from "../helpers/connect";
 import type { FakePlatform, FakeProfile } from "../helpers/fake-provider";
-import {
-  embeddedSignupFake,
-  fakeFor,
-  issuedSecrets,
-  oauthFake,
-  recordRoute,
-  whatsappFake,
-} from "../helpers/platform-fakes";
+import { watchForLeaks } from "../helpers/leaks";
+import { embeddedSignupFake, fakeFor, oauthFake, recordRoute, whatsappFake } from "../helpers/platform-fakes";
 import { extrasOf, rowOf } from "../helpers/rows";
 
 /** What a WhatsApp Embedded Signup configuration grants; the dialog gets the configuration, not these. */
@@ -35,16 +29,10 @@ const owner = (): FakeProfile => ({
   name: "Jasper Owner",
 });
 
-let responses: { path: string; text: string }[] = [];
+const { api } = watchForLeaks();
 let fb: FakePlatform;
 let wa: FakePlatform;
 let ws: TestWorkspace;
-
-async function api(path: string, options: CallOptions = {}) {
-  const res = await call(path, options);
-  responses.push({ path, text: res.text });
-  return res;
-}
 
 function setUp(shared: WireWhatsAppBusiness | null) {
   fb = oauthFake("facebook");
@@ -67,16 +55,7 @@ async function signUp(profile: FakeProfile, path?: string) {
 }
 
 beforeEach(async () => {
-  responses = [];
   ws = await createWorkspace();
-});
-
-afterEach(() => {
-  const leaks: string[] = [];
-  for (const { path, text } of responses) {
-    for (const secret of issuedSecrets) if (text.includes(secret)) leaks.push(`${path}: ${secret}`);
-  }
-  expect(leaks, "tokens issued by a fake found in a response").toEqual([]);
 });
 
 describe("WhatsApp Embedded Signup", () => {
