@@ -43,15 +43,20 @@ describe("npm run dev with a real platform app in .dev.vars", () => {
     if (dir) rmSync(dir, { recursive: true, force: true });
   }, 15_000);
 
-  it("answers connect with an authorization URL for that app's client id, not the sandbox", async () => {
-    const res = await fetch(`${dev.baseUrl}/v1/accounts/connect/twitter`, {
+  /** POST …/connect/{platform} with the dev key: the authorization URL and the answer's text. */
+  async function connect(platform: string) {
+    const res = await fetch(`${dev.baseUrl}/v1/accounts/connect/${platform}`, {
       method: "POST",
       headers: { authorization: `Bearer ${dev.key}`, "content-type": "application/json" },
       body: JSON.stringify({ callbackUrl: "http://localhost:3000/callback" }),
     });
     const text = await res.text();
     expect(res.status, text).toBe(200);
-    const url = new URL(JSON.parse(text).authorizationUrl);
+    return { url: new URL(JSON.parse(text).authorizationUrl), text };
+  }
+
+  it("answers connect with an authorization URL for that app's client id, not the sandbox", async () => {
+    const { url, text } = await connect("twitter");
     expect(url.origin + url.pathname).toBe("https://x.com/i/oauth2/authorize");
     expect(url.searchParams.get("client_id")).toBe(APP.id);
     expect(text).not.toContain(APP.secret);
@@ -59,14 +64,7 @@ describe("npm run dev with a real platform app in .dev.vars", () => {
   });
 
   it("runs WhatsApp Embedded Signup on Facebook's dialog with the Meta app and the configuration from .dev.vars", async () => {
-    const res = await fetch(`${dev.baseUrl}/v1/accounts/connect/whatsapp`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${dev.key}`, "content-type": "application/json" },
-      body: JSON.stringify({ callbackUrl: "http://localhost:3000/callback" }),
-    });
-    const text = await res.text();
-    expect(res.status, text).toBe(200);
-    const url = new URL(JSON.parse(text).authorizationUrl);
+    const { url, text } = await connect("whatsapp");
     expect(url.origin + url.pathname).toBe("https://www.facebook.com/v26.0/dialog/oauth");
     expect(url.searchParams.get("client_id")).toBe(META_APP.id);
     expect(url.searchParams.get("config_id")).toBe(META_APP.configId);
