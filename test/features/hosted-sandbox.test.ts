@@ -100,7 +100,8 @@ describe("hosted connect against the sandbox", () => {
     expect(next).toBe(`${base}/pages`);
     const picker = await api(next);
     const ids = [...picker.text.matchAll(/data-page-id="([^"]+)"/g)].map((m) => m[1]);
-    expect(ids).toEqual(["sbx-facebook-1001-page-1"]);
+    // Page 1's account through /me/accounts; Page 3's through the business that owns it.
+    expect(ids).toEqual(["sbx-facebook-1001-page-1", "sbx-facebook-1001-page-3"]);
     await api(`${base}/pages`, form({ pageId: ids[0] as string }));
     const account = await sessionAccount(id);
     expect(account).toMatchObject({
@@ -108,6 +109,27 @@ describe("hosted connect against the sandbox", () => {
       username: "@sandbox.facebook.shop",
       accountType: "business",
       selectedPage: { id: "sbx-facebook-1001-page-1" },
+    });
+  });
+
+  it("Instagram through Facebook Login: the account on a business-owned Page, picked, becomes the account", async () => {
+    const { base, id, next } = await hostedConnect("instagram", { login: "facebook" });
+    await api(next);
+    await api(`${base}/pages`, form({ pageId: "sbx-facebook-1001-page-3" }));
+    const done = await api(`${base}/done`);
+    expect(attr(done.text, "data-connect-result")).toBe("success");
+    const account = await sessionAccount(id);
+    expect(account).toMatchObject({
+      platform: "instagram",
+      username: "@sandbox.facebook.studio",
+      displayName: "Sandbox Facebook User's Studio",
+      accountType: "business",
+      selectedPage: { id: "sbx-facebook-1001-page-3", name: "Sandbox Facebook User's Page 3" },
+    });
+    const test = await api(`/v1/accounts/${account.id}/test`, { method: "POST", key: ws.key });
+    expect(test.json).toMatchObject({
+      success: true,
+      details: { platformUserId: "sbx-facebook-1001-ig-3", username: "@sandbox.facebook.studio" },
     });
   });
 

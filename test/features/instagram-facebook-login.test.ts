@@ -23,9 +23,14 @@ const FB_SCOPES =
   "instagram_basic,instagram_content_publish,pages_show_list,pages_read_engagement,business_management,instagram_manage_insights";
 const IG_ID = "17841400000000001";
 const PAGE_ID = "112233445566778";
+/** A Page the user reaches only through their business, and its linked Instagram business account. */
+const BIZ_PAGE_ID = "112233445566779";
+const BIZ_IG_ID = "17841400000000002";
+const BUSINESS_ID = "998877665544332";
 
 let fb: FakePlatform;
 let ig: FakePlatform;
+let graph: ReturnType<typeof facebookLoginApi>;
 let ws: TestWorkspace;
 
 /**
@@ -33,14 +38,16 @@ let ws: TestWorkspace;
  * tokens are Facebook's (issued by the facebook fake), so each handler looks the grant up there.
  */
 function facebookLoginApi(fake: FakePlatform) {
-  // One Page token per user grant, the same at every listing, dead once the user deauthorizes.
-  const pageTokens = new Map<FakeGrant, string>();
-  const pageTokenOf = (grant: FakeGrant) => {
-    const token = pageTokens.get(grant) ?? fake.token("page");
-    pageTokens.set(grant, token);
+  // One Page token per user grant and Page, the same at every listing, dead once the user deauthorizes.
+  const pageTokens = new Map<FakeGrant, Map<string, string>>();
+  const pageTokenOf = (grant: FakeGrant, pageId = PAGE_ID) => {
+    const ofGrant = pageTokens.get(grant) ?? new Map<string, string>();
+    const token = ofGrant.get(pageId) ?? fake.token("page");
+    pageTokens.set(grant, ofGrant.set(pageId, token));
     return token;
   };
-  const grantOfPageToken = (token: string | undefined) => [...pageTokens].find(([, t]) => t === token)?.[0];
+  const grantOfPageToken = (token: string | undefined) =>
+    [...pageTokens].find(([, ofGrant]) => [...ofGrant.values()].includes(token ?? ""))?.[0];
   const authed =
     (handler: (req: FakeRequest, grant: FakeGrant) => Response, { pageToken = false } = {}) =>
     (req: FakeRequest) => {
@@ -82,24 +89,84 @@ function facebookLoginApi(fake: FakePlatform) {
       }),
     ),
   );
+  // A business edge's Page nodes carry the linked account only when the fields ask for it.
+  const askedInstagram = (req: FakeRequest) =>
+    Boolean(req.url.searchParams.get("fields")?.includes("instagram_business_account{"));
+  // The user's one business manages the /me/accounts Page for a client and owns no Page of its own
+  // until a test says so (businessOwnedPage).
   fake.api(
-    `GET /${GRAPH_VERSION}/${IG_ID}`,
+    `GET /${GRAPH_VERSION}/me/businesses`,
+    authed(() =>
+      Response.json({ data: [{ id: BUSINESS_ID, name: "Vox Agency" }], paging: { cursors: { after: "c" } } }),
+    ),
+  );
+  fake.api(
+    `GET /${GRAPH_VERSION}/${BUSINESS_ID}/owned_pages`,
+    authed(() => Response.json({ data: [], paging: { cursors: {} } })),
+  );
+  fake.api(
+    `GET /${GRAPH_VERSION}/${BUSINESS_ID}/client_pages`,
+    authed((req) =>
+      Response.json({
+        data: [
+          {
+            name: "Vox Burst",
+            id: PAGE_ID,
+            ...(askedInstagram(req) ? { instagram_business_account: { id: IG_ID } } : {}),
+          },
+        ],
+        paging: { cursors: { after: "d" } },
+      }),
+    ),
+  );
+  const node = (id: string, username: string, name: string) =>
     authed(
       (req) => {
         const fields = (req.url.searchParams.get("fields") ?? "").split(",");
-        const node: Record<string, string> = {
-          id: IG_ID,
-          username: "voxburst",
-          name: "Vox Burst",
-          profile_picture_url: "https://scontent.cdninstagram.com/vox.jpg",
+        const all: Record<string, string> = {
+          id,
+          username,
+          name,
+          profile_picture_url: `https://scontent.cdninstagram.com/${username}.jpg`,
         };
         return Response.json(
-          Object.fromEntries(Object.entries(node).filter(([k]) => k === "id" || fields.includes(k))),
+          Object.fromEntries(Object.entries(all).filter(([k]) => k === "id" || fields.includes(k))),
         );
       },
       { pageToken: true },
-    ),
-  );
+    );
+  fake.api(`GET /${GRAPH_VERSION}/${IG_ID}`, node(IG_ID, "voxburst", "Vox Burst"));
+  fake.api(`GET /${GRAPH_VERSION}/${BIZ_IG_ID}`, node(BIZ_IG_ID, "voxstudio", "Vox Studio"));
+  return {
+    /** The business also owns BIZ_PAGE_ID, linked to BIZ_IG_ID, with a Page token of its own. */
+    businessOwnedPage() {
+      fake.api(
+        `GET /${GRAPH_VERSION}/${BUSINESS_ID}/owned_pages`,
+        authed((req, grant) =>
+          Response.json({
+            data: [
+              {
+                access_token: pageTokenOf(grant, BIZ_PAGE_ID),
+                name: "Vox Studio Page",
+                id: BIZ_PAGE_ID,
+                ...(askedInstagram(req)
+                  ? {
+                      instagram_business_account: {
+                        id: BIZ_IG_ID,
+                        username: "voxstudio",
+                        name: "Vox Studio",
+                        profile_picture_url: "https://scontent.cdninstagram.com/voxstudio.jpg",
+                      },
+                    }
+                  : {}),
+              },
+            ],
+            paging: { cursors: { after: "e" } },
+          }),
+        ),
+      );
+    },
+  };
 }
 
 const ada = (): FakeProfile => ({
@@ -113,7 +180,7 @@ beforeEach(async () => {
   responses = [];
   fb = oauthFake("facebook");
   ig = fakeFor("instagram");
-  facebookLoginApi(ig);
+  graph = facebookLoginApi(ig);
   ws = await createWorkspace();
 });
 
@@ -309,6 +376,113 @@ describe("Instagram through Facebook Login: OAuth", () => {
       body: { callbackUrl: CALLBACK, facebookLogin: true },
     });
     expect(refused.status).toBe(400);
+  });
+});
+
+describe("Instagram through Facebook Login: Pages through the user's businesses", () => {
+  const businessCalls = () => ig.calls.filter((c) => /businesses|_pages$/.test(c.path)).map((c) => c.path);
+
+  it("lists an account on a business-owned Page, a Page also listed by a business once, and selects it with the business edge's Page token", async () => {
+    graph.businessOwnedPage();
+    const { done } = await connectThroughFacebook(ada());
+    const id = done.json.account.id as string;
+    const pages = await api(`/v1/accounts/${id}/pages`, { key: ws.key });
+    expect(pages.status, pages.text).toBe(200);
+    expect(pages.json.pages).toEqual([
+      expect.objectContaining({ id: IG_ID, pageId: PAGE_ID, pageName: "Vox Burst" }),
+      {
+        id: BIZ_IG_ID,
+        name: "@voxstudio",
+        pageId: BIZ_PAGE_ID,
+        pageName: "Vox Studio Page",
+        type: "instagram",
+        avatarUrl: "https://scontent.cdninstagram.com/voxstudio.jpg",
+      },
+    ]);
+    expect(businessCalls().sort()).toEqual([
+      `/api/${GRAPH_VERSION}/${BUSINESS_ID}/client_pages`,
+      `/api/${GRAPH_VERSION}/${BUSINESS_ID}/owned_pages`,
+      `/api/${GRAPH_VERSION}/me/businesses`,
+    ]);
+
+    const selected = await api(`/v1/accounts/${id}/select-page`, {
+      method: "POST",
+      key: ws.key,
+      body: { pageId: BIZ_PAGE_ID },
+    });
+    expect(selected.status, selected.text).toBe(200);
+    expect(selected.json.account).toMatchObject({
+      username: "@voxstudio",
+      accountType: "business",
+      tokenExpiresAt: null,
+      selectedPage: { id: BIZ_PAGE_ID, name: "Vox Studio Page" },
+    });
+    const extras = await extrasOf(id);
+    expect(extras).toMatchObject({ oauthVersion: "fb_login", igUserId: BIZ_IG_ID, pageId: BIZ_PAGE_ID });
+    expect(extras.userAccessToken).toBe(fb.grants[0]?.accessToken);
+    expect(typeof extras.pageAccessToken).toBe("string");
+    expect(extras.pageAccessToken).not.toBe(extras.userAccessToken);
+
+    const test = await record(`/v1/accounts/${id}/test`, { method: "POST", key: ws.key });
+    expect(test.json.details).toEqual({
+      platformUserId: BIZ_IG_ID,
+      username: "@voxstudio",
+      displayName: "Vox Studio",
+    });
+    const nodeCall = ig.calls.filter((c) => c.path === `/api/${GRAPH_VERSION}/${BIZ_IG_ID}`).at(-1);
+    expect(nodeCall?.headers.get("authorization")).toBe(`Bearer ${extras.pageAccessToken}`);
+  });
+
+  it("reconnects keeping the business-owned Page's account, on the fresh grant's Page token", async () => {
+    graph.businessOwnedPage();
+    const user = ada();
+    const { done } = await connectThroughFacebook(user);
+    const id = done.json.account.id as string;
+    await api(`/v1/accounts/${id}/select-page`, {
+      method: "POST",
+      key: ws.key,
+      body: { pageId: BIZ_PAGE_ID },
+    });
+    const first = await extrasOf(id);
+    const { done: again } = await connectThroughFacebook(user, `/v1/accounts/${id}/reconnect`);
+    expect(again.status, again.text).toBe(200);
+    expect(again.json.warning).toBeUndefined();
+    expect(again.json.account).toMatchObject({ username: "@voxstudio", selectedPage: { id: BIZ_PAGE_ID } });
+    const extras = await extrasOf(id);
+    expect(extras).toMatchObject({ igUserId: BIZ_IG_ID, pageId: BIZ_PAGE_ID });
+    expect(extras.userAccessToken).toBe(fb.grants[1]?.accessToken);
+    expect(typeof extras.pageAccessToken).toBe("string");
+    expect(extras.pageAccessToken).not.toBe(first.pageAccessToken);
+  });
+
+  it("skips a client_pages edge Graph refuses with a permissions error", async () => {
+    graph.businessOwnedPage();
+    ig.api(`GET /${GRAPH_VERSION}/${BUSINESS_ID}/client_pages`, () =>
+      graphError(200, 403, "Permissions error"),
+    );
+    const { done } = await connectThroughFacebook(ada());
+    const pages = await api(`/v1/accounts/${done.json.account.id}/pages`, { key: ws.key });
+    expect(pages.status, pages.text).toBe(200);
+    expect(pages.json.pages.map((p: { id: string }) => p.id)).toEqual([IG_ID, BIZ_IG_ID]);
+  });
+
+  it("reads no businesses for a grant without business_management", async () => {
+    graph.businessOwnedPage();
+    const scopes = FB_SCOPES.split(",").filter((scope) => scope !== "business_management");
+    const grant = fb.newGrant(ada(), scopes);
+    const created = await record("/v1/accounts", {
+      method: "POST",
+      key: ws.key,
+      body: {
+        platform: "instagram",
+        credentials: { accessToken: grant.accessToken, oauthVersion: "fb_login" },
+      },
+    });
+    expect(created.status, created.text).toBe(201);
+    expect(created.json.account.permissions).not.toContain("business_management");
+    const pages = await api(`/v1/accounts/${created.json.account.id}/pages`, { key: ws.key });
+    expect(pages.json.pages.map((p: { id: string }) => p.id)).toEqual([IG_ID]);
+    expect(businessCalls()).toEqual([]);
   });
 });
 

@@ -104,6 +104,9 @@ describe("the sandbox's Facebook Pages", () => {
       avatarUrl: null,
       accountType: "page",
     });
+    // Without business_management the businesses edge is refused, and the listing is /me/accounts alone.
+    const withBusinesses = await listFacebookPages(context("facebook"), userToken, { businesses: true });
+    expect(withBusinesses.map((p) => p.id)).toEqual(pages.map((p) => p.id));
     // A Page token lists no Pages; revoking goes out with the user token, and takes the Page token with it.
     await expect(listFacebookPages(context("facebook"), pageToken)).rejects.toBeInstanceOf(ProviderError);
     await facebook.revoke?.(context("facebook"), grant);

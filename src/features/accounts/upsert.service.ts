@@ -133,14 +133,14 @@ async function reselectPage(
     extras: Record<string, unknown>;
   } | null;
   try {
+    const businesses = reachesBusinessPages(tokens.scopes ?? existing.scopes);
     if (platform === "facebook") {
-      const businesses = reachesBusinessPages(tokens.scopes ?? existing.scopes);
       const pages = await listFacebookPages(ctx, userToken, { businesses });
       const page = pages.find((p) => p.id === selectedPageId);
       found = page ? { pageToken: page.accessToken, columns: {}, extras: { pageId: page.id } } : null;
     } else {
       const igUserId = selectedIgUserId(extras);
-      const ig = (await listInstagramBusinessAccounts(ctx, userToken)).find(
+      const ig = (await listInstagramBusinessAccounts(ctx, userToken, { businesses })).find(
         (a) => a.pageId === selectedPageId && (!igUserId || a.igUserId === igUserId),
       );
       found = ig

@@ -151,7 +151,9 @@ async function listedPages(
       }));
     }
     case "instagram": {
-      const accounts = await platformCall(opened, () => listInstagramBusinessAccounts(ctx, token));
+      const accounts = await platformCall(opened, () =>
+        listInstagramBusinessAccounts(ctx, token, { businesses: reachesBusinessPages(row.scopes) }),
+      );
       return accounts.map((ig) => ({
         id: ig.igUserId,
         name: ig.username ? `@${ig.username}` : (ig.name ?? ig.igUserId),
@@ -248,7 +250,9 @@ async function selectionFor(
       };
     }
     case "instagram": {
-      const accounts = await platformCall(opened, () => listInstagramBusinessAccounts(ctx, token));
+      const accounts = await platformCall(opened, () =>
+        listInstagramBusinessAccounts(ctx, token, { businesses: reachesBusinessPages(row.scopes) }),
+      );
       const ig =
         accounts.find((a) => a.pageId === input.pageId) ?? accounts.find((a) => a.igUserId === input.pageId);
       if (!ig) {

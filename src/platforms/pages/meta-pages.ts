@@ -85,16 +85,22 @@ async function unlessForbidden(list: () => Promise<ManagedPage[]>): Promise<Mana
 }
 
 /**
- * The Pages the user reaches through their businesses: each business's owned and client Pages.
+ * The Pages the user reaches through their businesses: each business's owned and client Pages, with
+ * `fields` asked of each; `prefix` is the versioned path a context whose API base lacks one needs.
  * Graph sends a Page token only where the user has a task on the Page.
  */
 // Checked 2026-12-06: https://developers.facebook.com/docs/graph-api/reference/user/businesses/ (GET /{user-id}/businesses)
 // Checked 2026-12-06: https://developers.facebook.com/docs/graph-api/reference/business/owned_pages/ (GET /{business-id}/owned_pages)
 // Checked 2026-12-06: https://developers.facebook.com/documentation/ads-commerce/marketing-api/reference/business/client_pages (GET /{business-id}/client_pages: Page nodes)
 // Unverified 2026-12-06: needs a live app (access_token asked of a business edge's Page nodes with the user token)
-async function listBusinessPages(ctx: PlatformContext, token: string): Promise<ManagedPage[]> {
+async function listBusinessPages(
+  ctx: PlatformContext,
+  token: string,
+  fields: string,
+  prefix = "",
+): Promise<ManagedPage[]> {
   const businesses = await unlessForbidden(() =>
-    listManagedPages(ctx, "/me/businesses", token, "id,name", "Graph me/businesses"),
+    listManagedPages(ctx, `${prefix}/me/businesses`, token, "id,name", "Graph me/businesses"),
   );
   const edges = businesses
     .slice(0, MAX_BUSINESSES)
@@ -103,9 +109,9 @@ async function listBusinessPages(ctx: PlatformContext, token: string): Promise<M
         unlessForbidden(() =>
           listManagedPages(
             ctx,
-            `/${encodeURIComponent(business.id)}/${edge}`,
+            `${prefix}/${encodeURIComponent(business.id)}/${edge}`,
             token,
-            PAGE_FIELDS,
+            fields,
             `Graph business ${edge}`,
           ),
         ),
@@ -126,6 +132,19 @@ function dedupePages(pages: ManagedPage[]): ManagedPage[] {
   return [...byId.values()];
 }
 
+/** `/me/accounts`, then, with `businesses`, the Pages reached through the user's businesses, once each. */
+async function listReachablePages(
+  ctx: PlatformContext,
+  token: string,
+  fields: string,
+  options: { businesses?: boolean; prefix?: string },
+): Promise<ManagedPage[]> {
+  const prefix = options.prefix ?? "";
+  const managed = await listManagedPages(ctx, `${prefix}/me/accounts`, token, fields);
+  if (!options.businesses) return managed;
+  return dedupePages([...managed, ...(await listBusinessPages(ctx, token, fields, prefix))]);
+}
+
 /**
  * The Pages a Facebook user token manages (`ctx` is Facebook's: its API base carries the version):
  * `/me/accounts`, then, with `businesses`, those reached through the user's businesses.
@@ -135,10 +154,7 @@ export async function listFacebookPages(
   userToken: string,
   options: { businesses?: boolean } = {},
 ): Promise<FacebookPage[]> {
-  const managed = await listManagedPages(ctx, "/me/accounts", userToken, PAGE_FIELDS);
-  const pages = options.businesses
-    ? dedupePages([...managed, ...(await listBusinessPages(ctx, userToken))])
-    : managed;
+  const pages = await listReachablePages(ctx, userToken, PAGE_FIELDS, options);
   return pages.map((page) => {
     const picture = page.picture?.data;
     return {
@@ -160,20 +176,25 @@ export interface InstagramBusinessAccount {
   pageAccessToken: string | null;
 }
 
+const IG_PAGE_FIELDS =
+  "id,name,access_token,instagram_business_account{id,username,name,profile_picture_url}";
+
 /**
  * The Instagram business accounts linked to the Pages a Facebook-Login grant manages (`ctx` is
- * Instagram's; Pages without one are left out).
+ * Instagram's; Pages without one are left out): `/me/accounts`, then, with `businesses`, the Pages
+ * reached through the user's businesses.
  */
+// Checked 2026-12-06: https://developers.facebook.com/docs/instagram-platform/instagram-graph-api/reference/page (a Page's instagram_business_account; a Page role granted through Business Manager also needs ads_management or ads_read)
+// Unverified 2026-12-06: needs a live app (instagram_business_account on a business edge's Page nodes for a grant without ads_read)
 export async function listInstagramBusinessAccounts(
   ctx: PlatformContext,
   userToken: string,
+  options: { businesses?: boolean } = {},
 ): Promise<InstagramBusinessAccount[]> {
-  const pages = await listManagedPages(
-    facebookLoginContext(ctx),
-    `/${GRAPH_VERSION}/me/accounts`,
-    userToken,
-    "id,name,access_token,instagram_business_account{id,username,name,profile_picture_url}",
-  );
+  const pages = await listReachablePages(facebookLoginContext(ctx), userToken, IG_PAGE_FIELDS, {
+    ...options,
+    prefix: `/${GRAPH_VERSION}`,
+  });
   const accounts: InstagramBusinessAccount[] = [];
   for (const page of pages) {
     const ig = page.instagram_business_account;

@@ -31,6 +31,7 @@ import {
 } from "../wire/linkedin";
 import { mastodonAccount, mastodonApp, mastodonUnauthorized } from "../wire/mastodon";
 import {
+  facebookBusinessList,
   facebookMe,
   facebookPageList,
   facebookPermissions,
@@ -503,10 +504,13 @@ function sandboxPageOf(call: Call, claims: GrantClaims) {
   return n ? { id: claims.sub, username: claims.u, name: pageName(call, claims, n) } : undefined;
 }
 
-/** The user's two Pages, each with a Page token of the same grant (revoked with it) lasting the grant's life. */
-async function sandboxPages(call: Call, user: GrantClaims) {
+/**
+ * The user's Pages by number (1 and 2 through /me/accounts; 3 only through their business), each with
+ * a Page token of the same grant (revoked with it) lasting the grant's life.
+ */
+async function sandboxPages(call: Call, user: GrantClaims, numbers = ["1", "2"]) {
   return Promise.all(
-    ["1", "2"].map(async (n) => {
+    numbers.map(async (n) => {
       const id = `${user.sub}-page-${n}`;
       const accessToken = await signToken(call.env, {
         k: "at",
@@ -526,6 +530,38 @@ async function sandboxPages(call: Call, user: GrantClaims) {
   );
 }
 
+/** The one business a sandbox Facebook user belongs to. */
+const sandboxBusiness = (call: Call, user: GrantClaims) => ({
+  id: `${user.sub}-biz-1`,
+  name: `${nameOf(call, user)}'s Business`,
+});
+
+/** The Pages of the sandbox business's edges: it owns Page 3 and manages Page 2 (also the user's own) for a client. */
+const BUSINESS_EDGES = new Map([
+  ["owned_pages", ["3"]],
+  ["client_pages", ["2"]],
+]);
+
+/**
+ * GET /me/businesses and the business's owned_pages and client_pages for a user token (`call` is
+ * Facebook's), or undefined for any other path; `list` answers a Page listing as the fields ask.
+ */
+async function businessCall(
+  call: Call,
+  user: GrantClaims,
+  path: string,
+  list: (pages: Awaited<ReturnType<typeof sandboxPages>>) => unknown,
+): Promise<Response | undefined> {
+  if (call.method !== "GET") return undefined;
+  const business = sandboxBusiness(call, user);
+  const edge = path.startsWith(`/${business.id}/`) ? path.slice(business.id.length + 2) : undefined;
+  const numbers = edge ? BUSINESS_EDGES.get(edge) : undefined;
+  if (path !== "/me/businesses" && !numbers) return undefined;
+  if (!user.s.includes("business_management")) return graphError(403, 200, "Permissions error");
+  if (!numbers) return json(facebookBusinessList([business], call.query.get("fields")));
+  return json(list(await sandboxPages(call, user, numbers)));
+}
+
 const facebook: Handler = async (call) => {
   const path = call.path.replace(/^\/v\d+(?:\.\d+)?(?=\/)/, "");
   if (call.method === "GET" && path === "/debug_token") return debugToken(call);
@@ -541,7 +577,8 @@ const facebook: Handler = async (call) => {
       return send(graphBadClient(randomToken(9)));
     return longLived(call, call.query.get("fb_exchange_token"), "short", false);
   }
-  if (path !== "/me" && path !== "/me/permissions" && path !== "/me/accounts") return undefined;
+  const business = /^\/[^/]+-biz-\d\/[a-z_]+$/.test(path) || path === "/me/businesses";
+  if (path !== "/me" && path !== "/me/permissions" && path !== "/me/accounts" && !business) return undefined;
   const user = await who(call);
   if (!user) return unauthorized(call.platform);
   const page = sandboxPageOf(call, user);
@@ -549,6 +586,8 @@ const facebook: Handler = async (call) => {
     return json(facebookMe(page ?? profileOf(call, user), call.query.get("fields")));
   // A Page token is no user: it lists no Pages and holds no permissions to revoke.
   if (page) return unauthorized(call.platform);
+  if (business)
+    return businessCall(call, user, path, (pages) => facebookPageList(pages, call.query.get("fields")));
   if (call.method === "GET" && path === "/me/accounts")
     return json(facebookPageList(await sandboxPages(call, user), call.query.get("fields")));
   if (call.method === "GET")
@@ -583,20 +622,29 @@ function nestedFields(fields: string | null): Map<string, string | null> {
   return out;
 }
 
-/** The Instagram business account linked to a sandbox Facebook user's first Page (the second has none). */
-function sandboxInstagramBusiness(call: Call, owner: { sub: string; u: string }) {
-  const username = `${owner.u.replace(/[^A-Za-z0-9_.]/g, "").slice(0, 24)}.shop`;
+/** The Instagram business accounts linked to a sandbox Facebook user's Pages: Page 1 and the business's Page 3. */
+const LINKED_PAGES = new Map([
+  ["1", { suffix: "shop", label: "Shop" }],
+  ["3", { suffix: "studio", label: "Studio" }],
+]);
+
+/** The Instagram business account linked to a sandbox Facebook user's Page `n`, if any. */
+function sandboxInstagramBusiness(call: Call, owner: { sub: string; u: string }, n: string) {
+  const linked = LINKED_PAGES.get(n);
+  if (!linked) return undefined;
+  const id = `${owner.sub}-ig-${n}`;
   return {
-    id: `${owner.sub}-ig-1`,
-    username,
-    name: `${displayName("facebook", owner.u)}'s Shop`,
-    profile_picture_url: avatarUrl(call.publicUrl, "instagram", `${owner.sub}-ig-1`),
+    id,
+    username: `${owner.u.replace(/[^A-Za-z0-9_.]/g, "").slice(0, 24)}.${linked.suffix}`,
+    name: `${displayName("facebook", owner.u)}'s ${linked.label}`,
+    profile_picture_url: avatarUrl(call.publicUrl, "instagram", id),
   };
 }
 
 /**
  * Instagram's Graph calls made with a Facebook-Login token (Instagram through Facebook Login): the
- * Facebook user, its Pages with their linked Instagram business accounts, that account, and revoking.
+ * Facebook user, its Pages and its business's with their linked Instagram business accounts, that
+ * account, and revoking.
  */
 async function facebookLoginCall(call: Call, user: GrantClaims): Promise<Response | undefined> {
   const path = call.path.replace(/^\/v\d+(?:\.\d+)?(?=\/)/, "");
@@ -610,25 +658,33 @@ async function facebookLoginCall(call: Call, user: GrantClaims): Promise<Respons
     await revokeGrant(call.env, user, call.now);
     return json({ success: true });
   }
+  const asked = nestedFields(call.query.get("fields"));
+  const igFields = asked.get("instagram_business_account");
+  const withInstagram = (pages: Awaited<ReturnType<typeof sandboxPages>>) => {
+    const listed = facebookPageList(pages, call.query.get("fields"));
+    return {
+      ...listed,
+      data: listed.data.map((entry, i) => {
+        const ig = sandboxInstagramBusiness(call, owner, SANDBOX_PAGE.exec(pages[i]?.id ?? "")?.[1] ?? "");
+        return ig && asked.has("instagram_business_account")
+          ? { ...entry, instagram_business_account: igFields ? graphFields(igFields, ig, []) : { id: ig.id } }
+          : entry;
+      }),
+    };
+  };
   if (call.method === "GET" && path === "/me/accounts") {
     if (page) return unauthorized("facebook");
-    const asked = nestedFields(call.query.get("fields"));
-    const ig = sandboxInstagramBusiness(call, owner);
-    const pages = await sandboxPages(fbCall, user);
-    const listed = facebookPageList(pages, call.query.get("fields"));
-    const igFields = asked.get("instagram_business_account");
-    return json({
-      ...listed,
-      data: listed.data.map((entry, i) =>
-        i === 0 && asked.has("instagram_business_account")
-          ? { ...entry, instagram_business_account: igFields ? graphFields(igFields, ig, []) : { id: ig.id } }
-          : entry,
-      ),
-    });
+    return json(withInstagram(await sandboxPages(fbCall, user)));
   }
-  const ig = sandboxInstagramBusiness(call, owner);
-  if (call.method === "GET" && path === `/${ig.id}`)
-    return json(graphFields(call.query.get("fields"), ig, ["username"]));
+  if (path === "/me/businesses" || /^\/[^/]+-biz-\d\//.test(path)) {
+    if (page) return unauthorized("facebook");
+    return businessCall(fbCall, user, path, withInstagram);
+  }
+  const igPrefix = `/${owner.sub}-ig-`;
+  const ig = path.startsWith(igPrefix)
+    ? sandboxInstagramBusiness(call, owner, path.slice(igPrefix.length))
+    : undefined;
+  if (call.method === "GET" && ig) return json(graphFields(call.query.get("fields"), ig, ["username"]));
   return undefined;
 }
 
