@@ -15,6 +15,9 @@ const DEAD_TOKEN_CODES = new Set([
   "invalid_token",
   "invalid_grant",
   "access_token_invalid", // TikTok
+  // TikTok API for Business, sent with HTTP 200: access token expired (40102), incorrect or revoked (40105).
+  "40102",
+  "40105",
 ]);
 
 /**
