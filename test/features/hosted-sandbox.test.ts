@@ -345,20 +345,16 @@ describe("a TikTok Business account against the sandbox", () => {
     await advanceBackfills(sandboxEnv, Date.now());
     const job = await api(`${at}/backfill`, { key: ws.key });
     expect(job.json, job.text).toMatchObject({ status: "completed", postsImported: 0, error: null });
-    const { accessToken } = await secretsOf(account.id);
+    const headers = { "access-token": (await secretsOf(account.id)).accessToken ?? "" };
     const list = "/sandbox/tiktok/api/open_api/v1.3/business/video/list/";
     const fields = encodeURIComponent(JSON.stringify(["item_id", "create_time", "likes"]));
-    const other = await api(`${list}?business_id=someone-else&fields=${fields}`, {
-      headers: { "access-token": accessToken },
-    });
+    const other = await api(`${list}?business_id=someone-else&fields=${fields}`, { headers });
     expect(other.status).toBe(200);
     expect(other.json).toMatchObject({ code: 40002 });
     const got = await api(`/v1/accounts/${account.id}`, { key: ws.key });
     const own = await api(
       `${list}?business_id=${encodeURIComponent(got.json.platformUserId)}&fields=${fields}`,
-      {
-        headers: { "access-token": accessToken },
-      },
+      { headers },
     );
     expect(own.json).toMatchObject({ code: 0, data: { videos: [], has_more: false } });
   });
