@@ -160,9 +160,10 @@ export interface WireBusinessVideo {
 }
 
 /** The fields business/video/list/ knows, and what each reads of a video. */
+// Checked 2026-12-06: https://github.com/sns-sdks/python-tiktok/blob/master/pytiktok/models/business_account.py (item_id, create_time, caption, share_url, thumbnail_url, video_views, likes, comments, shares, reach)
 const BUSINESS_VIDEO_FIELDS: Record<string, (v: WireBusinessVideo) => unknown> = {
   item_id: (v) => v.itemId,
-  // The Business API sends create_time as a string of Unix seconds.
+  // Unverified 2026-12-06: needs a live app (create_time is a string of Unix seconds; the SDK types it as a string)
   create_time: (v) => String(v.createTime),
   caption: (v) => v.caption,
   share_url: (v) => v.shareUrl,
@@ -175,6 +176,7 @@ const BUSINESS_VIDEO_FIELDS: Record<string, (v: WireBusinessVideo) => unknown> =
 };
 
 /** The most videos one business/video/list/ page answers. */
+// Checked 2026-12-06: https://github.com/sns-sdks/python-tiktok/blob/master/pytiktok/business_account_api.py (max_count 1..20; fields default ["item_id"])
 export const TIKTOK_BUSINESS_VIDEO_PAGE = 20;
 
 /**
@@ -201,12 +203,17 @@ export function tiktokBusinessVideoList(
       return invalid("fields must be a JSON array");
     }
   }
-  if (!Array.isArray(fields) || !fields.every((f) => typeof f === "string" && f in BUSINESS_VIDEO_FIELDS))
+  if (
+    !Array.isArray(fields) ||
+    !fields.every((f) => typeof f === "string" && Object.hasOwn(BUSINESS_VIDEO_FIELDS, f))
+  )
     return invalid("fields has an unknown field");
+  // Unverified 2026-12-06: needs a live app (max_count's default when absent, taken as 20)
   const maxParam = query.get("max_count");
   const max = maxParam === null ? TIKTOK_BUSINESS_VIDEO_PAGE : Number(maxParam);
   if (!Number.isInteger(max) || max < 1 || max > TIKTOK_BUSINESS_VIDEO_PAGE)
     return invalid("max_count must be between 1 and 20");
+  // Unverified 2026-12-06: needs a live app (what the integer cursor counts; an offset here, opaque to the module)
   const cursorParam = query.get("cursor");
   const start = cursorParam === null ? 0 : Number(cursorParam);
   if (!Number.isInteger(start) || start < 0) return invalid("cursor is invalid");
