@@ -94,6 +94,8 @@ export const TIKTOK_BUSINESS_PATHS = {
   refresh: "/open_api/v1.3/tt_user/oauth2/refresh_token/",
   revoke: "/open_api/v1.3/tt_user/oauth2/revoke/",
   profile: "/open_api/v1.3/business/get/",
+  // Checked 2026-12-06: https://github.com/sns-sdks/python-tiktok/blob/master/pytiktok/business_account_api.py (GET business/video/list/ with business_id, fields, cursor, max_count 1..20)
+  videos: "/open_api/v1.3/business/video/list/",
 } as const;
 
 /** The Business API envelope: {code, message, request_id, data}; code 0 is success, even beside HTTP 200. */
@@ -121,7 +123,7 @@ export function businessError(code: number, message: unknown, status: number, wh
 }
 
 /** One Business API call: JSON in, the envelope's data out, or a classified ProviderError. */
-async function businessCall<T>(
+export async function businessCall<T>(
   ctx: PlatformContext,
   path: string,
   request: { json?: Record<string, string>; query?: Record<string, string>; token?: string },
@@ -200,7 +202,7 @@ function businessTokens(ctx: PlatformContext, data: BusinessTokenData, what: str
 }
 
 /** The business id the Accounts API addresses the account by: the token's open_id. */
-function businessId(grant: Grant): string {
+export function businessId(grant: Grant): string {
   const id = grant.extras.openId;
   if (typeof id !== "string" || !id)
     throw new ProviderError("invalid", "This TikTok Business grant holds no open_id: reconnect it");

@@ -33,12 +33,12 @@ beforeAll(async () => {
 });
 
 /** The sandbox consent page's decision for an authorization URL: answers the redirect back to us. */
-async function consent(authorizationUrl: string, decision: "approve" | "deny" = "approve") {
+async function consent(authorizationUrl: string, decision: "approve" | "deny" = "approve", as?: string) {
   const page = await api(pathOf(authorizationUrl));
   expect(page.status, page.text).toBe(200);
   const request =
     attr(page.text, 'name="request" value') ?? /name="request" value="([^"]+)"/.exec(page.text)?.[1];
-  const username = /name="username" value="([^"]*)"/.exec(page.text)?.[1] ?? "";
+  const username = as ?? /name="username" value="([^"]*)"/.exec(page.text)?.[1] ?? "";
   // The consent form posts back to the page's own path.
   const decided = await api(
     new URL(authorizationUrl).pathname,
@@ -228,14 +228,15 @@ describe("hosted connect against the sandbox", () => {
 });
 
 /** Connects through the API the way a customer's backend does: connect, the sandbox's consent, callback. */
-async function apiConnect(platform: string, body: Record<string, unknown> = {}) {
+/** `as`: the sandbox username to consent as (another user, so another account). */
+async function apiConnect(platform: string, body: Record<string, unknown> = {}, as?: string) {
   const started = await api(`/v1/accounts/connect/${platform}`, {
     method: "POST",
     key: ws.key,
     body: { callbackUrl: "http://localhost/cb", ...body },
   });
   expect(started.status, started.text).toBe(200);
-  const redirect = await api(pathOf(await consent(started.json.authorizationUrl)));
+  const redirect = await api(pathOf(await consent(started.json.authorizationUrl, "approve", as)));
   const back = new URL(redirect.headers.get("location") as string);
   const done = await api(`/v1/accounts/callback/${platform}`, {
     method: "POST",
@@ -297,6 +298,8 @@ describe("every account route against the sandbox", () => {
     accounts.push(await apiConnect("instagram", { facebookLogin: true }));
     accounts.push(await apiConnect("mastodon", { instance: "mastodon.social" }));
     accounts.push(await apiConnect("whatsapp"));
+    // A TikTok Business account of its own user, beside the Login Kit one.
+    accounts.push(await apiConnect("tiktok", { tiktokBusiness: true }, "sandbox_tiktok_shop"));
     for (const body of [
       { platform: "telegram", credentials: { botToken: `123456:${"A".repeat(35)}` } },
       {
@@ -381,6 +384,28 @@ describe("a TikTok Business account against the sandbox", () => {
     expect((await api(`${at}/test`, { method: "POST", key: ws.key })).json).toMatchObject({ success: true });
     const deleted = await api(at, { method: "DELETE", key: ws.key });
     expect(deleted.status, deleted.text).toBe(200);
+  });
+
+  it("backfills through business/video/list, which checks business_id against the token", async () => {
+    const account = await apiConnect("tiktok", { tiktokBusiness: true }, "sandbox_tiktok_backfill");
+    const at = `/v1/accounts/${account.id}`;
+    const started = await api(`${at}/backfill`, { method: "POST", key: ws.key });
+    expect(started.status, started.text).toBe(202);
+    await advanceBackfills(sandboxEnv, Date.now());
+    const job = await api(`${at}/backfill`, { key: ws.key });
+    expect(job.json, job.text).toMatchObject({ status: "completed", postsImported: 0, error: null });
+    const headers = { "access-token": (await secretsOf(account.id)).accessToken ?? "" };
+    const list = "/sandbox/tiktok/api/open_api/v1.3/business/video/list/";
+    const fields = encodeURIComponent(JSON.stringify(["item_id", "create_time", "likes"]));
+    const other = await api(`${list}?business_id=someone-else&fields=${fields}`, { headers });
+    expect(other.status).toBe(200);
+    expect(other.json).toMatchObject({ code: 40002 });
+    const got = await api(`/v1/accounts/${account.id}`, { key: ws.key });
+    const own = await api(
+      `${list}?business_id=${encodeURIComponent(got.json.platformUserId)}&fields=${fields}`,
+      { headers },
+    );
+    expect(own.json).toMatchObject({ code: 0, data: { videos: [], has_more: false } });
   });
 
   it("refuses a wrong client, a reused refresh token and a missing Access-Token with HTTP 200 and a code", async () => {

@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeEach, describe, expect, it } from "vitest";
+import { advanceBackfills } from "../../src/jobs/backfill";
 import { call, callWith, createWorkspace, type TestWorkspace } from "../helpers/api";
 import { CALLBACK, connectAccount, consent } from "../helpers/connect";
 import type { FakePlatform } from "../helpers/fake-provider";
@@ -15,7 +16,7 @@ const brand = {
 const BUSINESS_SCOPES =
   "user.info.basic,user.info.username,user.info.profile,user.account.type,user.insights,video.list,video.insights,video.publish";
 
-let business: FakePlatform;
+let business: ReturnType<typeof tiktokBusinessFake>;
 let loginKit: FakePlatform;
 let ws: TestWorkspace;
 let responses: string[];
@@ -241,15 +242,6 @@ describe("TikTok Business upkeep", () => {
     expect(loginKit.tokenRequests).toBe(0);
   });
 
-  it("refuses a backfill with INVALID_PARAM rather than reading Login Kit's video list", async () => {
-    const id = await connectBusiness();
-    const res = await call(`/v1/accounts/${id}/backfill`, { method: "POST", key: ws.key });
-    expect(res.status, res.text).toBe(400);
-    expect(res.json.error.code).toBe("INVALID_PARAM");
-    expect(res.json.error.message).toContain("TikTok Business");
-    expect(loginKit.calls).toHaveLength(0);
-  });
-
   it("tiktokBusiness is not a reconnect option", async () => {
     const id = await connectBusiness();
     const res = await call(`/v1/accounts/${id}/reconnect`, {
@@ -259,5 +251,114 @@ describe("TikTok Business upkeep", () => {
     });
     expect(res.status).toBe(400);
     expect(res.json.error.code).toBe("INVALID_PARAM");
+  });
+});
+
+/** `n` posts, newest first, an hour apart, the newest an hour old. */
+const posts = (n: number) =>
+  Array.from({ length: n }, (_, i) => ({
+    itemId: String(7_400_000_000_000_000_000n - BigInt(i)),
+    createTime: Math.floor(Date.now() / 1000) - (i + 1) * 3600,
+    caption: `post ${i}`,
+    shareUrl: `https://www.tiktok.com/@voxburst.shop/video/${i}`,
+    thumbnailUrl: `https://p16.tiktokcdn.com/${i}.jpeg`,
+    videoViews: 1000 + i,
+    likes: 100 + i,
+    comments: 10 + i,
+    shares: i,
+    reach: 800 + i,
+  }));
+
+const VIDEO_LIST = "GET /open_api/v1.3/business/video/list/";
+
+async function startBackfill(id: string) {
+  const res = await call(`/v1/accounts/${id}/backfill`, { method: "POST", key: ws.key });
+  expect(res.status, res.text).toBe(202);
+  return res.json.id as string;
+}
+
+const jobOf = (id: string) =>
+  env.DB.prepare("SELECT * FROM backfill_jobs WHERE id = ?").bind(id).first<Record<string, unknown>>();
+
+describe("TikTok Business backfill", () => {
+  it("reads business/video/list with Access-Token and business_id, page by page, and stores the metrics", async () => {
+    const id = await connectBusiness();
+    business.videos = posts(45);
+    const job = await startBackfill(id);
+    const now = Date.now();
+    await advanceBackfills(env, now);
+    expect(await jobOf(job)).toMatchObject({ status: "completed", posts_imported: 45, pages_fetched: 3 });
+    const lists = business.calls.filter((c) => c.path.endsWith("/business/video/list/"));
+    expect(lists).toHaveLength(3);
+    for (const list of lists) {
+      expect(list.headers.get("access-token")).toBe(business.grants[0]?.accessToken);
+      expect(list.headers.get("authorization")).toBeNull();
+    }
+    const newest = await env.DB.prepare(
+      "SELECT * FROM post_metrics WHERE account_id = ? ORDER BY published_at DESC LIMIT 1",
+    )
+      .bind(id)
+      .first<Record<string, unknown>>();
+    expect(newest).toMatchObject({
+      platform: "tiktok",
+      platform_post_id: "7400000000000000000",
+      reach: 800,
+      likes: 100,
+      comments: 10,
+      shares: 0,
+      video_views: 1000,
+      impressions: null,
+    });
+    const stored = await env.DB.prepare("SELECT count(*) AS n FROM post_metrics WHERE account_id = ?")
+      .bind(id)
+      .first<{ n: number }>();
+    expect(stored?.n).toBe(45);
+    expect(loginKit.calls).toHaveLength(0);
+  });
+
+  it("a refusal sent with HTTP 200 fails the job and marks the account in error, as Login Kit's do", async () => {
+    const id = await connectBusiness();
+    business.api(VIDEO_LIST, () =>
+      Response.json({
+        code: 40105,
+        message: "Access token is incorrect or has been revoked.",
+        request_id: "r",
+        data: {},
+      }),
+    );
+    const job = await startBackfill(id);
+    const now = Date.now();
+    await advanceBackfills(env, now);
+    expect(await jobOf(job)).toMatchObject({ status: "failed", error_code: "ACCESS_REFUSED" });
+    // The platform's code is kept, as Login Kit's access_token_invalid is.
+    expect(await rowOf(id)).toMatchObject({ status: "error", last_error_code: "40105" });
+    const events = await env.DB.prepare(
+      "SELECT payload FROM events WHERE type = 'account.error' AND payload LIKE ?",
+    )
+      .bind(`%${id}%`)
+      .all();
+    expect(events.results).toHaveLength(1);
+  });
+
+  it("a transient envelope error (rate limit with HTTP 200) retries and keeps the account active", async () => {
+    const id = await connectBusiness();
+    business.videos = posts(3);
+    let calls = 0;
+    const served = business.apis.get(VIDEO_LIST);
+    business.api(VIDEO_LIST, (req) => {
+      calls += 1;
+      if (calls === 1)
+        return Response.json({ code: 40100, message: "Too many requests.", request_id: "r", data: {} });
+      return served ? served(req) : new Response(null, { status: 500 });
+    });
+    const job = await startBackfill(id);
+    const now = Date.now();
+    await advanceBackfills(env, now);
+    const waiting = await jobOf(job);
+    expect(waiting).toMatchObject({ status: "running", error_code: "PROVIDER_UNAVAILABLE" });
+    expect(await rowOf(id)).toMatchObject({ status: "active" });
+    await advanceBackfills(env, waiting?.next_run_at as number);
+    expect(await jobOf(job)).toMatchObject({ status: "completed", posts_imported: 3 });
+    expect(await rowOf(id)).toMatchObject({ status: "active", last_error_code: null });
   });
 });

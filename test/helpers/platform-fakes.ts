@@ -512,10 +512,13 @@ export function tiktokFake(fake: FakePlatform) {
  * TikTok API for Business (Accounts API), served under tiktok_business: JSON token, refresh and revoke
  * bodies checked for the business app, the {code, message, request_id, data} envelope with errors as
  * HTTP 200 and a non-zero code, 24 h access tokens, rotating single-use refresh tokens (a reused one
- * kills the grant) and business/get with the token in Access-Token.
+ * kills the grant), business/get and business/video/list (serving `videos`, newest first) with the
+ * token in Access-Token.
  */
-export function tiktokBusinessFake(): FakePlatform {
-  const fake = track(fakePlatform("tiktok", "tiktok_business"));
+export function tiktokBusinessFake(): FakePlatform & { videos: tiktok.WireBusinessVideo[] } {
+  const fake = Object.assign(track(fakePlatform("tiktok", "tiktok_business")), {
+    videos: [] as tiktok.WireBusinessVideo[],
+  });
   fake.rotating = true;
   fake.accessTtlSeconds = 86400;
   fake.refreshTtlSeconds = 31_536_000;
@@ -600,6 +603,20 @@ export function tiktokBusinessFake(): FakePlatform {
       grant.profile,
       req.url.searchParams.get("business_id"),
       req.url.searchParams.get("fields"),
+      requestId(),
+    );
+    return "refused" in answer ? sendError(answer.refused) : Response.json(answer.body);
+  });
+  fake.api("GET /open_api/v1.3/business/video/list/", (req) => {
+    const token = req.request.headers.get("access-token");
+    if (!token) return refuse(CODES.accessTokenMissing, "Access-Token is missing.");
+    const grant = fake.grantByAccess(token);
+    if (!grant || grant.revoked)
+      return refuse(CODES.accessTokenInvalid, "Access token is incorrect or has been revoked.");
+    const answer = tiktok.tiktokBusinessVideoList(
+      grant.profile,
+      fake.videos,
+      req.url.searchParams,
       requestId(),
     );
     return "refused" in answer ? sendError(answer.refused) : Response.json(answer.body);

@@ -15,6 +15,9 @@ const DEAD_TOKEN_CODES = new Set([
   "invalid_token",
   "invalid_grant",
   "access_token_invalid", // TikTok
+  // TikTok API for Business, with HTTP 200: token expired (40102), incorrect or revoked (40105); unverified, as in its module.
+  "40102",
+  "40105",
 ]);
 
 /**

@@ -61,6 +61,7 @@ import {
   tiktokBusinessOk,
   tiktokBusinessProfile,
   tiktokBusinessTokenData,
+  tiktokBusinessVideoList,
   tiktokInvalidToken,
   tiktokUserInfo,
 } from "../wire/tiktok";
@@ -413,8 +414,8 @@ const businessTokens = (issued: Awaited<ReturnType<typeof issueTokens>>) =>
 
 /**
  * TikTok API for Business (Accounts API): JSON token, refresh and revoke with the sandbox client,
- * rotating single-use refresh tokens, business/get with the token in Access-Token; every refusal is
- * HTTP 200 with a non-zero code, as the Business API sends them.
+ * rotating single-use refresh tokens, business/get and business/video/list with the token in
+ * Access-Token; every refusal is HTTP 200 with a non-zero code, as the Business API sends them.
  */
 async function tiktokBusiness(call: Call): Promise<Response | undefined> {
   const { env, now } = call;
@@ -460,7 +461,8 @@ async function tiktokBusiness(call: Call): Promise<Response | undefined> {
     }
     return undefined;
   }
-  if (call.method !== "GET" || call.path !== "/open_api/v1.3/business/get/") return undefined;
+  const read = ["/open_api/v1.3/business/get/", "/open_api/v1.3/business/video/list/"];
+  if (call.method !== "GET" || !read.includes(call.path)) return undefined;
   const token = call.request.headers.get("access-token");
   if (!token) return businessRefuse(TIKTOK_BUSINESS_CODES.accessTokenMissing, "Access-Token is missing.");
   const user = await liveToken(env, token, "at", "tiktok", now);
@@ -469,12 +471,15 @@ async function tiktokBusiness(call: Call): Promise<Response | undefined> {
       TIKTOK_BUSINESS_CODES.accessTokenInvalid,
       "Access token is incorrect or has been revoked.",
     );
-  const answer = tiktokBusinessProfile(
-    profileOf(call, user),
-    call.query.get("business_id"),
-    call.query.get("fields"),
-    randomToken(16),
-  );
+  // A new sandbox user has published nothing yet: the backfill reads an empty list.
+  const answer = call.path.endsWith("/video/list/")
+    ? tiktokBusinessVideoList({ id: user.sub }, [], call.query, randomToken(16))
+    : tiktokBusinessProfile(
+        profileOf(call, user),
+        call.query.get("business_id"),
+        call.query.get("fields"),
+        randomToken(16),
+      );
   return "refused" in answer ? send(answer.refused) : json(answer.body);
 }
 
