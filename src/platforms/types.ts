@@ -191,6 +191,17 @@ export function grantVariant(
   return module.variants[version];
 }
 
+/** A fresh token set as the platform code sees a stored grant, issued at `issuedAt`. */
+export function grantOf(tokens: TokenSet, issuedAt: number): Grant {
+  return {
+    accessToken: tokens.accessToken,
+    refreshToken: tokens.refreshToken ?? null,
+    extras: tokens.extras ?? {},
+    expiresAt: tokens.expiresAt,
+    issuedAt,
+  };
+}
+
 /** The refresh model that applies to a grant: its variant's, else the module's. */
 export function refreshModelOf(
   module: Pick<PlatformModule, "variants" | "refresh">,

@@ -5,19 +5,13 @@ import { completeCallback, startConnect } from "../../src/features/connect/conne
 import { bluesky } from "../../src/platforms/bluesky";
 import { platformContext } from "../../src/platforms/catalogue";
 import { refreshGrant } from "../../src/platforms/oauth";
-import { sandboxFetch } from "../../src/platforms/sandbox/sandbox.routes";
 import { call, createWorkspace } from "../helpers/api";
 import { CALLBACK } from "../helpers/connect";
 import { secretsOf } from "../helpers/rows";
+import { SANDBOX_PUBLIC_URL, sandboxEnv, sandboxFetcher } from "../helpers/sandbox";
 
-const PUBLIC_URL = "https://switchboard.test";
-const sandboxEnv = {
-  ...env,
-  PROVIDER_OVERRIDES: "",
-  SANDBOX_PROVIDERS: "true",
-  ENVIRONMENT: "development",
-} as Env;
-const sbFetch = sandboxFetch(sandboxEnv);
+const PUBLIC_URL = SANDBOX_PUBLIC_URL;
+const sbFetch = sandboxFetcher;
 const ISSUER = `${PUBLIC_URL}/sandbox/bluesky/api/oauth`;
 
 /** The consent page of the authorization URL, then the decision, as a browser would post it. */

@@ -1,4 +1,3 @@
-import { env } from "cloudflare:workers";
 import * as oauth from "oauth4webapi";
 import { describe, expect, it } from "vitest";
 import type { Platform } from "../../src/lib/domain";
@@ -11,18 +10,12 @@ import { buildAuthorizationUrl, exchangeCode } from "../../src/platforms/oauth";
 import { listBusinessLocations } from "../../src/platforms/pages/google-locations";
 import { listOrganizations } from "../../src/platforms/pages/linkedin-pages";
 import { listFacebookPages } from "../../src/platforms/pages/meta-pages";
-import { sandboxFetch } from "../../src/platforms/sandbox/sandbox.routes";
 import type { PlatformContext, PlatformModule } from "../../src/platforms/types";
 import { EMBEDDED_SIGNUP, listWhatsAppNumbers, whatsapp } from "../../src/platforms/whatsapp";
+import { SANDBOX_PUBLIC_URL, sandboxFetcher } from "../helpers/sandbox";
 
-const PUBLIC_URL = "https://switchboard.test";
-const sandboxEnv = {
-  ...env,
-  PROVIDER_OVERRIDES: "",
-  SANDBOX_PROVIDERS: "true",
-  ENVIRONMENT: "development",
-} as Env;
-const sbFetch = sandboxFetch(sandboxEnv);
+const PUBLIC_URL = SANDBOX_PUBLIC_URL;
+const sbFetch = sandboxFetcher;
 const redirectUri = (platform: Platform) => `${PUBLIC_URL}/v1/oauth/redirect/${platform}`;
 
 const context = (platform: Platform = "googlebusiness"): PlatformContext => ({

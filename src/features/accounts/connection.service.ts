@@ -6,7 +6,13 @@ import { SECOND } from "../../lib/time";
 import { getModule } from "../../platforms/catalogue";
 import { providerFailure } from "../../platforms/failure";
 import { ProviderError } from "../../platforms/http";
-import { type CredentialsInput, grantVariant, type Profile, type TokenSet } from "../../platforms/types";
+import {
+  type CredentialsInput,
+  grantOf,
+  grantVariant,
+  type Profile,
+  type TokenSet,
+} from "../../platforms/types";
 import { instanceOrigin, resolveContext } from "../connect/platform-apps";
 import type { ServiceContext } from "../context";
 import { accountEvent, commitWithEvents } from "../webhooks/events";
@@ -208,13 +214,7 @@ async function verifyCredentials(
       ]);
     }
     const tokens = { accessToken, refreshToken: refreshToken ?? null, expiresAt: expiresAt ?? null, extras };
-    const profile = await module.profile(ctx, {
-      accessToken,
-      refreshToken: refreshToken ?? null,
-      extras: extras ?? {},
-      expiresAt,
-      issuedAt: now,
-    });
+    const profile = await module.profile(ctx, grantOf(tokens, now));
     return { tokens, profile, connectionType: "byok" };
   } catch (err) {
     if (err instanceof ProviderError && err.kind !== "transient") {

@@ -14,6 +14,7 @@ import { FACEBOOK_LOGIN } from "../../platforms/meta";
 import { buildAuthorizationUrl, exchangeCode } from "../../platforms/oauth";
 import { TIKTOK_BUSINESS } from "../../platforms/tiktok";
 import {
+  grantOf,
   grantVariant,
   type OAuthVariant,
   type PlatformContext,
@@ -362,13 +363,7 @@ export async function completeEmbeddedSignup(
   try {
     tokens = await exchangeEmbeddedSignupCode(ctx, input.code, input);
     const apiCtx = platformContext(env, "whatsapp", now, { ...options, requireClientCredentials: false });
-    profile = await module.profile(apiCtx, {
-      accessToken: tokens.accessToken,
-      refreshToken: null,
-      extras: tokens.extras ?? {},
-      expiresAt: tokens.expiresAt,
-      issuedAt: now,
-    });
+    profile = await module.profile(apiCtx, grantOf(tokens, now));
   } catch (err) {
     throw codeFailure(err);
   }
@@ -452,13 +447,7 @@ export async function completeCallback(
             timeoutMs: timeouts.providerMs,
           })
         : ctx;
-      profile = await module.profile(apiCtx, {
-        accessToken: tokens.accessToken,
-        refreshToken: tokens.refreshToken ?? null,
-        extras: tokens.extras ?? {},
-        expiresAt: tokens.expiresAt,
-        issuedAt: now,
-      });
+      profile = await module.profile(apiCtx, grantOf(tokens, now));
     }
   } catch (err) {
     throw codeFailure(err);

@@ -13,7 +13,14 @@ import {
 } from "../wire/bluesky";
 import { consentPage, errorPage, PAGE_HEADERS } from "./sandbox.page";
 import { SANDBOX_SPECS, sandboxUser } from "./sandbox.profiles";
-import { grantBase, issueTokens, json, useRefreshToken } from "./sandbox.service";
+import {
+  CODE_TTL_MS,
+  grantBase,
+  issueTokens,
+  json,
+  REQUEST_TTL_MS,
+  useRefreshToken,
+} from "./sandbox.service";
 import {
   type GrantClaims,
   liveToken,
@@ -34,8 +41,6 @@ import {
  */
 
 const NONCE_WINDOW_MS = 3 * MINUTE;
-const REQUEST_TTL_MS = 10 * MINUTE;
-const CODE_TTL_MS = 5 * MINUTE;
 const REQUEST_URI_PREFIX = "urn:ietf:params:oauth:request_uri:";
 const ALLOWED_SCOPES = new Set(["atproto", "transition:generic", "transition:chat.bsky"]);
 const S256_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;

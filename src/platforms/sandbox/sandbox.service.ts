@@ -30,8 +30,8 @@ import {
 } from "./sandbox.tokens";
 
 /** Codes live five minutes; the consent page's signed request ten, like the connect state. */
-const CODE_TTL_MS = 5 * MINUTE;
-const REQUEST_TTL_MS = 10 * MINUTE;
+export const CODE_TTL_MS = 5 * MINUTE;
+export const REQUEST_TTL_MS = 10 * MINUTE;
 const S256_CHALLENGE = /^[A-Za-z0-9_-]{43}$/;
 const VERIFIER = /^[A-Za-z0-9._~-]{43,128}$/;
 const MAX_STATE_LENGTH = 1024;
